@@ -1,0 +1,32 @@
+# The two commands in the README: `make run` (the site in local mode) and
+# `make test` (the whole suite). Both set up everything they need first.
+
+VENV := .venv
+PY := $(VENV)/bin/python
+PYTHON ?= python3
+DEPS := $(VENV)/.deps-installed
+NODE_DEPS := node_modules/.deps-installed
+
+.PHONY: run test bench clean
+
+run: $(DEPS)
+	$(PY) -m webapp.local
+
+test: $(DEPS) $(NODE_DEPS)
+	scripts/ensure-browser
+	scripts/private-network $(PY) -m pytest $(PYTEST_ARGS)
+
+bench: $(DEPS)
+	$(PY) -m bench.all
+
+$(DEPS): requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+$(NODE_DEPS): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+clean:
+	rm -rf $(VENV) node_modules .pytest_cache

@@ -1,0 +1,58 @@
+import pytest
+
+from webapp.config import ConfigError, Settings
+
+
+def test_defaults_are_local_mode():
+    settings = Settings.from_env({})
+    assert settings.local_mode
+    assert settings.max_upload_bytes == 100_000_000
+    assert settings.share_ttl_seconds == 3600
+    assert len(settings.secret_key) >= 32
+
+
+def test_aws_mode_reads_everything():
+    settings = Settings.from_env(
+        {
+            "MEDIAHUB_BUCKET": "media-prod",
+            "MEDIAHUB_SECRET_KEY": "s" * 40,
+            "MEDIAHUB_TABLE": "media-table",
+            "AWS_REGION": "eu-west-1",
+            "MEDIAHUB_MAX_UPLOAD_BYTES": "5_000_000",
+            "MEDIAHUB_ALLOWED_TYPES": "image/png, application/pdf",
+            "MEDIAHUB_SHARE_TTL_SECONDS": "600",
+            "MEDIAHUB_SITE_URL": "https://media.example.com/",
+        }
+    )
+    assert not settings.local_mode
+    assert (settings.bucket, settings.table, settings.region) == ("media-prod", "media-table", "eu-west-1")
+    assert settings.max_upload_bytes == 5_000_000
+    assert settings.allowed_types == ("image/png", "application/pdf")
+    assert settings.site_url == "https://media.example.com"
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"MEDIAHUB_BUCKET": "b"}, "MEDIAHUB_SECRET_KEY is required"),
+        ({"MEDIAHUB_BUCKET": "b", "MEDIAHUB_SECRET_KEY": "short"}, "at least 32 characters"),
+        ({"MEDIAHUB_MAX_UPLOAD_BYTES": "ten"}, "MEDIAHUB_MAX_UPLOAD_BYTES must be a whole number"),
+        ({"MEDIAHUB_MAX_UPLOAD_BYTES": "0"}, "MEDIAHUB_MAX_UPLOAD_BYTES must be between"),
+        ({"MEDIAHUB_MAX_UPLOAD_BYTES": str(6 * 1024**3)}, "S3's limit for one POST"),
+        ({"MEDIAHUB_UPLOAD_POLICY_SECONDS": "3600"}, "MEDIAHUB_UPLOAD_POLICY_SECONDS must be between 1 and 600"),
+        ({"MEDIAHUB_SHARE_TTL_SECONDS": "10"}, "MEDIAHUB_SHARE_TTL_SECONDS"),
+        ({"MEDIAHUB_ALLOWED_TYPES": "text/html"}, "cannot verify"),
+        ({"MEDIAHUB_ALLOWED_TYPES": " , "}, "must list at least one type"),
+        ({"MEDIAHUB_SITE_URL": "media.example.com"}, "MEDIAHUB_SITE_URL must start with"),
+        ({"PORT": "70000"}, "PORT must be between"),
+    ],
+)
+def test_bad_settings_are_named(env, message):
+    with pytest.raises(ConfigError, match=message):
+        Settings.from_env(env)
+
+
+def test_several_problems_are_reported_together():
+    with pytest.raises(ConfigError) as error:
+        Settings.from_env({"MEDIAHUB_RETENTION_DAYS": "0", "PORT": "0"})
+    assert "MEDIAHUB_RETENTION_DAYS" in str(error.value) and "PORT" in str(error.value)

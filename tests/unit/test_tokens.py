@@ -1,0 +1,51 @@
+import pytest
+
+from webapp import tokens
+from webapp.tokens import ShareClaim, ShareTokens
+
+CLAIM = ShareClaim("media-id-0123456789", "share-id-0123456789", 1_900_000_000)
+
+
+def test_round_trip():
+    issued = ShareTokens("k" * 40).issue(CLAIM)
+    assert ShareTokens("k" * 40).read(issued) == CLAIM
+
+
+def test_another_key_cannot_read_or_forge():
+    issued = ShareTokens("k" * 40).issue(CLAIM)
+    assert ShareTokens("other" * 10).read(issued) is None
+
+
+@pytest.mark.parametrize("mutate", [
+    lambda t: t[:-1] + ("A" if t[-1] != "A" else "B"),
+    lambda t: "x" + t,
+    lambda t: t.split(".")[0],
+    lambda t: "",
+    lambda t: t * 20,
+])
+def test_tampered_tokens_are_refused(mutate):
+    issued = ShareTokens("k" * 40).issue(CLAIM)
+    assert ShareTokens("k" * 40).read(mutate(issued)) is None
+
+
+def test_changed_expiry_is_refused():
+    signer = ShareTokens("k" * 40)
+    issued = signer.issue(CLAIM)
+    longer = signer.issue(ShareClaim(CLAIM.media_id, CLAIM.share_id, CLAIM.expires_at + 1))
+    spliced = longer.split(".")[0] + "." + issued.split(".")[1]
+    assert signer.read(spliced) is None
+
+
+def test_ids_are_long_random_and_url_safe():
+    ids = {tokens.new_id() for _ in range(1000)}
+    assert len(ids) == 1000
+    assert all(tokens.looks_like_id(i) and len(i) >= 22 for i in ids)
+
+
+def test_secret_hash_comparison():
+    secret = tokens.new_secret()
+    stored = tokens.secret_hash(secret)
+    assert tokens.secret_matches(secret, stored)
+    assert not tokens.secret_matches(secret + "x", stored)
+    assert not tokens.secret_matches(None, stored)
+    assert not tokens.secret_matches(secret, None)

@@ -1,0 +1,116 @@
+"""Mediahub: direct-to-S3 uploads with signed, expiring delivery."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from flask import Flask, current_app
+
+from webapp.config import Settings
+from webapp.extensions import csrf
+from webapp.services import Services
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    settings = register_local_mode(settings)
+    app = Flask(__name__, template_folder="../templates", static_folder="../static")
+    register_config(app, settings)
+    register_extensions(app)
+    register_services(app, settings, services)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_response_headers(app)
+    register_template_helpers(app)
+    return app
+
+
+def register_local_mode(settings: Settings) -> Settings:
+    """With no AWS settings, start the embedded stand-ins and create the bucket and table."""
+    if not settings.local_mode or settings.aws_endpoint_url:
+        return settings
+    from webapp.local.stack import local_endpoint
+
+    settings = settings.with_overrides(aws_endpoint_url=local_endpoint())
+    prepare_local_resources(settings)
+    return settings
+
+
+def prepare_local_resources(settings: Settings) -> None:
+    from webapp import provision
+    from webapp.aws import AwsClients
+
+    clients = AwsClients(settings)
+    origins = [f"http://127.0.0.1:{settings.port}", f"http://localhost:{settings.port}"]
+    if settings.site_url:
+        origins.append(settings.site_url)
+    for line in provision.ensure_bucket(clients.s3, settings.bucket, region=settings.region, cors_origins=origins):
+        log.info(line)
+    for line in provision.ensure_table(clients.dynamodb, settings.table):
+        log.info(line)
+
+
+def register_config(app: Flask, settings: Settings) -> None:
+    secure = bool(settings.site_url and settings.site_url.startswith("https://"))
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MEDIAHUB=settings,
+        # File bytes never come through the app; anything large is a mistake or an attack.
+        MAX_CONTENT_LENGTH=256 * 1024,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=secure,
+        SESSION_COOKIE_NAME="mediahub_session",
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(days=settings.retention_days),
+        WTF_CSRF_TIME_LIMIT=None,
+        WTF_CSRF_SSL_STRICT=secure,
+    )
+
+
+def register_extensions(app: Flask) -> None:
+    csrf.init_app(app)
+
+
+def register_services(app: Flask, settings: Settings, services: Services | None) -> None:
+    app.extensions["mediahub"] = services or Services.build(settings)
+
+
+def services() -> Services:
+    return current_app.extensions["mediahub"]
+
+
+def register_blueprints(app: Flask) -> None:
+    from webapp.media.routes import bp as media_bp
+    from webapp.sharing.routes import bp as sharing_bp
+    from webapp.uploads.routes import bp as uploads_bp
+
+    app.register_blueprint(uploads_bp)
+    app.register_blueprint(media_bp)
+    app.register_blueprint(sharing_bp)
+
+
+def register_error_handlers(app: Flask) -> None:
+    from webapp.errors import register
+
+    register(app)
+
+
+def register_response_headers(app: Flask) -> None:
+    from webapp.errors import security_headers
+
+    app.after_request(security_headers)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from webapp import rules
+    from webapp.uploading import iso
+
+    app.jinja_env.filters["human_size"] = rules.human_size
+    app.jinja_env.filters["utc"] = lambda epoch: iso(epoch).replace("T", " ").replace("Z", " UTC")
+
+    @app.context_processor
+    def site_context():
+        return {"settings": app.config["MEDIAHUB"]}

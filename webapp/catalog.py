@@ -1,0 +1,236 @@
+"""DynamoDB: media and share records in one table (``pk`` + ``sk``).
+
+Writes that must happen once are conditional; counters are ``ADD`` under a
+condition inside one transaction, so concurrent requests cannot overshoot a
+limit or count a download on an expired or revoked link.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+META = "META"
+LIST_INDEX = "gsi1"
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+def media_pk(media_id: str) -> str:
+    return f"MEDIA#{media_id}"
+
+
+def share_sk(share_id: str) -> str:
+    return f"SHARE#{share_id}"
+
+
+def to_item(values: dict) -> dict:
+    return {k: _serializer.serialize(_to_dynamo(v)) for k, v in values.items() if v is not None}
+
+
+def from_item(item: dict) -> dict:
+    return {k: _from_dynamo(_deserializer.deserialize(v)) for k, v in item.items()}
+
+
+def _to_dynamo(value):
+    if isinstance(value, float):
+        return Decimal(str(value))
+    if isinstance(value, (list, tuple)):
+        return [_to_dynamo(v) for v in value]
+    return value
+
+
+def _from_dynamo(value):
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, list):
+        return [_from_dynamo(v) for v in value]
+    if isinstance(value, set):
+        return sorted(_from_dynamo(v) for v in value)
+    return value
+
+
+def _condition_failed(error: ClientError) -> bool:
+    return error.response.get("Error", {}).get("Code") in (
+        "ConditionalCheckFailedException",
+        "TransactionCanceledException",
+    )
+
+
+class Catalog:
+    def __init__(self, dynamodb_client, table: str):
+        self._db = dynamodb_client
+        self.table = table
+
+    def _key(self, media_id: str, sk: str = META) -> dict:
+        return {"pk": {"S": media_pk(media_id)}, "sk": {"S": sk}}
+
+    def put_pending(self, media: dict) -> None:
+        item = {"pk": media_pk(media["id"]), "sk": META, **media}
+        self._db.put_item(
+            TableName=self.table, Item=to_item(item), ConditionExpression="attribute_not_exists(pk)"
+        )
+
+    def get_media(self, media_id: str) -> dict | None:
+        answer = self._db.get_item(TableName=self.table, Key=self._key(media_id), ConsistentRead=True)
+        return from_item(answer["Item"]) if "Item" in answer else None
+
+    def get_share(self, media_id: str, share_id: str) -> dict | None:
+        answer = self._db.get_item(
+            TableName=self.table, Key=self._key(media_id, share_sk(share_id)), ConsistentRead=True
+        )
+        return from_item(answer["Item"]) if "Item" in answer else None
+
+    def mark_ready(self, media_id: str, updates: dict, share: dict) -> bool:
+        """Pending → ready, and its first share, in one transaction.
+
+        Returns False when another request got there first (the record is
+        already ready); the caller then reads and returns the record as it is.
+        """
+        names = {f"#f{i}": field for i, field in enumerate(updates)}
+        values = {f":v{i}": value for i, value in enumerate(updates.values())}
+        assignments = ", ".join(f"#f{i} = :v{i}" for i in range(len(updates)))
+        share_item = {"pk": media_pk(media_id), "sk": share_sk(share["share_id"]), **share}
+        try:
+            self._db.transact_write_items(
+                TransactItems=[
+                    {
+                        "Update": {
+                            "TableName": self.table,
+                            "Key": self._key(media_id),
+                            "UpdateExpression": f"SET {assignments}",
+                            "ConditionExpression": "#status = :pending",
+                            "ExpressionAttributeNames": {**names, "#status": "status"},
+                            "ExpressionAttributeValues": to_item({**values, ":pending": "pending"}),
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self.table,
+                            "Item": to_item(share_item),
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                ]
+            )
+        except ClientError as error:
+            if _condition_failed(error):
+                return False
+            raise
+        return True
+
+    def mark_rejected(self, media_id: str, reason: str) -> bool:
+        try:
+            self._db.update_item(
+                TableName=self.table,
+                Key=self._key(media_id),
+                UpdateExpression="SET #status = :rejected, rejection = :reason",
+                ConditionExpression="#status = :pending",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues=to_item({":rejected": "rejected", ":reason": reason, ":pending": "pending"}),
+            )
+        except ClientError as error:
+            if _condition_failed(error):
+                return False
+            raise
+        return True
+
+    def count_download(self, media_id: str, share_id: str, now: int, at: str) -> bool:
+        """Count one download on the item and on the share, or neither.
+
+        Refused (False) when the item is not ready, expired or at its download
+        limit, or the share is missing, revoked or expired.
+        """
+        try:
+            self._db.transact_write_items(
+                TransactItems=[
+                    {
+                        "Update": {
+                            "TableName": self.table,
+                            "Key": self._key(media_id),
+                            "UpdateExpression": "ADD download_count :one",
+                            "ConditionExpression": (
+                                "#status = :ready AND expires_at > :now AND "
+                                "(attribute_not_exists(max_downloads) OR download_count < max_downloads)"
+                            ),
+                            "ExpressionAttributeNames": {"#status": "status"},
+                            "ExpressionAttributeValues": to_item({":one": 1, ":ready": "ready", ":now": now}),
+                        }
+                    },
+                    {
+                        "Update": {
+                            "TableName": self.table,
+                            "Key": self._key(media_id, share_sk(share_id)),
+                            "UpdateExpression": "ADD downloads :one SET last_download_at = :at",
+                            "ConditionExpression": "attribute_exists(pk) AND revoked = :false AND expires_at > :now",
+                            "ExpressionAttributeValues": to_item(
+                                {":one": 1, ":at": at, ":false": False, ":now": now}
+                            ),
+                        }
+                    },
+                ]
+            )
+        except ClientError as error:
+            if _condition_failed(error):
+                return False
+            raise
+        return True
+
+    def delete_media(self, media_id: str) -> None:
+        for item in self._items_of(media_id):
+            self._db.delete_item(TableName=self.table, Key={"pk": item["pk"], "sk": item["sk"]})
+
+    def _items_of(self, media_id: str) -> list[dict]:
+        items, start = [], None
+        while True:
+            kwargs = {
+                "TableName": self.table,
+                "KeyConditionExpression": "pk = :pk",
+                "ExpressionAttributeValues": {":pk": {"S": media_pk(media_id)}},
+                "ProjectionExpression": "pk, sk",
+                "ConsistentRead": True,
+            }
+            if start:
+                kwargs["ExclusiveStartKey"] = start
+            answer = self._db.query(**kwargs)
+            items.extend(answer["Items"])
+            start = answer.get("LastEvaluatedKey")
+            if not start:
+                return items
+
+    def shares_of(self, media_id: str) -> list[dict]:
+        answer = self._db.query(
+            TableName=self.table,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :share)",
+            ExpressionAttributeValues={":pk": {"S": media_pk(media_id)}, ":share": {"S": "SHARE#"}},
+            ConsistentRead=True,
+        )
+        return [from_item(item) for item in answer["Items"]]
+
+
+TABLE_DEFINITION = {
+    "AttributeDefinitions": [
+        {"AttributeName": "pk", "AttributeType": "S"},
+        {"AttributeName": "sk", "AttributeType": "S"},
+        {"AttributeName": "gsi1pk", "AttributeType": "S"},
+        {"AttributeName": "gsi1sk", "AttributeType": "S"},
+    ],
+    "KeySchema": [
+        {"AttributeName": "pk", "KeyType": "HASH"},
+        {"AttributeName": "sk", "KeyType": "RANGE"},
+    ],
+    "GlobalSecondaryIndexes": [
+        {
+            "IndexName": LIST_INDEX,
+            "KeySchema": [
+                {"AttributeName": "gsi1pk", "KeyType": "HASH"},
+                {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
+            ],
+            "Projection": {"ProjectionType": "ALL"},
+        }
+    ],
+    "BillingMode": "PAY_PER_REQUEST",
+}

@@ -1,0 +1,90 @@
+"""Download flow: a share token in, a short-lived signed URL out.
+
+Every use re-reads the share and the item, so a revoked share, an expired item
+or a spent download limit stops working at once, whatever the token says and
+however late DynamoDB's TTL deletes the record.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from webapp import tokens
+from webapp.rules import Refusal
+from webapp.services import Services
+from webapp.uploading import iso
+
+SIGNED_URL_SECONDS = 300
+
+
+@dataclasses.dataclass(frozen=True)
+class OpenShare:
+    media: dict
+    share: dict
+    token: str
+
+
+def share_token(svc: Services, media: dict, share: dict) -> str:
+    return svc.share_tokens.issue(tokens.ShareClaim(media["id"], share["share_id"], int(share["expires_at"])))
+
+
+def default_share(svc: Services, media: dict) -> dict | None:
+    share_id = media.get("default_share_id")
+    return svc.catalog.get_share(media["id"], share_id) if share_id else None
+
+
+def open_share(svc: Services, token: str) -> OpenShare:
+    claim = svc.share_tokens.read(token)
+    if claim is None:
+        raise Refusal("link_unknown", "This link is not one of ours. Check that it was copied whole.", 404)
+    now = svc.clock()
+    if claim.expires_at <= now:
+        raise Refusal("link_expired", "This link has expired. Ask the person who shared it for a new one.", 410)
+    share = svc.catalog.get_share(claim.media_id, claim.share_id)
+    media = svc.catalog.get_media(claim.media_id)
+    if share is None or media is None or media.get("status") != "ready":
+        raise Refusal("link_gone", "The file behind this link has been removed.", 410)
+    refusal = why_refused(media, share, now)
+    if refusal:
+        raise refusal
+    return OpenShare(media, share, token)
+
+
+def why_refused(media: dict, share: dict, now: float) -> Refusal | None:
+    if share.get("revoked"):
+        return Refusal("link_revoked", "This link was withdrawn by the file's owner.", 410)
+    if share["expires_at"] <= now:
+        return Refusal("link_expired", "This link has expired. Ask the person who shared it for a new one.", 410)
+    if media["expires_at"] <= now:
+        return Refusal("media_expired", "This file has expired and is no longer available.", 410)
+    limit = media.get("max_downloads")
+    if limit is not None and media.get("download_count", 0) >= limit:
+        return Refusal("download_limit", "This file has been downloaded as many times as its owner allowed.", 410)
+    return None
+
+
+def download(svc: Services, token: str) -> str:
+    """Count one download atomically and return a signed URL for the file."""
+    opened = open_share(svc, token)
+    now = svc.clock()
+    media = opened.media
+    if not svc.catalog.count_download(media["id"], opened.share["share_id"], int(now), iso(now)):
+        # Lost a race with a revoke, an expiry or the last allowed download: say which.
+        media = svc.catalog.get_media(media["id"]) or media
+        share = svc.catalog.get_share(media["id"], opened.share["share_id"]) or {**opened.share, "revoked": True}
+        raise why_refused(media, share, now) or Refusal(
+            "download_limit", "This file has been downloaded as many times as its owner allowed.", 410
+        )
+    return signed_url(svc, media, now, inline=False)
+
+
+def signed_url(svc: Services, media: dict, now: float, *, inline: bool) -> str:
+    expires_at = min(now + SIGNED_URL_SECONDS, media["expires_at"])
+    return svc.links.url_for(
+        media["s3_key"],
+        filename=media["filename"],
+        content_type=media["content_type"],
+        expires_at=expires_at,
+        inline=inline,
+        now=now,
+    )

@@ -1,0 +1,83 @@
+"""Turning refusals and failures into JSON for the API and pages for people."""
+
+from __future__ import annotations
+
+import logging
+
+from botocore.exceptions import BotoCoreError, ClientError
+from flask import Flask, current_app, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from webapp.rules import Refusal
+
+log = logging.getLogger(__name__)
+
+WHAT_TO_DO = {
+    400: "Check what you entered and try again.",
+    403: "If you think you should have access, ask the person who gave you the link.",
+    404: "Check that the address was copied whole.",
+    409: "Wait a moment and try again.",
+    410: "Ask the person who shared it for a new link.",
+    413: "Send less data.",
+    422: "Check the file and upload it again.",
+    503: "Nothing was changed. Try again in a minute.",
+}
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def error_response(status: int, code: str, message: str):
+    if wants_json():
+        return jsonify(error={"code": code, "message": message}), status
+    return (
+        render_template(
+            "error.html", status=status, code=code, message=message, what_to_do=WHAT_TO_DO.get(status, "")
+        ),
+        status,
+    )
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(Refusal)
+    def refusal(error: Refusal):
+        return error_response(error.status, error.code, error.message)
+
+    @app.errorhandler(CSRFError)
+    def csrf_failed(error: CSRFError):
+        return error_response(
+            400, "csrf_failed", "The form's security token is missing or stale. Reload the page and try again."
+        )
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        code = (error.name or "error").lower().replace(" ", "_")
+        return error_response(error.code or 500, code, error.description or error.name)
+
+    @app.errorhandler(ClientError)
+    @app.errorhandler(BotoCoreError)
+    def aws_failed(error: Exception):
+        # The exception text names the operation and the code, never credentials.
+        log.error("AWS call failed: %s", error)
+        return error_response(503, "storage_unavailable", "Storage is not answering right now.")
+
+
+def security_headers(response):
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    if response.mimetype == "text/html":
+        svc = current_app.extensions["mediahub"]
+        storage_origins = " ".join(sorted(svc.browser_origins()))
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; "
+            f"connect-src 'self' {storage_origins}; "
+            f"img-src 'self' data: {storage_origins}; "
+            f"media-src 'self' {storage_origins}; "
+            "script-src 'self'; style-src 'self'; object-src 'none'; "
+            "base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+        )
+    return response

@@ -1,0 +1,1 @@
+"""Local mode only: embedded AWS stand-ins on loopback. Never imported in production."""

@@ -1,0 +1,225 @@
+"""Pure decisions about uploads and downloads: no Flask, no boto3.
+
+Every refusal is a ``Refusal`` carrying a stable ``code`` and a message a
+person can act on; views turn it into JSON or a page.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import unicodedata
+from urllib.parse import quote
+
+MAX_NAME_CHARS = 200
+MAX_CAPTION_CHARS = 2000
+MAX_FILENAME_BYTES = 150
+
+# Extensions a file of each type may carry. A name with another known extension
+# is refused before anything is signed (``photo.html`` declared as image/png).
+EXTENSIONS = {
+    "image/png": {"png"},
+    "image/jpeg": {"jpg", "jpeg", "jpe", "jfif"},
+    "image/gif": {"gif"},
+    "image/webp": {"webp"},
+    "image/avif": {"avif"},
+    "image/svg+xml": {"svg"},
+    "video/mp4": {"mp4", "m4v"},
+    "video/webm": {"webm"},
+    "video/quicktime": {"mov", "qt"},
+    "video/ogg": {"ogv", "ogg"},
+    "audio/mpeg": {"mp3", "mpga"},
+    "audio/mp4": {"m4a", "mp4", "aac"},
+    "audio/ogg": {"ogg", "oga", "opus"},
+    "audio/wav": {"wav"},
+    "audio/x-wav": {"wav"},
+    "audio/webm": {"webm", "weba"},
+    "audio/flac": {"flac"},
+    "application/pdf": {"pdf"},
+    "text/plain": {"txt", "text", "log"},
+}
+KNOWN_EXTENSIONS = set().union(*EXTENSIONS.values()) | {
+    "html", "htm", "xhtml", "js", "mjs", "xml", "exe", "bat", "cmd", "sh", "php", "svgz",
+}
+
+# Types a browser could run or render as a document of our origin: always
+# delivered as an attachment, never inline.
+ACTIVE_TYPES = {
+    "text/html",
+    "application/xhtml+xml",
+    "image/svg+xml",
+    "text/xml",
+    "application/xml",
+    "text/javascript",
+    "application/javascript",
+}
+PREVIEW_FAMILIES = ("image/", "video/", "audio/")
+
+
+class Refusal(Exception):
+    def __init__(self, code: str, message: str, status: int = 400):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+@dataclasses.dataclass(frozen=True)
+class UploadRequest:
+    filename: str
+    content_type: str
+    size: int
+    name: str
+    caption: str
+
+
+def check_upload_request(
+    data: object, *, allowed_types: tuple[str, ...], max_bytes: int
+) -> UploadRequest:
+    """Validate the JSON body of ``POST /api/uploads``; return clean values."""
+    if not isinstance(data, dict):
+        raise Refusal("invalid_request", "Send a JSON object with filename, content_type and size.")
+    raw_filename = data.get("filename")
+    if not isinstance(raw_filename, str) or not raw_filename.strip():
+        raise Refusal("invalid_request", "Choose a file to upload.")
+    filename = clean_filename(raw_filename)
+
+    size = data.get("size")
+    if isinstance(size, bool) or not isinstance(size, int):
+        raise Refusal("invalid_request", "The file size must be a whole number of bytes.")
+    if size < 1:
+        raise Refusal("invalid_request", "The file is empty; choose a file with something in it.")
+    if size > max_bytes:
+        raise Refusal(
+            "file_too_large",
+            f"The file is {human_size(size)}; the largest file you can upload is {human_size(max_bytes)}.",
+        )
+
+    content_type = normalize_content_type(data.get("content_type"))
+    if content_type not in allowed_types:
+        shown = content_type or "an unknown type"
+        raise Refusal(
+            "type_not_allowed",
+            f"Files of type {shown} cannot be uploaded. Allowed: {', '.join(allowed_types)}.",
+        )
+    extension = file_extension(filename)
+    allowed_extensions = EXTENSIONS.get(content_type)
+    if extension in KNOWN_EXTENSIONS and allowed_extensions and extension not in allowed_extensions:
+        raise Refusal(
+            "type_not_allowed",
+            f"The file name ends in .{extension}, which does not match the type {content_type}.",
+        )
+
+    name = _clean_text(data.get("name"), "name", MAX_NAME_CHARS, keep_newlines=False)
+    caption = _clean_text(data.get("caption"), "caption", MAX_CAPTION_CHARS, keep_newlines=True)
+    return UploadRequest(filename, content_type, size, name or filename, caption)
+
+
+def normalize_content_type(value: object) -> str:
+    if not isinstance(value, str):
+        return ""
+    return value.split(";", 1)[0].strip().lower()
+
+
+def _clean_text(value: object, field: str, limit: int, *, keep_newlines: bool) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise Refusal("invalid_request", f"The {field} must be text.")
+    keep = {"\n"} if keep_newlines else set()
+    text = "".join(
+        ch for ch in unicodedata.normalize("NFC", value.replace("\r\n", "\n"))
+        if ch in keep or unicodedata.category(ch)[0] != "C"
+    ).strip()
+    if len(text) > limit:
+        raise Refusal("invalid_request", f"The {field} is {len(text)} characters; the limit is {limit}.")
+    return text
+
+
+_UNSAFE_IN_NAME = re.compile(r'[<>:"|?*\x00-\x1f\x7f]')
+_SPACES = re.compile(r"\s+")
+
+
+def clean_filename(raw: str) -> str:
+    """A filename safe for an S3 key and a header that still reads as the original.
+
+    Drops any path, control and format characters (CR/LF, bidi overrides),
+    characters Windows refuses, leading dots; trims to ``MAX_FILENAME_BYTES`` of
+    UTF-8 while keeping the extension. Never returns an empty string.
+    """
+    name = unicodedata.normalize("NFC", raw)
+    name = re.split(r"[/\\]", name)[-1]
+    name = "".join(
+        " " if unicodedata.category(ch) == "Zs" else ch
+        for ch in name
+        if unicodedata.category(ch)[0] != "C" and unicodedata.category(ch) not in ("Zl", "Zp")
+    )
+    name = _UNSAFE_IN_NAME.sub("_", name)
+    name = _SPACES.sub(" ", name).strip(" .")
+    if not name:
+        return "file"
+    stem, dot, extension = name.rpartition(".")
+    if not dot or not stem or len(extension) > 16:
+        stem, extension = name, ""
+    suffix = f".{extension}" if extension else ""
+    budget = MAX_FILENAME_BYTES - len(suffix.encode())
+    stem_bytes = stem.encode()
+    if len(stem_bytes) > budget:
+        stem = stem_bytes[:budget].decode("utf-8", "ignore").rstrip(" .") or "file"
+    return stem + suffix
+
+
+def file_extension(filename: str) -> str:
+    stem, dot, extension = filename.rpartition(".")
+    return extension.lower() if dot and stem else ""
+
+
+def object_key(media_id: str, filename: str) -> str:
+    return f"uploads/{media_id}/{filename}"
+
+
+def media_id_from_key(key: str) -> str | None:
+    parts = key.split("/")
+    if len(parts) == 3 and parts[0] == "uploads" and parts[1] and parts[2]:
+        return parts[1]
+    return None
+
+
+def content_disposition(filename: str, content_type: str, *, inline: bool = False) -> str:
+    """RFC 6266 header value: an ASCII fallback plus the UTF-8 name (RFC 5987)."""
+    disposition = "inline" if inline and may_render_inline(content_type) else "attachment"
+    extension = file_extension(filename)
+    stem = filename[: -len(extension) - 1] if extension else filename
+    fallback = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode()
+    fallback = re.sub(r"[^A-Za-z0-9._ ()+,=@!#$&~-]", "_", fallback).strip(" ._") or "download"
+    if extension:
+        fallback += "." + re.sub(r"[^a-z0-9]", "", extension)
+    header = f'{disposition}; filename="{fallback}"'
+    if fallback != filename:
+        header += f"; filename*=UTF-8''{quote(filename, safe='')}"
+    return header
+
+
+def may_render_inline(content_type: str) -> bool:
+    return content_type not in ACTIVE_TYPES and content_type.startswith(PREVIEW_FAMILIES + ("application/pdf",))
+
+
+def preview_kind(content_type: str) -> str | None:
+    if content_type in ACTIVE_TYPES:
+        return None
+    for family in PREVIEW_FAMILIES:
+        if content_type.startswith(family):
+            return family.rstrip("/")
+    return None
+
+
+def human_size(size: int) -> str:
+    """Decimal units, as file managers and S3's console show them."""
+    if size < 1000:
+        return f"{size} byte" + ("" if size == 1 else "s")
+    value = float(size)
+    for unit in ("kB", "MB", "GB", "TB"):
+        value /= 1000
+        if value < 1000 or unit == "TB":
+            return f"{value:.1f} {unit}".replace(".0 ", " ")
+    raise AssertionError("unreachable")

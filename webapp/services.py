@@ -1,0 +1,42 @@
+"""What the flows need, built once per app and hung on it (``app.extensions``)."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Callable
+
+from webapp.aws import AwsClients
+from webapp.catalog import Catalog
+from webapp.config import Settings
+from webapp.signing import LinkSigner, S3Links
+from webapp.storage import Storage
+from webapp.tokens import ShareTokens
+
+
+@dataclasses.dataclass
+class Services:
+    settings: Settings
+    storage: Storage
+    catalog: Catalog
+    links: LinkSigner
+    share_tokens: ShareTokens
+    clock: Callable[[], float] = time.time
+    _origins: set[str] | None = dataclasses.field(default=None, repr=False)
+
+    def browser_origins(self) -> set[str]:
+        """Origins the site's pages talk to directly: where files are posted and served from."""
+        if self._origins is None:
+            self._origins = {self.storage.post_origin, self.links.origin}
+        return self._origins
+
+    @classmethod
+    def build(cls, settings: Settings, clients: AwsClients | None = None) -> "Services":
+        clients = clients or AwsClients(settings)
+        return cls(
+            settings=settings,
+            storage=Storage(clients.s3, settings.bucket),
+            catalog=Catalog(clients.dynamodb, settings.table),
+            links=S3Links(clients.s3, settings.bucket),
+            share_tokens=ShareTokens(settings.secret_key),
+        )

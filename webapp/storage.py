@@ -1,0 +1,86 @@
+"""S3: presigned POST policies, HEAD, ranged reads, deletes.
+
+The bucket stays private. The browser receives a POST policy for one exact key;
+everything S3 cannot be trusted to have enforced (moto and misconfigured proxies
+enforce nothing) is re-checked on completion with ``head`` and ``read_head``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from urllib.parse import urlsplit
+
+from botocore.exceptions import ClientError
+
+
+@dataclasses.dataclass(frozen=True)
+class StoredObject:
+    key: str
+    size: int
+    content_type: str
+    etag: str
+
+
+def _is_missing(error: ClientError) -> bool:
+    code = str(error.response.get("Error", {}).get("Code", ""))
+    return code in ("404", "NoSuchKey", "NotFound")
+
+
+class Storage:
+    def __init__(self, s3_client, bucket: str):
+        self._s3 = s3_client
+        self.bucket = bucket
+
+    def post_policy(self, key: str, *, content_type: str, max_bytes: int, expires_in: int) -> dict:
+        """A SigV4 POST policy for exactly one key, one type and a size range.
+
+        Every field the browser sends is pinned with ``eq``; ``key`` and
+        ``bucket`` are pinned exactly by botocore, as are the signature fields.
+        """
+        fields = {"Content-Type": content_type, "success_action_status": "201"}
+        conditions = [
+            ["eq", "$Content-Type", content_type],
+            ["eq", "$success_action_status", "201"],
+            ["content-length-range", 1, max_bytes],
+        ]
+        return self._s3.generate_presigned_post(
+            self.bucket, key, Fields=fields, Conditions=conditions, ExpiresIn=expires_in
+        )
+
+    @functools.cached_property
+    def post_origin(self) -> str:
+        """Scheme, host and port the browser posts files to (for CSP ``connect-src``)."""
+        url = self._s3.generate_presigned_post(self.bucket, "probe", ExpiresIn=60)["url"]
+        parts = urlsplit(url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    def head(self, key: str) -> StoredObject | None:
+        try:
+            answer = self._s3.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as error:
+            if _is_missing(error):
+                return None
+            raise
+        return StoredObject(
+            key=key,
+            size=int(answer["ContentLength"]),
+            content_type=answer.get("ContentType", ""),
+            etag=answer.get("ETag", "").strip('"'),
+        )
+
+    def read_head(self, key: str, length: int) -> bytes:
+        try:
+            answer = self._s3.get_object(Bucket=self.bucket, Key=key, Range=f"bytes=0-{length - 1}")
+        except ClientError as error:
+            if _is_missing(error):
+                return b""
+            raise
+        with answer["Body"] as body:
+            return body.read(length)
+
+    def delete(self, key: str) -> None:
+        self._s3.delete_object(Bucket=self.bucket, Key=key)
+
+    def exists(self, key: str) -> bool:
+        return self.head(key) is not None

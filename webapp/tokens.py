@@ -1,0 +1,70 @@
+"""Signed share tokens and hashed secrets. Pure: no Flask, no AWS.
+
+A share token names one media item, one share record (one recipient) and an
+expiry, signed with the app's secret key. The signature stops forgery; the share
+record (looked up on every use) makes the token revocable.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import hmac
+import secrets
+
+from itsdangerous import BadSignature, URLSafeSerializer
+
+
+@dataclasses.dataclass(frozen=True)
+class ShareClaim:
+    media_id: str
+    share_id: str
+    expires_at: int
+
+
+class ShareTokens:
+    def __init__(self, secret_key: str):
+        self._serializer = URLSafeSerializer(secret_key, salt="mediahub.share")
+
+    def issue(self, claim: ShareClaim) -> str:
+        return self._serializer.dumps([claim.media_id, claim.share_id, claim.expires_at])
+
+    def read(self, token: str) -> ShareClaim | None:
+        """The claim if the signature is ours, else None. Expiry is the caller's check."""
+        if not token or len(token) > 512:
+            return None
+        try:
+            media_id, share_id, expires_at = self._serializer.loads(token)
+        except (BadSignature, ValueError, TypeError):
+            return None
+        if not (isinstance(media_id, str) and isinstance(share_id, str) and isinstance(expires_at, int)):
+            return None
+        return ShareClaim(media_id, share_id, expires_at)
+
+
+def new_id() -> str:
+    """128 random bits, URL-safe, no padding."""
+    return secrets.token_urlsafe(16)
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def secret_hash(secret: str) -> str:
+    """Hash of a high-entropy random secret (manage links, uploader ids).
+
+    These secrets carry 256 bits of randomness, so one SHA-256 suffices; slow
+    hashes are for secrets people choose.
+    """
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def secret_matches(secret: str | None, stored_hash: str | None) -> bool:
+    if not secret or not stored_hash:
+        return False
+    return hmac.compare_digest(secret_hash(secret), stored_hash)
+
+
+def looks_like_id(value: str) -> bool:
+    return 16 <= len(value) <= 64 and all(ch.isalnum() or ch in "-_" for ch in value)

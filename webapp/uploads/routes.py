@@ -1,0 +1,52 @@
+from flask import Blueprint, jsonify, render_template, request, session
+
+from webapp import services, tokens, uploading
+from webapp.openapi import SPEC
+from webapp.presenters import media_json
+from webapp.uploads.forms import UploadForm
+
+bp = Blueprint("uploads", __name__)
+
+
+def uploader_id(create: bool = False) -> str | None:
+    """A random id for this browser's upload session, kept in the signed session cookie."""
+    if "uploader" not in session and create:
+        session.permanent = True
+        session["uploader"] = tokens.new_secret()
+    return session.get("uploader")
+
+
+@bp.get("/")
+def index():
+    svc = services()
+    return render_template("index.html", form=UploadForm(), settings=svc.settings)
+
+
+@bp.post("/")
+def index_without_script():
+    """The form posts here only when JavaScript is off: the file cannot be sent from here."""
+    form = UploadForm()
+    form.validate_on_submit()
+    return render_template("index.html", form=form, needs_script=True), 400
+
+
+@bp.post("/api/uploads")
+def create_upload():
+    answer = uploading.start_upload(services(), request.get_json(silent=True), uploader_id(create=True))
+    return jsonify(answer), 201
+
+
+@bp.post("/api/uploads/<upload_id>/complete")
+def complete_upload(upload_id: str):
+    svc = services()
+    completion = uploading.complete_upload(svc, upload_id, uploader_id() or "")
+    if completion.manage_token:
+        # Shown once, on the result page this browser is sent to next.
+        session["reveal_manage"] = {upload_id: completion.manage_token}
+    body = {"media": media_json(svc, completion.media, manage_token=completion.manage_token)}
+    return jsonify(body), 201 if completion.created else 200
+
+
+@bp.get("/api/openapi.json")
+def openapi():
+    return jsonify(SPEC)
