@@ -1,0 +1,78 @@
+"""A person uploads through the page, opens the share link and downloads the file."""
+
+from tests.support import png_bytes
+from webapp import rules
+
+# Keeps every text the progress line shows, across the navigation to the result page.
+RECORD_PROGRESS = """
+document.addEventListener("DOMContentLoaded", () => {
+  const text = document.getElementById("upload-progress-text");
+  if (!text) return;
+  new MutationObserver(() => {
+    const seen = JSON.parse(sessionStorage.getItem("progress") || "[]");
+    seen.push(text.textContent);
+    sessionStorage.setItem("progress", JSON.stringify(seen));
+  }).observe(text, {childList: true, characterData: true, subtree: true});
+});
+"""
+
+
+def test_upload_share_and_download_a_png(serve, page, tmp_path, table_items):
+    site = serve()
+    data = png_bytes(width=64, height=64, padding=300_000)
+    picture = tmp_path / "Sunset at the lake.png"
+    picture.write_bytes(data)
+
+    page.add_init_script(RECORD_PROGRESS)
+    page.goto(site + "/")
+    page.get_by_label("Name").fill("Sunset")
+    page.get_by_label("Caption").fill("<b>Evening</b> by the water")
+    page.get_by_label("File").set_input_files(str(picture))
+    page.get_by_role("button", name="Upload").click()
+
+    page.wait_for_url(site + "/media/*")
+    progress = page.evaluate("JSON.parse(sessionStorage.getItem('progress') || '[]')")
+    assert progress and progress[-1].startswith("100 %"), progress
+    assert page.locator("#media-name").inner_text() == "Sunset"
+    assert page.locator("#media-caption").inner_text() == "<b>Evening</b> by the water"
+    assert page.locator("#media-filename").inner_text() == "Sunset at the lake.png"
+    assert page.locator("#media-size").inner_text() == rules.human_size(len(data))
+    assert page.locator("#manage-link").input_value().startswith(site + "/manage/")
+
+    share_link = page.locator("#share-link").input_value()
+    page.goto(share_link)
+    assert page.get_by_role("heading", name="Sunset").is_visible()
+    assert page.locator("img.preview").evaluate("img => img.complete && img.naturalWidth") == 64
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Download").click()
+    download = download_info.value
+    assert download.suggested_filename == "Sunset at the lake.png"
+    assert open(download.path(), "rb").read() == data
+
+    meta = [item for item in table_items() if item["sk"] == "META"]
+    assert [(m["status"], m["download_count"]) for m in meta] == [("ready", 1)]
+
+
+def test_file_over_the_limit_is_refused_on_the_page(serve, page, tmp_path, table_items, bucket_keys):
+    site = serve(max_upload_bytes=1000)
+    picture = tmp_path / "big.png"
+    picture.write_bytes(png_bytes(padding=5000))
+
+    page.goto(site + "/")
+    page.get_by_label("File").set_input_files(str(picture))
+    page.get_by_role("button", name="Upload").click()
+
+    error = page.get_by_role("alert")
+    error.wait_for()
+    assert "largest file you can upload is 1 kB" in error.inner_text()
+    assert page.url == site + "/"
+    assert table_items() == [] and bucket_keys() == []
+
+
+def test_page_without_javascript_says_so(serve, browser):
+    site = serve()
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(site + "/")
+    assert "Uploading needs JavaScript" in page.content()
+    context.close()
