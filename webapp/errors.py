@@ -13,6 +13,17 @@ from webapp.rules import Refusal
 
 log = logging.getLogger(__name__)
 
+TITLES = {
+    400: "That did not work",
+    403: "Not allowed",
+    404: "Not found",
+    409: "Not ready yet",
+    410: "No longer available",
+    413: "Too much data",
+    422: "Upload refused",
+    503: "Storage unavailable",
+}
+
 WHAT_TO_DO = {
     400: "Check what you entered and try again.",
     403: "If you think you should have access, ask the person who gave you the link.",
@@ -29,15 +40,15 @@ def wants_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
 
-def error_response(status: int, code: str, message: str):
+def error_response(status: int, code: str, message: str, what_to_do: str = ""):
+    """JSON for the API, a page for people. Refusal messages already say what to do."""
     if wants_json():
         return jsonify(error={"code": code, "message": message}), status
-    return (
-        render_template(
-            "error.html", status=status, code=code, message=message, what_to_do=WHAT_TO_DO.get(status, "")
-        ),
-        status,
+    title = TITLES.get(status, "Something went wrong")
+    page = render_template(
+        "error.html", status=status, code=code, title=title, message=message, what_to_do=what_to_do
     )
+    return page, status
 
 
 def register(app: Flask) -> None:
@@ -54,14 +65,17 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         code = (error.name or "error").lower().replace(" ", "_")
-        return error_response(error.code or 500, code, error.description or error.name)
+        status = error.code or 500
+        return error_response(status, code, error.description or error.name, WHAT_TO_DO.get(status, ""))
 
     @app.errorhandler(ClientError)
     @app.errorhandler(BotoCoreError)
     def aws_failed(error: Exception):
         # The exception text names the operation and the code, never credentials.
         log.error("AWS call failed: %s", error)
-        return error_response(503, "storage_unavailable", "Storage is not answering right now.")
+        return error_response(
+            503, "storage_unavailable", "Storage is not answering right now.", WHAT_TO_DO[503]
+        )
 
 
 def security_headers(response):

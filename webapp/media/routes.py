@@ -1,7 +1,7 @@
 from flask import Blueprint, flash, redirect, render_template, session, url_for
 from flask_wtf import FlaskForm
 
-from webapp import ownership, services
+from webapp import delivery, ownership, services
 from webapp.presenters import media_json
 from webapp.uploads.routes import uploader_id
 
@@ -13,7 +13,12 @@ def result(media_id: str):
     svc = services()
     media = ownership.uploaded_by(svc, media_id, uploader_id())
     manage_token = session.pop("reveal_manage", {}).get(media_id)
-    return render_template("media.html", media=media_json(svc, media, manage_token=manage_token))
+    share = delivery.default_share(svc, media)
+    return render_template(
+        "media.html",
+        media=media_json(svc, media, manage_token=manage_token),
+        share_expires_at=share["expires_at"] if share else None,
+    )
 
 
 @bp.get("/manage/<media_id>/<token>")
