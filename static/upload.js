@@ -108,6 +108,9 @@
         size: file.size,
         name: form.elements.name.value,
         caption: form.elements.caption.value,
+        retention_days: form.elements.retention_days.value || null,
+        max_downloads: form.elements.max_downloads.value || null,
+        visibility: form.elements.public.checked ? "public" : "private",
       });
       statusBox.hidden = false;
       showProgress(0, file.size);

@@ -29,13 +29,16 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
 
 def register_local_mode(settings: Settings) -> Settings:
-    """With no AWS settings, start the embedded stand-ins and create the bucket and table."""
-    if not settings.local_mode or settings.aws_endpoint_url:
+    """With no AWS settings, start the embedded stand-ins: AWS, the bucket and table, and a CDN."""
+    if not settings.local_mode:
         return settings
-    from webapp.local.stack import local_endpoint
+    from webapp.local import stack
 
-    settings = settings.with_overrides(aws_endpoint_url=local_endpoint())
-    prepare_local_resources(settings)
+    if not settings.aws_endpoint_url:
+        settings = settings.with_overrides(aws_endpoint_url=stack.local_endpoint())
+        prepare_local_resources(settings)
+    if settings.local_cdn and not settings.cdn_url:
+        settings = stack.with_local_cdn(settings)
     return settings
 
 
@@ -83,6 +86,7 @@ def services() -> Services:
 
 
 def register_blueprints(app: Flask) -> None:
+    from webapp.embed.routes import bp as embed_bp
     from webapp.media.routes import bp as media_bp
     from webapp.sharing.routes import bp as sharing_bp
     from webapp.uploads.routes import bp as uploads_bp
@@ -90,6 +94,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(uploads_bp)
     app.register_blueprint(media_bp)
     app.register_blueprint(sharing_bp)
+    app.register_blueprint(embed_bp)
 
 
 def register_error_handlers(app: Flask) -> None:

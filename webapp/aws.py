@@ -49,3 +49,11 @@ class AwsClients:
     @functools.cached_property
     def ses(self):
         return self._client("ses")
+
+    @functools.cached_property
+    def secretsmanager(self):
+        return self._client("secretsmanager")
+
+    @functools.cached_property
+    def ssm(self):
+        return self._client("ssm")

@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 
 META = "META"
 LIST_INDEX = "gsi1"
+PUBLIC_INDEX = "gsi2"
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -201,6 +202,42 @@ class Catalog:
             if not start:
                 return items
 
+    def newest(self, *, public_only: bool, now: int, limit: int, months: list[str]) -> list[dict]:
+        """Live items newest first, a Query per month partition (``months`` newest first), no Scan."""
+        index, prefix = (PUBLIC_INDEX, "PUBLIC#") if public_only else (LIST_INDEX, "LIST#")
+        found: list[dict] = []
+        for month in months:
+            start = None
+            while len(found) < limit:
+                kwargs = {
+                    "TableName": self.table,
+                    "IndexName": index,
+                    "KeyConditionExpression": f"{index}pk = :pk",
+                    "FilterExpression": "expires_at > :now",
+                    "ExpressionAttributeValues": to_item({":pk": prefix + month, ":now": now}),
+                    "ScanIndexForward": False,
+                    "Limit": limit,
+                }
+                if start:
+                    kwargs["ExclusiveStartKey"] = start
+                answer = self._db.query(**kwargs)
+                found.extend(from_item(item) for item in answer["Items"])
+                start = answer.get("LastEvaluatedKey")
+                if not start:
+                    break
+            if len(found) >= limit:
+                break
+        return found[:limit]
+
+    def set_embed_origins(self, media_id: str, origins: list[str]) -> None:
+        self._db.update_item(
+            TableName=self.table,
+            Key=self._key(media_id),
+            UpdateExpression="SET embed_origins = :origins",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues=to_item({":origins": origins}),
+        )
+
     def shares_of(self, media_id: str) -> list[dict]:
         answer = self._db.query(
             TableName=self.table,
@@ -217,6 +254,8 @@ TABLE_DEFINITION = {
         {"AttributeName": "sk", "AttributeType": "S"},
         {"AttributeName": "gsi1pk", "AttributeType": "S"},
         {"AttributeName": "gsi1sk", "AttributeType": "S"},
+        {"AttributeName": "gsi2pk", "AttributeType": "S"},
+        {"AttributeName": "gsi2sk", "AttributeType": "S"},
     ],
     "KeySchema": [
         {"AttributeName": "pk", "KeyType": "HASH"},
@@ -230,7 +269,16 @@ TABLE_DEFINITION = {
                 {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
             ],
             "Projection": {"ProjectionType": "ALL"},
-        }
+        },
+        {
+            # Sparse: only public items carry gsi2pk.
+            "IndexName": PUBLIC_INDEX,
+            "KeySchema": [
+                {"AttributeName": "gsi2pk", "KeyType": "HASH"},
+                {"AttributeName": "gsi2sk", "KeyType": "RANGE"},
+            ],
+            "Projection": {"ProjectionType": "ALL"},
+        },
     ],
     "BillingMode": "PAY_PER_REQUEST",
 }

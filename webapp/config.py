@@ -12,7 +12,7 @@ import os
 import secrets
 from typing import Mapping
 
-from webapp import sniff
+from webapp import rules, sniff
 
 DEFAULT_ALLOWED_TYPES = (
     "image/png",
@@ -39,9 +39,13 @@ class ConfigError(ValueError):
     """A setting is missing or malformed; the message names the variable."""
 
 
+def _secret():
+    return dataclasses.field(default=None, repr=False)
+
+
 @dataclasses.dataclass(frozen=True)
 class Settings:
-    secret_key: str
+    secret_key: str = dataclasses.field(repr=False)
     local_mode: bool = True
     bucket: str = "mediahub-local"
     table: str = "mediahub"
@@ -54,6 +58,17 @@ class Settings:
     retention_days: int = 7
     upload_policy_seconds: int = MAX_POLICY_SECONDS
     port: int = 5000
+    max_retention_days: int = 30
+    cdn_url: str | None = None
+    cloudfront_keys: str | None = _secret()
+    cloudfront_keys_file: str | None = None
+    cloudfront_keys_secret: str | None = None
+    link_window_seconds: int = 300
+    bind_links_to_ip: bool = False
+    embed_origins: tuple[str, ...] = ()
+    embed_link_seconds: int = 300
+    api_key_hashes: tuple[str, ...] = dataclasses.field(default=(), repr=False)
+    local_cdn: bool = True
 
     def __post_init__(self) -> None:
         problems = []
@@ -68,8 +83,36 @@ class Settings:
             problems.append(f"MEDIAHUB_UPLOAD_POLICY_SECONDS must be between 1 and {MAX_POLICY_SECONDS}")
         if not 60 <= self.share_ttl_seconds <= 7 * 86400:
             problems.append("MEDIAHUB_SHARE_TTL_SECONDS must be between 60 and 604800 (7 days)")
-        if not 1 <= self.retention_days <= 3650:
-            problems.append("MEDIAHUB_RETENTION_DAYS must be between 1 and 3650")
+        if not 1 <= self.max_retention_days <= 3650:
+            problems.append("MEDIAHUB_MAX_RETENTION_DAYS must be between 1 and 3650")
+        if not 1 <= self.retention_days <= self.max_retention_days:
+            problems.append(
+                f"MEDIAHUB_RETENTION_DAYS must be between 1 and MEDIAHUB_MAX_RETENTION_DAYS ({self.max_retention_days})"
+            )
+        if self.cdn_url is not None:
+            if not self.cdn_url.startswith("https://") and not (
+                self.local_mode and self.cdn_url.startswith("http://127.0.0.1:")
+            ):
+                problems.append("MEDIAHUB_CDN_URL must start with https://")
+            if not (self.cloudfront_keys or self.cloudfront_keys_file or self.cloudfront_keys_secret):
+                problems.append(
+                    "MEDIAHUB_CDN_URL needs signing keys: set MEDIAHUB_CLOUDFRONT_KEYS_SECRET "
+                    "(Secrets Manager id, or ssm:/parameter/name), MEDIAHUB_CLOUDFRONT_KEYS_FILE "
+                    "or MEDIAHUB_CLOUDFRONT_KEYS"
+                )
+        if not 60 <= self.link_window_seconds <= 3600:
+            problems.append("MEDIAHUB_LINK_WINDOW_SECONDS must be between 60 and 3600")
+        if not 30 <= self.embed_link_seconds <= 86400:
+            problems.append("MEDIAHUB_EMBED_LINK_SECONDS must be between 30 and 86400")
+        for origin in self.embed_origins:
+            try:
+                rules.parse_origin_pattern(origin)
+            except ValueError as error:
+                problems.append(f"MEDIAHUB_EMBED_ORIGINS: {error}")
+        for digest in self.api_key_hashes:
+            if len(digest) != 64 or any(ch not in "0123456789abcdef" for ch in digest):
+                problems.append("MEDIAHUB_API_KEY_HASHES must list SHA-256 hex digests (64 lowercase hex characters)")
+                break
         if not self.allowed_types:
             problems.append("MEDIAHUB_ALLOWED_TYPES must list at least one type")
         for content_type in self.allowed_types:
@@ -110,17 +153,43 @@ class Settings:
             ("retention_days", "MEDIAHUB_RETENTION_DAYS"),
             ("upload_policy_seconds", "MEDIAHUB_UPLOAD_POLICY_SECONDS"),
             ("port", "PORT"),
+            ("max_retention_days", "MEDIAHUB_MAX_RETENTION_DAYS"),
+            ("link_window_seconds", "MEDIAHUB_LINK_WINDOW_SECONDS"),
+            ("embed_link_seconds", "MEDIAHUB_EMBED_LINK_SECONDS"),
         ):
             if env.get(name, "").strip():
                 values[field] = _whole_number(name, env[name])
         if env.get("MEDIAHUB_ALLOWED_TYPES", "").strip():
-            values["allowed_types"] = tuple(
-                part.strip() for part in env["MEDIAHUB_ALLOWED_TYPES"].split(",") if part.strip()
-            )
+            values["allowed_types"] = _list(env["MEDIAHUB_ALLOWED_TYPES"])
+        values["embed_origins"] = _list(env.get("MEDIAHUB_EMBED_ORIGINS", ""))
+        values["api_key_hashes"] = tuple(h.lower() for h in _list(env.get("MEDIAHUB_API_KEY_HASHES", "")))
+        for field, name in (
+            ("cdn_url", "MEDIAHUB_CDN_URL"),
+            ("cloudfront_keys", "MEDIAHUB_CLOUDFRONT_KEYS"),
+            ("cloudfront_keys_file", "MEDIAHUB_CLOUDFRONT_KEYS_FILE"),
+            ("cloudfront_keys_secret", "MEDIAHUB_CLOUDFRONT_KEYS_SECRET"),
+        ):
+            values[field] = (env.get(name) or "").strip().rstrip("/") or None
+        for field, name in (("bind_links_to_ip", "MEDIAHUB_LINK_BIND_IP"), ("local_cdn", "MEDIAHUB_LOCAL_CDN")):
+            if env.get(name, "").strip():
+                values[field] = _flag(name, env[name])
         return cls(**values)
 
     def with_overrides(self, **changes) -> "Settings":
         return dataclasses.replace(self, **changes)
+
+
+def _list(raw: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+def _flag(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
 
 
 def _whole_number(name: str, raw: str) -> int:

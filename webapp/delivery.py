@@ -63,7 +63,7 @@ def why_refused(media: dict, share: dict, now: float) -> Refusal | None:
     return None
 
 
-def download(svc: Services, token: str) -> str:
+def download(svc: Services, token: str, client_ip: str | None = None) -> str:
     """Count one download atomically and return a signed URL for the file."""
     opened = open_share(svc, token)
     now = svc.clock()
@@ -75,16 +75,18 @@ def download(svc: Services, token: str) -> str:
         raise why_refused(media, share, now) or Refusal(
             "download_limit", "This file has been downloaded as many times as its owner allowed.", 410
         )
-    return signed_url(svc, media, now, inline=False)
+    return signed_url(svc, media, now, inline=False, client_ip=client_ip)
 
 
-def signed_url(svc: Services, media: dict, now: float, *, inline: bool) -> str:
-    expires_at = min(now + SIGNED_URL_SECONDS, media["expires_at"])
+def signed_url(svc: Services, media: dict, now: float, *, inline: bool, client_ip: str | None = None,
+               seconds: int = SIGNED_URL_SECONDS) -> str:
     return svc.links.url_for(
         media["s3_key"],
         filename=media["filename"],
         content_type=media["content_type"],
-        expires_at=expires_at,
+        expires_at=min(now + seconds, media["expires_at"]),
         inline=inline,
         now=now,
+        client_ip=client_ip,
+        limit=media["expires_at"],
     )

@@ -81,7 +81,8 @@ def register(app: Flask) -> None:
 def security_headers(response):
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
-    response.headers.setdefault("X-Frame-Options", "DENY")
+    if "frame-ancestors" not in response.headers.get("Content-Security-Policy", ""):
+        response.headers.setdefault("X-Frame-Options", "DENY")
     if response.mimetype == "text/html":
         svc = current_app.extensions["mediahub"]
         storage_origins = " ".join(sorted(svc.browser_origins()))

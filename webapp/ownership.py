@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from webapp import tokens
+from webapp import rules, tokens
 from webapp.rules import Refusal
 from webapp.services import Services
 
@@ -30,6 +30,25 @@ def managed_by(svc: Services, media_id: str, manage_token: str) -> dict:
     if not tokens.secret_matches(manage_token, media.get("manage_hash")):
         raise Refusal("manage_link_invalid", "This manage link is not valid for this file.", 403)
     return media
+
+
+MAX_EMBED_ORIGINS = 20
+
+
+def set_embed_origins(svc: Services, media: dict, text: str) -> list[str]:
+    """One origin per line (or comma-separated); each checked, stored canonical."""
+    entries = [part.strip() for part in text.replace(",", "\n").splitlines() if part.strip()]
+    if len(entries) > MAX_EMBED_ORIGINS:
+        raise Refusal("invalid_request", f"List at most {MAX_EMBED_ORIGINS} sites.")
+    origins = []
+    for entry in entries:
+        try:
+            rules.parse_origin_pattern(entry)
+        except ValueError as error:
+            raise Refusal("invalid_request", str(error)) from None
+        origins.append(rules.canonical_origin(entry))
+    svc.catalog.set_embed_origins(media["id"], list(dict.fromkeys(origins)))
+    return origins
 
 
 def delete_media(svc: Services, media: dict) -> None:

@@ -71,10 +71,22 @@ class UploadRequest:
     size: int
     name: str
     caption: str
+    retention_days: int = 7
+    max_downloads: int | None = None
+    visibility: str = "private"
+
+
+MAX_DOWNLOAD_LIMIT = 1_000_000
+VISIBILITIES = ("private", "public")
 
 
 def check_upload_request(
-    data: object, *, allowed_types: tuple[str, ...], max_bytes: int
+    data: object,
+    *,
+    allowed_types: tuple[str, ...],
+    max_bytes: int,
+    retention_days: int = 7,
+    max_retention_days: int = 30,
 ) -> UploadRequest:
     """Validate the JSON body of ``POST /api/uploads``; return clean values."""
     if not isinstance(data, dict):
@@ -112,7 +124,29 @@ def check_upload_request(
 
     name = _clean_text(data.get("name"), "name", MAX_NAME_CHARS, keep_newlines=False)
     caption = _clean_text(data.get("caption"), "caption", MAX_CAPTION_CHARS, keep_newlines=True)
-    return UploadRequest(filename, content_type, size, name or filename, caption)
+    keep_days = _optional_whole(data.get("retention_days"), "retention_days", 1, max_retention_days,
+                                f"Files can be kept from 1 to {max_retention_days} days.")
+    limit = _optional_whole(data.get("max_downloads"), "max_downloads", 1, MAX_DOWNLOAD_LIMIT,
+                            "The download limit must be a whole number from 1 up, or empty for no limit.")
+    visibility = data.get("visibility") or "private"
+    if visibility not in VISIBILITIES:
+        raise Refusal("invalid_request", "Visibility must be private or public.")
+    if visibility == "public" and limit is not None:
+        raise Refusal("invalid_request", "A file in the public gallery cannot have a download limit.")
+    return UploadRequest(
+        filename, content_type, size, name or filename, caption,
+        retention_days=keep_days or retention_days, max_downloads=limit, visibility=visibility,
+    )
+
+
+def _optional_whole(value: object, field: str, low: int, high: int, message: str) -> int | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise Refusal("invalid_request", message)
+    return value
 
 
 def normalize_content_type(value: object) -> str:
@@ -223,3 +257,77 @@ def human_size(size: int) -> str:
         if value < 1000 or unit == "TB":
             return f"{value:.1f} {unit}".replace(".0 ", " ")
     raise AssertionError("unreachable")
+
+
+# --- Origins allowed to embed ------------------------------------------------
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+_HOST = re.compile(r"^(\*\.)?([a-z0-9]([a-z0-9-]*[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$|^\[[0-9a-f:.]+\]$")
+
+
+def _split_origin(value: str) -> tuple[str, str, int]:
+    scheme, sep, rest = value.strip().partition("://")
+    scheme = scheme.lower()
+    if not sep or scheme not in DEFAULT_PORTS or not rest or any(c in rest for c in "/?#@\\ "):
+        raise ValueError(f"{value!r} is not an origin like https://example.com or https://*.example.com")
+    host, port = rest.lower(), DEFAULT_PORTS[scheme]
+    if not host.endswith("]") and ":" in host:
+        host, _, port_text = host.rpartition(":")
+        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+            raise ValueError(f"{value!r} has a bad port")
+        port = int(port_text)
+    elif host.startswith("[") and "]:" in host:
+        host, _, port_text = host.rpartition(":")
+        port = int(port_text) if port_text.isdigit() else -1
+    if not _HOST.match(host) or port < 1:
+        raise ValueError(f"{value!r} has a bad host")
+    return scheme, host, port
+
+
+def parse_origin_pattern(pattern: str) -> tuple[str, str, int]:
+    """``scheme://host[:port]``, or ``scheme://*.domain[:port]`` for its subdomains only."""
+    return _split_origin(pattern)
+
+
+def origin_from_headers(origin: str | None, referer: str | None) -> str | None:
+    """The requesting page's origin: the Origin header, else the Referer's scheme, host and port."""
+    if origin:
+        return origin.strip()
+    if referer:
+        parts = referer.strip().split("/")
+        if len(parts) >= 3 and parts[0].endswith(":") and parts[1] == "":
+            return f"{parts[0]}//{parts[2]}"
+    return None
+
+
+def origin_allowed(origin: str | None, patterns) -> bool:
+    """Exact scheme, host and port; ``*.`` patterns match subdomains, never the bare domain.
+
+    A ``null`` origin (sandboxed frames, file: pages, some redirects) is never allowed.
+    """
+    if not origin or origin.strip().lower() == "null":
+        return False
+    try:
+        scheme, host, port = _split_origin(origin)
+    except ValueError:
+        return False
+    if host.startswith("*."):
+        return False
+    for pattern in patterns:
+        try:
+            p_scheme, p_host, p_port = parse_origin_pattern(pattern)
+        except ValueError:
+            continue
+        if (p_scheme, p_port) != (scheme, port):
+            continue
+        if p_host.startswith("*."):
+            if host.endswith(p_host[1:]) and len(host) > len(p_host) - 1:
+                return True
+        elif host == p_host:
+            return True
+    return False
+
+
+def canonical_origin(origin: str) -> str:
+    scheme, host, port = _split_origin(origin)
+    return f"{scheme}://{host}" + ("" if DEFAULT_PORTS[scheme] == port else f":{port}")

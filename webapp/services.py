@@ -9,7 +9,8 @@ from typing import Callable
 from webapp.aws import AwsClients
 from webapp.catalog import Catalog
 from webapp.config import Settings
-from webapp.signing import LinkSigner, S3Links
+from webapp.keystore import load_signing_keys
+from webapp.signing import CloudFrontLinks, LinkSigner, S3Links
 from webapp.storage import Storage
 from webapp.tokens import ShareTokens
 
@@ -37,6 +38,19 @@ class Services:
             settings=settings,
             storage=Storage(clients.s3, settings.bucket),
             catalog=Catalog(clients.dynamodb, settings.table),
-            links=S3Links(clients.s3, settings.bucket),
+            links=link_signer(settings, clients),
             share_tokens=ShareTokens(settings.secret_key),
         )
+
+
+def link_signer(settings: Settings, clients: AwsClients) -> LinkSigner:
+    """CloudFront when a CDN is configured, else S3 presigned GET."""
+    if not settings.cdn_url:
+        return S3Links(clients.s3, settings.bucket)
+    keys = load_signing_keys(settings, clients)
+    return CloudFrontLinks(
+        settings.cdn_url,
+        keys[-1],
+        window_seconds=settings.link_window_seconds,
+        bind_ip=settings.bind_links_to_ip,
+    )

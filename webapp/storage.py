@@ -20,6 +20,7 @@ class StoredObject:
     size: int
     content_type: str
     etag: str
+    content_disposition: str = ""
 
 
 def _is_missing(error: ClientError) -> bool:
@@ -32,15 +33,22 @@ class Storage:
         self._s3 = s3_client
         self.bucket = bucket
 
-    def post_policy(self, key: str, *, content_type: str, max_bytes: int, expires_in: int) -> dict:
+    def post_policy(self, key: str, *, content_type: str, content_disposition: str, max_bytes: int,
+                    expires_in: int) -> dict:
         """A SigV4 POST policy for exactly one key, one type and a size range.
 
         Every field the browser sends is pinned with ``eq``; ``key`` and
         ``bucket`` are pinned exactly by botocore, as are the signature fields.
+        The Content-Disposition stored with the object is what CloudFront serves.
         """
-        fields = {"Content-Type": content_type, "success_action_status": "201"}
+        fields = {
+            "Content-Type": content_type,
+            "Content-Disposition": content_disposition,
+            "success_action_status": "201",
+        }
         conditions = [
             ["eq", "$Content-Type", content_type],
+            ["eq", "$Content-Disposition", content_disposition],
             ["eq", "$success_action_status", "201"],
             ["content-length-range", 1, max_bytes],
         ]
@@ -67,6 +75,7 @@ class Storage:
             size=int(answer["ContentLength"]),
             content_type=answer.get("ContentType", ""),
             etag=answer.get("ETag", "").strip('"'),
+            content_disposition=answer.get("ContentDisposition", ""),
         )
 
     def read_head(self, key: str, length: int) -> bytes:

@@ -35,7 +35,11 @@ def start_upload(svc: Services, data: object, uploader_id: str) -> dict:
     """Validate the request, record a pending upload, sign a POST policy for its exact key."""
     settings = svc.settings
     request = rules.check_upload_request(
-        data, allowed_types=settings.allowed_types, max_bytes=settings.max_upload_bytes
+        data,
+        allowed_types=settings.allowed_types,
+        max_bytes=settings.max_upload_bytes,
+        retention_days=settings.retention_days,
+        max_retention_days=settings.max_retention_days,
     )
     now = svc.clock()
     media_id = tokens.new_id()
@@ -54,12 +58,15 @@ def start_upload(svc: Services, data: object, uploader_id: str) -> dict:
             "created_at": iso(now),
             "expires_at": int(now) + PENDING_SECONDS,
             "download_count": 0,
-            "visibility": "private",
+            "visibility": request.visibility,
+            "retention_days": request.retention_days,
+            "max_downloads": request.max_downloads,
         }
     )
     policy = svc.storage.post_policy(
         key,
         content_type=request.content_type,
+        content_disposition=stored_disposition(request.filename, request.content_type),
         max_bytes=settings.max_upload_bytes,
         expires_in=settings.upload_policy_seconds,
     )
@@ -102,7 +109,11 @@ def complete_upload(svc: Services, media_id: str, uploader_id: str | None) -> Co
     now = svc.clock()
     manage_token = tokens.new_secret()
     share_id = tokens.new_id()
-    expires_at = int(now) + svc.settings.retention_days * 86400
+    expires_at = int(now) + media.get("retention_days", svc.settings.retention_days) * 86400
+    month = media["created_at"][:7]
+    listing = {"gsi1pk": "LIST#" + month, "gsi1sk": f"{media['created_at']}#{media_id}"}
+    if media.get("visibility") == "public":
+        listing.update(gsi2pk="PUBLIC#" + month, gsi2sk=listing["gsi1sk"])
     created = svc.catalog.mark_ready(
         media_id,
         {
@@ -113,8 +124,7 @@ def complete_upload(svc: Services, media_id: str, uploader_id: str | None) -> Co
             "expires_at": expires_at,
             "manage_hash": tokens.secret_hash(manage_token),
             "default_share_id": share_id,
-            "gsi1pk": "LIST#" + media["created_at"][:7],
-            "gsi1sk": f"{media['created_at']}#{media_id}",
+            **listing,
         },
         {
             "share_id": share_id,
@@ -131,6 +141,11 @@ def complete_upload(svc: Services, media_id: str, uploader_id: str | None) -> Co
     return Completion(media, created=created, manage_token=manage_token if created else None)
 
 
+def stored_disposition(filename: str, content_type: str) -> str:
+    """Stored with the object: an attachment, so a direct visit downloads and never renders."""
+    return rules.content_disposition(filename, content_type, inline=False)
+
+
 def _problem_with(svc: Services, media: dict, stored) -> str | None:
     limit = svc.settings.max_upload_bytes
     if stored.size > limit:
@@ -142,6 +157,8 @@ def _problem_with(svc: Services, media: dict, stored) -> str | None:
         )
     if rules.normalize_content_type(stored.content_type) != media["content_type"]:
         return f"The file was stored as {stored.content_type or 'no type'}, not {media['content_type']}."
+    if stored.content_disposition != stored_disposition(media["filename"], media["content_type"]):
+        return "The file was stored without the download headers its upload form pinned."
     head = svc.storage.read_head(media["s3_key"], sniff.HEAD_BYTES)
     if not sniff.matches(media["content_type"], head):
         found = sniff.detect(head) or "something else"

@@ -16,13 +16,14 @@ from webapp.config import Settings
 from webapp.storage import Storage
 
 KEY = "uploads/Zm9vYmFyYmF6cXV4MTIz/cat.png"
+DISPOSITION = "attachment; filename=\"cat.png\""
 
 
 @pytest.fixture
 def policy():
     settings = Settings(secret_key="x" * 40, local_mode=True, aws_endpoint_url="http://127.0.0.1:9")
     storage = Storage(AwsClients(settings).s3, "media-bucket")
-    return storage.post_policy(KEY, content_type="image/png", max_bytes=5000, expires_in=600)
+    return storage.post_policy(KEY, content_type="image/png", content_disposition=DISPOSITION, max_bytes=5000, expires_in=600)
 
 
 def decoded(policy):
@@ -34,6 +35,7 @@ def test_policy_pins_every_condition(policy):
     conditions = document["conditions"]
     assert ["eq", "$Content-Type", "image/png"] in conditions
     assert ["eq", "$success_action_status", "201"] in conditions
+    assert ["eq", "$Content-Disposition", DISPOSITION] in conditions
     assert ["content-length-range", 1, 5000] in conditions
     assert {"key": KEY} in conditions
     assert {"bucket": "media-bucket"} in conditions

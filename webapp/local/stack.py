@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+import secrets
 import socket
 import threading
 
 _lock = threading.Lock()
 _endpoint: str | None = None
+_signing_key = None
+_cdns: dict = {}
 
 
 def free_loopback_port() -> int:
@@ -25,6 +28,35 @@ def start_moto_server(port: int | None = None):
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     return server, f"http://127.0.0.1:{port}"
+
+
+def local_signing_key():
+    """One CloudFront key pair per process, made at start, like a freshly provisioned key."""
+    global _signing_key
+    with _lock:
+        if _signing_key is None:
+            from webapp.signing import new_signing_key
+
+            _signing_key = new_signing_key("LOCAL" + secrets.token_hex(6).upper())
+        return _signing_key
+
+
+def with_local_cdn(settings):
+    """Settings pointing at a local CloudFront stand-in that trusts this process's key."""
+    from webapp.aws import AwsClients
+    from webapp.local.cdn import LocalCdn
+    from webapp.signing import signing_keys_document
+
+    key = local_signing_key()
+    origin = (settings.aws_endpoint_url, settings.bucket)
+    with _lock:
+        cdn = _cdns.get(origin)
+        if cdn is None:
+            cdn = LocalCdn(AwsClients(settings).s3, settings.bucket)
+            cdn.start(free_loopback_port())
+            _cdns[origin] = cdn
+    cdn.trust(key.key_id, key.public_key)
+    return settings.with_overrides(cdn_url=cdn.base_url, cloudfront_keys=signing_keys_document([key]))
 
 
 def local_endpoint() -> str:

@@ -1,4 +1,4 @@
-from flask import Blueprint, redirect, render_template
+from flask import Blueprint, redirect, render_template, request
 
 from webapp import delivery, rules, services
 
@@ -11,13 +11,15 @@ def share_page(token: str):
     opened = delivery.open_share(svc, token)
     media = opened.media
     kind = rules.preview_kind(media["content_type"])
-    preview = delivery.signed_url(svc, media, svc.clock(), inline=True) if kind else None
+    preview = (
+        delivery.signed_url(svc, media, svc.clock(), inline=True, client_ip=request.remote_addr) if kind else None
+    )
     return render_template("share.html", media=media, token=token, preview=preview, preview_kind=kind)
 
 
 @bp.get("/s/<token>/download")
 def download(token: str):
-    response = redirect(delivery.download(services(), token), code=302)
+    response = redirect(delivery.download(services(), token, request.remote_addr), code=302)
     response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -1,0 +1,89 @@
+"""Links for other sites: embeds and the link API.
+
+The Origin/Referer check is a deterrent that keeps casual hotlinking off; the
+signed, short-lived URL is the lock. Files with a download limit are never
+embedded, because views through an embed would not count against the limit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from webapp import delivery, ownership, rules, tokens
+from webapp.rules import Refusal
+from webapp.services import Services
+
+MAX_IDS_PER_CALL = 100
+
+
+def allowed_origins(svc: Services, media: dict) -> list[str]:
+    return list(svc.settings.embed_origins) + list(media.get("embed_origins") or [])
+
+
+def embeddable(svc: Services, media_id: str) -> dict:
+    media = ownership.live_media(svc, media_id)
+    if media.get("max_downloads") is not None:
+        raise Refusal("embedding_not_allowed", "Files with a download limit cannot be embedded.", 403)
+    return media
+
+
+def check_origin(svc: Services, media: dict, origin: str | None) -> None:
+    if not rules.origin_allowed(origin, allowed_origins(svc, media)):
+        raise Refusal("origin_not_allowed", "This site is not allowed to show this file.", 403)
+
+
+def link(svc: Services, media: dict, client_ip: str | None) -> dict:
+    now = svc.clock()
+    seconds = svc.settings.embed_link_seconds
+    url = delivery.signed_url(svc, media, now, inline=True, client_ip=client_ip, seconds=seconds)
+    expires_at = svc.links.link_expiry(min(now + seconds, media["expires_at"]), media["expires_at"])
+    return {"url": url, "expires_at": delivery.iso(expires_at)}
+
+
+def embed_link(svc: Services, media_id: str, origin: str | None, client_ip: str | None) -> dict:
+    media = embeddable(svc, media_id)
+    check_origin(svc, media, origin)
+    return link(svc, media, client_ip)
+
+
+def api_key_valid(svc: Services, authorization: str | None) -> bool | None:
+    """True for a known key, False for a wrong one, None when no key was sent."""
+    if not authorization:
+        return None
+    scheme, _, key = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        return False
+    return any(tokens.secret_matches(key.strip(), digest) for digest in svc.settings.api_key_hashes)
+
+
+def links_for_ids(svc: Services, ids: object, client_ip: str | None) -> dict:
+    if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
+        raise Refusal("invalid_request", "Send {\"ids\": [...]} with at least one media id.")
+    if len(ids) > MAX_IDS_PER_CALL:
+        raise Refusal("invalid_request", f"Ask for at most {MAX_IDS_PER_CALL} ids in one call.")
+    links, errors = {}, {}
+    for media_id in dict.fromkeys(ids):
+        try:
+            links[media_id] = link(svc, ownership.live_media(svc, media_id), client_ip)
+        except Refusal as refusal:
+            errors[media_id] = {"code": refusal.code, "message": refusal.message}
+    return {"links": links, "errors": errors}
+
+
+def gallery(svc: Services, client_ip: str | None, limit: int = 100) -> list[dict]:
+    now = svc.clock()
+    items = svc.catalog.newest(public_only=True, now=int(now), limit=limit, months=recent_months(now, 12))
+    for media in items:
+        media["preview_kind"] = rules.preview_kind(media["content_type"])
+        media["url"] = delivery.signed_url(svc, media, now, inline=True, client_ip=client_ip)
+    return items
+
+
+def recent_months(now: float, count: int) -> list[str]:
+    moment = dt.datetime.fromtimestamp(now, dt.timezone.utc)
+    year, month = moment.year, moment.month
+    months = []
+    for _ in range(count):
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return months

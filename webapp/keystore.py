@@ -1,0 +1,42 @@
+"""Where the CloudFront private keys come from: Secrets Manager, SSM, a file or the environment.
+
+Read once per process and kept in memory; never logged. A failure names the
+source, never the content.
+"""
+
+from __future__ import annotations
+
+import pathlib
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from webapp.config import ConfigError, Settings
+from webapp.signing import SigningKey, parse_signing_keys
+
+
+def load_signing_keys(settings: Settings, clients) -> list[SigningKey]:
+    source, document = _read(settings, clients)
+    try:
+        return parse_signing_keys(document)
+    except ValueError as error:
+        raise ConfigError(f"{source}: {error}") from None
+
+
+def _read(settings: Settings, clients) -> tuple[str, str]:
+    if settings.cloudfront_keys:
+        return "MEDIAHUB_CLOUDFRONT_KEYS", settings.cloudfront_keys
+    if settings.cloudfront_keys_file:
+        path = pathlib.Path(settings.cloudfront_keys_file)
+        try:
+            return f"MEDIAHUB_CLOUDFRONT_KEYS_FILE ({path})", path.read_text()
+        except OSError as error:
+            raise ConfigError(f"MEDIAHUB_CLOUDFRONT_KEYS_FILE cannot be read: {error.strerror}") from None
+    name = settings.cloudfront_keys_secret or ""
+    try:
+        if name.startswith("ssm:"):
+            answer = clients.ssm.get_parameter(Name=name[4:], WithDecryption=True)
+            return f"SSM parameter {name[4:]}", answer["Parameter"]["Value"]
+        answer = clients.secretsmanager.get_secret_value(SecretId=name)
+        return f"secret {name}", answer["SecretString"]
+    except (ClientError, BotoCoreError) as error:
+        raise ConfigError(f"CloudFront keys could not be read from {name}: {error}") from None
