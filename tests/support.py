@@ -61,3 +61,16 @@ def post_to_storage(policy: dict, data: bytes, filename: str = "file", content_t
     """A real multipart POST to the presigned URL, fields first and the file last, as a browser sends it."""
     files = {"file": (filename, data, content_type or policy["fields"].get("Content-Type"))}
     return requests.post(policy["url"], data=policy["fields"], files=files, timeout=30)
+
+
+def upload_over_http(site: str, data: bytes, filename="photo.png", content_type="image/png", **fields) -> dict:
+    """The whole flow against a served site, as a script with a cookie jar would do it."""
+    session = requests.Session()
+    csrf = CSRF_META.search(session.get(site + "/", timeout=10).text).group(1)
+    headers = {"X-CSRFToken": csrf}
+    body = {"filename": filename, "content_type": content_type, "size": len(data), **fields}
+    policy = session.post(site + "/api/uploads", json=body, headers=headers, timeout=10).json()
+    assert post_to_storage(policy, data, filename, content_type).status_code == 201
+    done = session.post(f"{site}/api/uploads/{policy['upload_id']}/complete", headers=headers, timeout=10)
+    assert done.status_code == 201, done.text
+    return done.json()["media"]

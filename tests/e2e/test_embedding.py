@@ -1,0 +1,46 @@
+"""Another site, on another loopback port, embeds an image through /embed/<id>."""
+
+import threading
+
+import pytest
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Response
+
+from tests.support import png_bytes, upload_over_http
+from webapp.local.stack import free_loopback_port
+
+
+@pytest.fixture
+def host_page():
+    """Serve a page that embeds one URL as an <img>, from its own origin."""
+    servers = []
+
+    def start(port: int, image_url: str) -> str:
+        html = f'<!doctype html><title>Blog</title><img id="embedded" src="{image_url}" alt="embedded">'
+        app = Response(html, content_type="text/html")
+        server = make_server("127.0.0.1", port, app, threaded=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{port}/post.html"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+
+
+def image_width(page) -> int:
+    page.wait_for_function("document.getElementById('embedded').complete")
+    return page.evaluate("document.getElementById('embedded').naturalWidth")
+
+
+def test_embed_shows_on_an_allowed_site_and_not_on_another(serve, page, host_page):
+    allowed_port, other_port = free_loopback_port(), free_loopback_port()
+    site = serve(embed_origins=(f"http://127.0.0.1:{allowed_port}",))
+    media = upload_over_http(site, png_bytes(width=64, height=48))
+    embed_url = f"{site}/embed/{media['id']}"
+
+    page.goto(host_page(allowed_port, embed_url))
+    assert image_width(page) == 64
+
+    page.goto(host_page(other_port, embed_url))
+    assert image_width(page) != 64
