@@ -7,7 +7,7 @@ PYTHON ?= python3
 DEPS := $(VENV)/.deps-installed
 NODE_DEPS := node_modules/.deps-installed
 
-.PHONY: run test bench clean
+.PHONY: run test bench clean admin-password
 
 run: $(DEPS)
 	$(PY) -m webapp.local
@@ -18,6 +18,9 @@ test: $(DEPS) $(NODE_DEPS)
 
 bench: $(DEPS)
 	$(PY) -m bench.all
+
+admin-password: $(DEPS)
+	@$(PY) -m webapp.admin.password
 
 $(DEPS): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)

@@ -33,7 +33,10 @@ class Api:
 
     def __init__(self, client):
         self.client = client
-        page = client.get("/")
+        self.refresh_csrf()
+
+    def refresh_csrf(self) -> None:
+        page = self.client.get("/")
         self.csrf = CSRF_META.search(page.get_data(as_text=True)).group(1)
 
     def post(self, path: str, json=None, csrf: bool = True):

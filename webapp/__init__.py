@@ -54,6 +54,9 @@ def prepare_local_resources(settings: Settings) -> None:
         log.info(line)
     for line in provision.ensure_table(clients.dynamodb, settings.table):
         log.info(line)
+    if settings.mail_from:
+        for line in provision.ensure_sender(clients.ses, settings.mail_from):
+            log.info(line)
 
 
 def register_config(app: Flask, settings: Settings) -> None:
@@ -86,6 +89,7 @@ def services() -> Services:
 
 
 def register_blueprints(app: Flask) -> None:
+    from webapp.admin.routes import bp as admin_bp
     from webapp.embed.routes import bp as embed_bp
     from webapp.media.routes import bp as media_bp
     from webapp.sharing.routes import bp as sharing_bp
@@ -95,6 +99,11 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(media_bp)
     app.register_blueprint(sharing_bp)
     app.register_blueprint(embed_bp)
+    app.register_blueprint(admin_bp)
+    if app.config["MEDIAHUB"].local_mode:
+        from webapp.local.outbox import bp as outbox_bp
+
+        app.register_blueprint(outbox_bp)
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -166,7 +166,10 @@ class Catalog:
                             "TableName": self.table,
                             "Key": self._key(media_id, share_sk(share_id)),
                             "UpdateExpression": "ADD downloads :one SET last_download_at = :at",
-                            "ConditionExpression": "attribute_exists(pk) AND revoked = :false AND expires_at > :now",
+                            "ConditionExpression": (
+                                "attribute_exists(pk) AND revoked = :false AND expires_at > :now AND "
+                                "(attribute_not_exists(max_downloads) OR downloads < max_downloads)"
+                            ),
                             "ExpressionAttributeValues": to_item(
                                 {":one": 1, ":at": at, ":false": False, ":now": now}
                             ),
@@ -237,6 +240,96 @@ class Catalog:
             ConditionExpression="attribute_exists(pk)",
             ExpressionAttributeValues=to_item({":origins": origins}),
         )
+
+    def put_share(self, media_id: str, share: dict) -> None:
+        item = {"pk": media_pk(media_id), "sk": share_sk(share["share_id"]), **share}
+        self._db.put_item(TableName=self.table, Item=to_item(item), ConditionExpression="attribute_not_exists(pk)")
+
+    def delete_share(self, media_id: str, share_id: str) -> None:
+        self._db.delete_item(TableName=self.table, Key=self._key(media_id, share_sk(share_id)))
+
+    def revoke_share(self, media_id: str, share_id: str) -> bool:
+        try:
+            self._db.update_item(
+                TableName=self.table,
+                Key=self._key(media_id, share_sk(share_id)),
+                UpdateExpression="SET revoked = :true",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues=to_item({":true": True}),
+            )
+        except ClientError as error:
+            if _condition_failed(error):
+                return False
+            raise
+        return True
+
+    def set_fields(self, media_id: str, values: dict, *, sk: str = META, remove: tuple[str, ...] = ()) -> None:
+        """SET (and REMOVE) plain fields on an existing record."""
+        names = {f"#f{i}": field for i, field in enumerate(values)}
+        names.update({f"#r{i}": field for i, field in enumerate(remove)})
+        parts = []
+        if values:
+            parts.append("SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(values))))
+        if remove:
+            parts.append("REMOVE " + ", ".join(f"#r{i}" for i in range(len(remove))))
+        kwargs = {
+            "TableName": self.table,
+            "Key": self._key(media_id, sk),
+            "UpdateExpression": " ".join(parts),
+            "ConditionExpression": "attribute_exists(pk)",
+            "ExpressionAttributeNames": names,
+        }
+        if values:
+            kwargs["ExpressionAttributeValues"] = to_item({f":v{i}": v for i, v in enumerate(values.values())})
+        self._db.update_item(**kwargs)
+
+    def note_password_failure(self, media_id: str, share_id: str, now: int, *, allowed: int,
+                              lock_seconds: int) -> None:
+        """Count a wrong password on a share; the ``allowed``-th failure locks it for a while."""
+        answer = self._db.update_item(
+            TableName=self.table,
+            Key=self._key(media_id, share_sk(share_id)),
+            UpdateExpression="ADD password_failures :one",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues=to_item({":one": 1}),
+            ReturnValues="UPDATED_NEW",
+        )
+        failures = int(answer["Attributes"]["password_failures"]["N"])
+        if failures >= allowed:
+            self.set_fields(media_id, {"locked_until": now + lock_seconds, "password_failures": 0},
+                            sk=share_sk(share_id))
+
+    def page(self, *, months: list[str], cursor: dict | None, size: int, now: int,
+             search: str | None = None) -> tuple[list[dict], dict | None]:
+        """One page of live items newest first across month partitions, and the next cursor."""
+        items: list[dict] = []
+        month_index = months.index(cursor["month"]) if cursor and cursor.get("month") in months else 0
+        start = (cursor or {}).get("key")
+        while month_index < len(months) and len(items) < size:
+            kwargs = {
+                "TableName": self.table,
+                "IndexName": LIST_INDEX,
+                "KeyConditionExpression": "gsi1pk = :pk",
+                "FilterExpression": "expires_at > :now",
+                "ExpressionAttributeValues": to_item({":pk": "LIST#" + months[month_index], ":now": now}),
+                "ScanIndexForward": False,
+                "Limit": size - len(items),
+            }
+            if search:
+                kwargs["FilterExpression"] += " AND contains(search_text, :q)"
+                kwargs["ExpressionAttributeValues"].update(to_item({":q": search.lower()}))
+            if start:
+                kwargs["ExclusiveStartKey"] = start
+            answer = self._db.query(**kwargs)
+            items.extend(from_item(item) for item in answer["Items"])
+            start = answer.get("LastEvaluatedKey")
+            if not start:
+                month_index += 1
+        if start:
+            return items, {"month": months[month_index], "key": start}
+        if month_index < len(months):
+            return items, {"month": months[month_index], "key": None}
+        return items, None
 
     def shares_of(self, media_id: str) -> list[dict]:
         answer = self._db.query(

@@ -32,6 +32,8 @@ DEFAULT_ALLOWED_TYPES = (
 )
 
 MAX_POLICY_SECONDS = 600
+LOCAL_RECIPIENTS = ("@example.com", "@example.org")
+LOCAL_SENDER = "Mediahub <noreply@mediahub.local>"
 S3_SINGLE_POST_LIMIT = 5 * 1024**3
 
 
@@ -69,6 +71,12 @@ class Settings:
     embed_link_seconds: int = 300
     api_key_hashes: tuple[str, ...] = dataclasses.field(default=(), repr=False)
     local_cdn: bool = True
+    recipients: tuple[str, ...] = ()
+    mail_from: str | None = None
+    mail_subject: str = "{name} was shared with you"
+    max_share_days: int = 30
+    admin_user: str | None = None
+    admin_password_hash: str | None = dataclasses.field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         problems = []
@@ -109,6 +117,22 @@ class Settings:
                 rules.parse_origin_pattern(origin)
             except ValueError as error:
                 problems.append(f"MEDIAHUB_EMBED_ORIGINS: {error}")
+        for entry in self.recipients:
+            target = entry[1:] if entry.startswith("@") else entry
+            if entry.startswith("@") and "@" in target or not entry.startswith("@") and "@" not in entry:
+                problems.append(f"MEDIAHUB_RECIPIENTS: {entry!r} is neither an address nor @domain")
+            elif not entry.isascii() or any(ch in entry for ch in " ,;<>\r\n"):
+                problems.append(f"MEDIAHUB_RECIPIENTS: {entry!r} is not a plain address or @domain")
+        if self.mail_from is not None and any(ch in self.mail_from for ch in "\r\n"):
+            problems.append("MEDIAHUB_MAIL_FROM must be one line")
+        if not 1 <= self.max_share_days <= 3650:
+            problems.append("MEDIAHUB_MAX_SHARE_DAYS must be between 1 and 3650")
+        if bool(self.admin_user) != bool(self.admin_password_hash):
+            problems.append("MEDIAHUB_ADMIN_USER and MEDIAHUB_ADMIN_PASSWORD_HASH go together")
+        if self.admin_password_hash and not self.admin_password_hash.startswith(("scrypt:", "pbkdf2:")):
+            problems.append(
+                "MEDIAHUB_ADMIN_PASSWORD_HASH must be a hash made by `make admin-password` (scrypt:... or pbkdf2:...)"
+            )
         for digest in self.api_key_hashes:
             if len(digest) != 64 or any(ch not in "0123456789abcdef" for ch in digest):
                 problems.append("MEDIAHUB_API_KEY_HASHES must list SHA-256 hex digests (64 lowercase hex characters)")
@@ -156,6 +180,7 @@ class Settings:
             ("max_retention_days", "MEDIAHUB_MAX_RETENTION_DAYS"),
             ("link_window_seconds", "MEDIAHUB_LINK_WINDOW_SECONDS"),
             ("embed_link_seconds", "MEDIAHUB_EMBED_LINK_SECONDS"),
+            ("max_share_days", "MEDIAHUB_MAX_SHARE_DAYS"),
         ):
             if env.get(name, "").strip():
                 values[field] = _whole_number(name, env[name])
@@ -163,6 +188,14 @@ class Settings:
             values["allowed_types"] = _list(env["MEDIAHUB_ALLOWED_TYPES"])
         values["embed_origins"] = _list(env.get("MEDIAHUB_EMBED_ORIGINS", ""))
         values["api_key_hashes"] = tuple(h.lower() for h in _list(env.get("MEDIAHUB_API_KEY_HASHES", "")))
+        values["recipients"] = tuple(r.lower() for r in _list(env.get("MEDIAHUB_RECIPIENTS", "")))
+        if local_mode and not values["recipients"]:
+            values["recipients"] = LOCAL_RECIPIENTS
+        values["mail_from"] = env.get("MEDIAHUB_MAIL_FROM", "").strip() or (LOCAL_SENDER if local_mode else None)
+        if env.get("MEDIAHUB_MAIL_SUBJECT", "").strip():
+            values["mail_subject"] = env["MEDIAHUB_MAIL_SUBJECT"].strip()
+        values["admin_user"] = env.get("MEDIAHUB_ADMIN_USER", "").strip() or None
+        values["admin_password_hash"] = env.get("MEDIAHUB_ADMIN_PASSWORD_HASH", "").strip() or None
         for field, name in (
             ("cdn_url", "MEDIAHUB_CDN_URL"),
             ("cloudfront_keys", "MEDIAHUB_CLOUDFRONT_KEYS"),

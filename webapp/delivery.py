@@ -60,6 +60,9 @@ def why_refused(media: dict, share: dict, now: float) -> Refusal | None:
     limit = media.get("max_downloads")
     if limit is not None and media.get("download_count", 0) >= limit:
         return Refusal("download_limit", "This file has been downloaded as many times as its owner allowed.", 410)
+    share_limit = share.get("max_downloads")
+    if share_limit is not None and share.get("downloads", 0) >= share_limit:
+        return Refusal("download_limit", "This link has been used as many times as its owner allowed.", 410)
     return None
 
 

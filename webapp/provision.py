@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from email.utils import parseaddr
+
 from botocore.exceptions import ClientError
 
 from webapp.catalog import TABLE_DEFINITION
@@ -70,3 +72,10 @@ def ensure_table(dynamodb, table: str) -> list[str]:
         )
         done.append(f"table {table}: TTL on expires_at enabled")
     return done
+
+
+def ensure_sender(ses, sender: str) -> list[str]:
+    """Verify the sender address (local mode; in AWS, verify the domain instead, see README)."""
+    address = parseaddr(sender)[1]
+    ses.verify_email_identity(EmailAddress=address)
+    return [f"mail sender {address}: verification requested"]

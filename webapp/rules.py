@@ -331,3 +331,73 @@ def origin_allowed(origin: str | None, patterns) -> bool:
 def canonical_origin(origin: str) -> str:
     scheme, host, port = _split_origin(origin)
     return f"{scheme}://{host}" + ("" if DEFAULT_PORTS[scheme] == port else f":{port}")
+
+
+# --- Recipients ----------------------------------------------------------------
+
+MAX_EMAIL_CHARS = 254
+MAX_RECIPIENTS = 20
+_LOCAL_PART = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
+_DOMAIN = re.compile(r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+
+
+def parse_email(raw: str) -> str:
+    """One plain ASCII address, lower-cased domain; refuses anything that could carry a second
+    address or a header (CR/LF, commas, angle brackets, spaces) and non-ASCII look-alikes."""
+    if any(ch in raw for ch in "\r\n\x00"):
+        raise ValueError("contains a line break")
+    address = raw.strip()
+    if not address:
+        raise ValueError("is empty")
+    if len(address) > MAX_EMAIL_CHARS:
+        raise ValueError(f"is longer than {MAX_EMAIL_CHARS} characters")
+    if any(ch in address for ch in ",; <>\"()[]\\\t"):
+        raise ValueError("holds more than one address or characters an address cannot have")
+    if not address.isascii():
+        raise ValueError("has characters outside plain ASCII")
+    local, at, domain = address.rpartition("@")
+    if not at or not local or "@" in local:
+        raise ValueError("is not an email address")
+    domain = domain.lower()
+    if len(local) > 64 or not _LOCAL_PART.match(local) or not _DOMAIN.match(domain):
+        raise ValueError("is not an email address")
+    return f"{local}@{domain}"
+
+
+def recipient_allowed(address: str, allowlist) -> bool:
+    """Exact addresses (case-insensitive) and ``@domain`` entries (that domain exactly, no subdomains)."""
+    local, _, domain = address.rpartition("@")
+    for entry in allowlist:
+        entry = entry.strip().lower()
+        if entry.startswith("@"):
+            if domain == entry[1:]:
+                return True
+        elif address.lower() == entry:
+            return True
+    return False
+
+
+def split_recipients(text: str) -> list[str]:
+    """One address per line. Commas and semicolons are kept, so a line naming two addresses
+    is refused as a whole rather than half-sent."""
+    return [line for line in text.split("\n") if line.strip()]
+
+
+def check_recipients(text: str, allowlist) -> tuple[list[str], list[tuple[str, str]]]:
+    """(allowed addresses, [(what was entered, why refused)]), without duplicates."""
+    lines = split_recipients(text.replace("\r\n", "\n"))
+    if len(lines) > MAX_RECIPIENTS:
+        raise Refusal("invalid_request", f"Share with at most {MAX_RECIPIENTS} people at a time.")
+    allowed, refused = [], []
+    for line in lines:
+        shown = line.strip()[:80]
+        try:
+            address = parse_email(line)
+        except ValueError as error:
+            refused.append((shown, f"This {error}."))
+            continue
+        if not recipient_allowed(address, allowlist):
+            refused.append((address, "This address is not on the list of allowed recipients."))
+        elif address not in allowed:
+            allowed.append(address)
+    return allowed, refused

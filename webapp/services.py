@@ -10,6 +10,7 @@ from webapp.aws import AwsClients
 from webapp.catalog import Catalog
 from webapp.config import Settings
 from webapp.keystore import load_signing_keys
+from webapp.mailer import Mailer
 from webapp.signing import CloudFrontLinks, LinkSigner, S3Links
 from webapp.storage import Storage
 from webapp.tokens import ShareTokens
@@ -22,6 +23,7 @@ class Services:
     catalog: Catalog
     links: LinkSigner
     share_tokens: ShareTokens
+    mailer: Mailer | None = None
     clock: Callable[[], float] = time.time
     _origins: set[str] | None = dataclasses.field(default=None, repr=False)
 
@@ -40,6 +42,7 @@ class Services:
             catalog=Catalog(clients.dynamodb, settings.table),
             links=link_signer(settings, clients),
             share_tokens=ShareTokens(settings.secret_key),
+            mailer=Mailer(clients.ses, settings.mail_from) if settings.mail_from else None,
         )
 
 

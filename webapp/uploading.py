@@ -56,6 +56,7 @@ def start_upload(svc: Services, data: object, uploader_id: str) -> dict:
             "size": request.size,
             "uploader_hash": tokens.secret_hash(uploader_id),
             "created_at": iso(now),
+            "created_epoch": round(now, 6),
             "expires_at": int(now) + PENDING_SECONDS,
             "download_count": 0,
             "visibility": request.visibility,
@@ -111,7 +112,8 @@ def complete_upload(svc: Services, media_id: str, uploader_id: str | None) -> Co
     share_id = tokens.new_id()
     expires_at = int(now) + media.get("retention_days", svc.settings.retention_days) * 86400
     month = media["created_at"][:7]
-    listing = {"gsi1pk": "LIST#" + month, "gsi1sk": f"{media['created_at']}#{media_id}"}
+    # Newest first needs finer than seconds: order by the start time in microseconds.
+    listing = {"gsi1pk": "LIST#" + month, "gsi1sk": f"{media['created_epoch']:017.6f}#{media_id}"}
     if media.get("visibility") == "public":
         listing.update(gsi2pk="PUBLIC#" + month, gsi2sk=listing["gsi1sk"])
     created = svc.catalog.mark_ready(
@@ -124,6 +126,7 @@ def complete_upload(svc: Services, media_id: str, uploader_id: str | None) -> Co
             "expires_at": expires_at,
             "manage_hash": tokens.secret_hash(manage_token),
             "default_share_id": share_id,
+            "search_text": f"{media['name']} {media['filename']}".lower(),
             **listing,
         },
         {

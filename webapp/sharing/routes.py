@@ -1,15 +1,38 @@
-from flask import Blueprint, redirect, render_template, request
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 
-from webapp import delivery, rules, services
+from webapp import delivery, ownership, rules, services, shares
+from webapp.presenters import absolute_url
+from webapp.rules import Refusal
+from webapp.sharing.forms import ShareForm, UnlockForm
 
 bp = Blueprint("sharing", __name__)
 
+MAX_UNLOCKED = 50
 
-@bp.get("/s/<token>")
+
+def unlocked(share_id: str) -> bool:
+    return share_id in session.get("unlocked", [])
+
+
+def remember_unlocked(share_id: str) -> None:
+    session["unlocked"] = (session.get("unlocked", []) + [share_id])[-MAX_UNLOCKED:]
+
+
+@bp.route("/s/<token>", methods=["GET", "POST"])
 def share_page(token: str):
     svc = services()
     opened = delivery.open_share(svc, token)
-    media = opened.media
+    media, share = opened.media, opened.share
+    form = UnlockForm()
+    if shares.needs_password(media, share) and not unlocked(share["share_id"]):
+        if request.method == "POST" and form.validate_on_submit():
+            try:
+                shares.unlock(svc, media, share, form.password.data)
+            except Refusal as refusal:
+                return render_template("unlock.html", media=media, form=form, error=refusal.message), refusal.status
+            remember_unlocked(share["share_id"])
+            return redirect(url_for("sharing.share_page", token=token))
+        return render_template("unlock.html", media=media, form=form)
     kind = rules.preview_kind(media["content_type"])
     preview = (
         delivery.signed_url(svc, media, svc.clock(), inline=True, client_ip=request.remote_addr) if kind else None
@@ -19,9 +42,61 @@ def share_page(token: str):
 
 @bp.get("/s/<token>/download")
 def download(token: str):
-    response = redirect(delivery.download(services(), token, request.remote_addr), code=302)
+    svc = services()
+    opened = delivery.open_share(svc, token)
+    if shares.needs_password(opened.media, opened.share) and not unlocked(opened.share["share_id"]):
+        return redirect(url_for("sharing.share_page", token=token))
+    response = redirect(delivery.download(svc, token, request.remote_addr), code=302)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@bp.post("/manage/<media_id>/<token>/share")
+def share_by_email(media_id: str, token: str):
+    svc = services()
+    media = ownership.managed_by(svc, media_id, token)
+    form = ShareForm()
+    outcome = None
+    if form.validate_on_submit():
+        request_ = shares.ShareRequest(
+            recipients=form.recipients.data,
+            message=(form.message.data or "").strip(),
+            days=form.days.data,
+            max_downloads=form.max_downloads.data,
+            password=form.password.data or "",
+        )
+
+        def compose(address: str, link: str, expires_at: str):
+            values = dict(media=media, link=link, message=request_.message, expires_at=expires_at.replace("T", " ").replace("Z", " UTC"),
+                          sender_note=f"A file was shared with you ({address}) through Mediahub.")
+            subject = svc.settings.mail_subject.replace("{name}", media["name"])
+            return subject, render_template("email/share.txt", **values), render_template("email/share.html", **values)
+
+        outcome = shares.share_by_email(
+            svc, svc.mailer, media, request_, compose,
+            lambda share_token: absolute_url(svc, "sharing.share_page", token=share_token),
+        )
+    from webapp.media.routes import render_manage
+
+    return render_manage(svc, media, token, share_form=form, outcome=outcome, status=200 if outcome else 400)
+
+
+@bp.post("/manage/<media_id>/<token>/shares/<share_id>/revoke")
+def revoke(media_id: str, token: str, share_id: str):
+    svc = services()
+    media = ownership.managed_by(svc, media_id, token)
+    shares.revoke(svc, media, share_id)
+    flash("The link was withdrawn; it now answers that it is no longer available.")
+    return redirect(url_for("media.manage", media_id=media_id, token=token))
+
+
+@bp.post("/manage/<media_id>/<token>/revoke-all")
+def revoke_all(media_id: str, token: str):
+    svc = services()
+    media = ownership.managed_by(svc, media_id, token)
+    count = shares.revoke_all(svc, media)
+    flash(f"{count} link{'s' if count != 1 else ''} withdrawn.")
+    return redirect(url_for("media.manage", media_id=media_id, token=token))
 
 
 @bp.after_request

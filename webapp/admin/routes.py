@@ -1,0 +1,69 @@
+import functools
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_wtf import FlaskForm
+
+from webapp import admin_area, services
+from webapp.admin.forms import LoginForm
+from webapp.rules import Refusal
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def admin_required(view):
+    @functools.wraps(view)
+    def wrapped(*args, **kwargs):
+        if not admin_area.enabled(services()):
+            raise Refusal("admin_off", "The admin area is off: set MEDIAHUB_ADMIN_USER and MEDIAHUB_ADMIN_PASSWORD_HASH.", 404)
+        if not session.get("admin"):
+            return redirect(url_for("admin.login", next=request.full_path))
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    svc = services()
+    form = LoginForm()
+    error = None
+    if form.validate_on_submit():
+        if admin_area.credentials_match(svc, form.username.data, form.password.data):
+            session.clear()
+            session["admin"] = True
+            target = request.args.get("next", "")
+            return redirect(target if target.startswith("/admin") else url_for("admin.index"))
+        error = "That user name and password do not match."
+    status = 401 if error else 200
+    return render_template("admin/login.html", form=form, error=error, enabled=admin_area.enabled(svc)), status
+
+
+@bp.post("/logout")
+def logout():
+    session.pop("admin", None)
+    return redirect(url_for("uploads.index"))
+
+
+@bp.get("/")
+@admin_required
+def index():
+    svc = services()
+    search = request.args.get("q", "")
+    items, next_cursor = admin_area.listing(svc, request.args.get("cursor"), search)
+    return render_template("admin/index.html", items=items, next_cursor=next_cursor, search=search, form=FlaskForm())
+
+
+@bp.post("/media/<media_id>/delete")
+@admin_required
+def delete(media_id: str):
+    media = admin_area.delete(services(), media_id)
+    flash(f"Deleted {media['name']}.")
+    return redirect(url_for("admin.index"))
+
+
+@bp.post("/media/<media_id>/revoke")
+@admin_required
+def revoke(media_id: str):
+    count = admin_area.revoke_all(services(), media_id)
+    flash(f"Withdrew {count} link{'s' if count != 1 else ''}.")
+    return redirect(url_for("admin.index"))

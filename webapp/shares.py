@@ -1,0 +1,144 @@
+"""Sharing with named recipients, revoking, and optional passwords.
+
+Each recipient gets a share record of their own and a link bound to it. A share
+is recorded before its mail is sent and removed again if the mail fails, so a
+failure never leaves a link nobody received.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable
+
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from webapp import delivery, rules, tokens
+from webapp.mailer import Mailer, SendFailed
+from webapp.rules import Refusal
+from webapp.services import Services
+from webapp.uploading import iso
+
+PASSWORD_ATTEMPTS = 5
+LOCK_SECONDS = 15 * 60
+MAX_MESSAGE_CHARS = 2000
+MIN_PASSWORD_CHARS = 8
+
+
+@dataclasses.dataclass
+class ShareOutcome:
+    sent: list[str] = dataclasses.field(default_factory=list)
+    refused: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+    failed: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass(frozen=True)
+class ShareRequest:
+    recipients: str
+    message: str = ""
+    days: int = 7
+    max_downloads: int | None = None
+    password: str = ""
+
+
+# compose(address, link, expires_at_iso) -> (subject, text, html)
+Composer = Callable[[str, str, str], tuple[str, str, str]]
+# link_for(token) -> absolute URL of /s/<token>
+LinkBuilder = Callable[[str], str]
+
+
+def share_by_email(svc: Services, mailer: Mailer | None, media: dict, request: ShareRequest,
+                   compose: Composer, link_for: LinkBuilder) -> ShareOutcome:
+    if mailer is None:
+        raise Refusal("mail_not_configured", "Sharing by email is off: MEDIAHUB_MAIL_FROM is not set.", 503)
+    settings = svc.settings
+    if not 1 <= request.days <= settings.max_share_days:
+        raise Refusal("invalid_request", f"A link can last from 1 to {settings.max_share_days} days.")
+    if len(request.message) > MAX_MESSAGE_CHARS:
+        raise Refusal("invalid_request", f"The message can be at most {MAX_MESSAGE_CHARS} characters.")
+    password_hash = hash_password(request.password) if request.password else None
+    allowed, refused = rules.check_recipients(request.recipients, settings.recipients)
+    outcome = ShareOutcome(refused=refused)
+    if not allowed and not refused:
+        raise Refusal("invalid_request", "Enter at least one email address, one per line.")
+    now = svc.clock()
+    expires_at = min(int(now) + request.days * 86400, media["expires_at"])
+    for address in allowed:
+        share = {
+            "share_id": tokens.new_id(),
+            "recipient": address,
+            "created_at": iso(now),
+            "expires_at": expires_at,
+            "downloads": 0,
+            "revoked": False,
+            "max_downloads": request.max_downloads,
+            "password_hash": password_hash,
+        }
+        svc.catalog.put_share(media["id"], share)
+        link = link_for(delivery.share_token(svc, media, share))
+        subject, text, html = compose(address, link, iso(expires_at))
+        try:
+            mailer.send(address, subject, text, html)
+        except SendFailed as error:
+            svc.catalog.delete_share(media["id"], share["share_id"])
+            outcome.failed.append((address, str(error)))
+            continue
+        outcome.sent.append(address)
+    return outcome
+
+
+def revoke(svc: Services, media: dict, share_id: str) -> None:
+    if not tokens.looks_like_id(share_id) or not svc.catalog.revoke_share(media["id"], share_id):
+        raise Refusal("share_not_found", "There is no such link for this file.", 404)
+
+
+def revoke_all(svc: Services, media: dict) -> int:
+    shares = [s for s in svc.catalog.shares_of(media["id"]) if not s.get("revoked")]
+    for share in shares:
+        svc.catalog.revoke_share(media["id"], share["share_id"])
+    return len(shares)
+
+
+def change_expiry(svc: Services, media: dict, days: int) -> int:
+    """Keep the file ``days`` more days from now, within the configured maximum."""
+    limit = svc.settings.max_retention_days
+    if not 1 <= days <= limit:
+        raise Refusal("invalid_request", f"Files can be kept from 1 to {limit} days.")
+    expires_at = int(svc.clock()) + days * 86400
+    svc.catalog.set_fields(media["id"], {"expires_at": expires_at})
+    return expires_at
+
+
+def hash_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise Refusal("invalid_request", f"A password needs at least {MIN_PASSWORD_CHARS} characters.")
+    if len(password) > 200:
+        raise Refusal("invalid_request", "A password can be at most 200 characters.")
+    return generate_password_hash(password)  # scrypt: slow on purpose
+
+
+def set_item_password(svc: Services, media: dict, password: str) -> None:
+    if password:
+        svc.catalog.set_fields(media["id"], {"password_hash": hash_password(password)})
+    else:
+        svc.catalog.set_fields(media["id"], {}, remove=("password_hash",))
+
+
+def needs_password(media: dict, share: dict) -> bool:
+    return bool(media.get("password_hash") or share.get("password_hash"))
+
+
+def unlock(svc: Services, media: dict, share: dict, attempt: str) -> None:
+    """Check a password for a share (the share's own, else the item's); lock after repeated misses."""
+    now = int(svc.clock())
+    locked_until = share.get("locked_until", 0)
+    if locked_until > now:
+        minutes = max(1, (locked_until - now + 59) // 60)
+        raise Refusal("too_many_attempts", f"Too many wrong passwords. Try again in {minutes} minutes.", 429)
+    expected = share.get("password_hash") or media.get("password_hash")
+    if expected and attempt and check_password_hash(expected, attempt[:200]):
+        if share.get("password_failures"):
+            svc.catalog.set_fields(media["id"], {"password_failures": 0}, sk=f"SHARE#{share['share_id']}")
+        return
+    svc.catalog.note_password_failure(media["id"], share["share_id"], now, allowed=PASSWORD_ATTEMPTS,
+                                      lock_seconds=LOCK_SECONDS)
+    raise Refusal("wrong_password", "That password is not right.", 403)
