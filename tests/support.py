@@ -77,3 +77,26 @@ def upload_over_http(site: str, data: bytes, filename="photo.png", content_type=
     done = session.post(f"{site}/api/uploads/{policy['upload_id']}/complete", headers=headers, timeout=10)
     assert done.status_code == 201, done.text
     return done.json()["media"]
+
+
+def s3_event(bucket: str, *keys: str) -> dict:
+    """An S3 ObjectCreated notification as Lambda receives it (keys URL-encoded, spaces as +)."""
+    from urllib.parse import quote_plus
+
+    return {
+        "Records": [
+            {
+                "eventVersion": "2.1",
+                "eventSource": "aws:s3",
+                "awsRegion": "us-east-1",
+                "eventName": "ObjectCreated:Post",
+                "s3": {
+                    "s3SchemaVersion": "1.0",
+                    "configurationId": "mediahub-dev",
+                    "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
+                    "object": {"key": quote_plus(key, safe="/"), "size": 1},
+                },
+            }
+            for key in keys
+        ]
+    }

@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 def create_app(settings: Settings | None = None, services: Services | None = None) -> Flask:
     settings = settings or Settings.from_env()
     settings = register_local_mode(settings)
+    settings = register_secrets(settings)
     app = Flask(__name__, template_folder="../templates", static_folder="../static")
     register_config(app, settings)
     register_extensions(app)
@@ -25,6 +26,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     register_error_handlers(app)
     register_response_headers(app)
     register_template_helpers(app)
+    register_commands(app)
     return app
 
 
@@ -42,6 +44,16 @@ def register_local_mode(settings: Settings) -> Settings:
     return settings
 
 
+def register_secrets(settings: Settings) -> Settings:
+    """Secrets named in the environment (Secrets Manager or SSM) are read once, at start."""
+    if settings.secret_key_secret and not settings.secret_key:
+        from webapp.aws import AwsClients
+        from webapp.keystore import load_secret
+
+        settings = settings.with_overrides(secret_key=load_secret(AwsClients(settings), settings.secret_key_secret))
+    return settings
+
+
 def prepare_local_resources(settings: Settings) -> None:
     from webapp import provision
     from webapp.aws import AwsClients
@@ -50,7 +62,10 @@ def prepare_local_resources(settings: Settings) -> None:
     origins = [f"http://127.0.0.1:{settings.port}", f"http://localhost:{settings.port}"]
     if settings.site_url:
         origins.append(settings.site_url)
-    for line in provision.ensure_bucket(clients.s3, settings.bucket, region=settings.region, cors_origins=origins):
+    lines = provision.ensure_bucket(
+        clients.s3, settings.bucket, region=settings.region, cors_origins=origins, versioning=False
+    )
+    for line in lines:
         log.info(line)
     for line in provision.ensure_table(clients.dynamodb, settings.table):
         log.info(line)
@@ -77,7 +92,11 @@ def register_config(app: Flask, settings: Settings) -> None:
 
 
 def register_extensions(app: Flask) -> None:
+    from webapp import logs
+
     csrf.init_app(app)
+    logs.setup()
+    logs.register(app)
 
 
 def register_services(app: Flask, settings: Settings, services: Services | None) -> None:
@@ -116,6 +135,13 @@ def register_response_headers(app: Flask) -> None:
     from webapp.errors import security_headers
 
     app.after_request(security_headers)
+
+
+def register_commands(app: Flask) -> None:
+    from webapp.cli import provision_command, iam_policy_command
+
+    app.cli.add_command(provision_command)
+    app.cli.add_command(iam_policy_command)
 
 
 def register_template_helpers(app: Flask) -> None:

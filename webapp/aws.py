@@ -57,3 +57,11 @@ class AwsClients:
     @functools.cached_property
     def ssm(self):
         return self._client("ssm")
+
+    @functools.cached_property
+    def cloudfront(self):
+        return self._client("cloudfront")
+
+    @functools.cached_property
+    def sts(self):
+        return self._client("sts")

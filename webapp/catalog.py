@@ -232,6 +232,44 @@ class Catalog:
                 break
         return found[:limit]
 
+    def _query_all(self, *, pk: str, filter_expression: str, values: dict, limit: int) -> list[dict]:
+        found, start = [], None
+        while len(found) < limit:
+            kwargs = {
+                "TableName": self.table,
+                "IndexName": LIST_INDEX,
+                "KeyConditionExpression": "gsi1pk = :pk",
+                "FilterExpression": filter_expression,
+                "ExpressionAttributeValues": to_item({":pk": pk, **values}),
+            }
+            if start:
+                kwargs["ExclusiveStartKey"] = start
+            answer = self._db.query(**kwargs)
+            found.extend(from_item(item) for item in answer["Items"])
+            start = answer.get("LastEvaluatedKey")
+            if not start:
+                break
+        return found[:limit]
+
+    def expired_items(self, *, months: list[str], now: int, limit: int) -> list[dict]:
+        found: list[dict] = []
+        for month in months:
+            found += self._query_all(pk="LIST#" + month, filter_expression="expires_at <= :now",
+                                     values={":now": now}, limit=limit - len(found))
+            if len(found) >= limit:
+                break
+        return found
+
+    def abandoned_uploads(self, *, days: list[str], older_than: float, limit: int) -> list[dict]:
+        """Pending or rejected uploads started before ``older_than``."""
+        found: list[dict] = []
+        for day in days:
+            found += self._query_all(pk="PENDING#" + day, filter_expression="created_epoch < :before",
+                                     values={":before": older_than}, limit=limit - len(found))
+            if len(found) >= limit:
+                break
+        return found
+
     def set_embed_origins(self, media_id: str, origins: list[str]) -> None:
         self._db.update_item(
             TableName=self.table,

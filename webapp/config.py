@@ -71,6 +71,7 @@ class Settings:
     embed_link_seconds: int = 300
     api_key_hashes: tuple[str, ...] = dataclasses.field(default=(), repr=False)
     local_cdn: bool = True
+    secret_key_secret: str | None = None
     recipients: tuple[str, ...] = ()
     mail_from: str | None = None
     mail_subject: str = "{name} was shared with you"
@@ -80,7 +81,7 @@ class Settings:
 
     def __post_init__(self) -> None:
         problems = []
-        if not self.local_mode and len(self.secret_key) < 32:
+        if not self.local_mode and not self.secret_key_secret and len(self.secret_key) < 32:
             problems.append("MEDIAHUB_SECRET_KEY must be at least 32 characters outside local mode")
         if not 1 <= self.max_upload_bytes <= S3_SINGLE_POST_LIMIT:
             problems.append(
@@ -158,12 +159,17 @@ class Settings:
         bucket = env.get("MEDIAHUB_BUCKET", "").strip()
         local_mode = not bucket
         secret_key = env.get("MEDIAHUB_SECRET_KEY", "")
-        if not secret_key:
+        secret_key_secret = env.get("MEDIAHUB_SECRET_KEY_SECRET", "").strip() or None
+        if not secret_key and not secret_key_secret:
             if not local_mode:
-                raise ConfigError("MEDIAHUB_SECRET_KEY is required when MEDIAHUB_BUCKET is set")
+                raise ConfigError(
+                    "MEDIAHUB_SECRET_KEY (or MEDIAHUB_SECRET_KEY_SECRET, a Secrets Manager id or "
+                    "ssm:/name) is required when MEDIAHUB_BUCKET is set"
+                )
             secret_key = secrets.token_urlsafe(32)
         values: dict = {
             "secret_key": secret_key,
+            "secret_key_secret": secret_key_secret,
             "local_mode": local_mode,
             "bucket": bucket or "mediahub-local",
             "table": env.get("MEDIAHUB_TABLE", "mediahub"),

@@ -14,6 +14,16 @@ from webapp.config import ConfigError, Settings
 from webapp.signing import SigningKey, parse_signing_keys
 
 
+def load_secret(clients, name: str) -> str:
+    """A Secrets Manager secret's string, or an SSM SecureString for ``ssm:/name``."""
+    try:
+        if name.startswith("ssm:"):
+            return clients.ssm.get_parameter(Name=name[4:], WithDecryption=True)["Parameter"]["Value"]
+        return clients.secretsmanager.get_secret_value(SecretId=name)["SecretString"]
+    except (ClientError, BotoCoreError) as error:
+        raise ConfigError(f"the secret {name} could not be read: {error}") from None
+
+
 def load_signing_keys(settings: Settings, clients) -> list[SigningKey]:
     source, document = _read(settings, clients)
     try:
@@ -33,10 +43,7 @@ def _read(settings: Settings, clients) -> tuple[str, str]:
             raise ConfigError(f"MEDIAHUB_CLOUDFRONT_KEYS_FILE cannot be read: {error.strerror}") from None
     name = settings.cloudfront_keys_secret or ""
     try:
-        if name.startswith("ssm:"):
-            answer = clients.ssm.get_parameter(Name=name[4:], WithDecryption=True)
-            return f"SSM parameter {name[4:]}", answer["Parameter"]["Value"]
-        answer = clients.secretsmanager.get_secret_value(SecretId=name)
-        return f"secret {name}", answer["SecretString"]
-    except (ClientError, BotoCoreError) as error:
-        raise ConfigError(f"CloudFront keys could not be read from {name}: {error}") from None
+        document = load_secret(clients, name)
+    except ConfigError:
+        raise ConfigError(f"CloudFront keys could not be read from {name}") from None
+    return (f"SSM parameter {name[4:]}" if name.startswith("ssm:") else f"secret {name}"), document

@@ -20,6 +20,10 @@ log = logging.getLogger(__name__)
 PENDING_SECONDS = 86400
 
 
+def recent_days(now: float, count: int) -> list[str]:
+    return [iso(now - day * 86400)[:10] for day in range(count)]
+
+
 def iso(epoch: float) -> str:
     return dt.datetime.fromtimestamp(epoch, dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
@@ -58,6 +62,10 @@ def start_upload(svc: Services, data: object, uploader_id: str) -> dict:
             "created_at": iso(now),
             "created_epoch": round(now, 6),
             "expires_at": int(now) + PENDING_SECONDS,
+            # Pending uploads sit in a per-day partition of the listing index until they are
+            # ready (then listed by month), so cleanup finds abandoned ones without a Scan.
+            "gsi1pk": "PENDING#" + iso(now)[:10],
+            "gsi1sk": f"{now:017.6f}#{media_id}",
             "download_count": 0,
             "visibility": request.visibility,
             "retention_days": request.retention_days,

@@ -7,7 +7,6 @@ import requests
 from werkzeug.serving import make_server
 
 from tests.support import Api, png_bytes
-from webapp.local.stack import free_loopback_port
 
 
 def test_twenty_parallel_downloads_with_a_limit_of_three(make_app, catalog):
@@ -15,8 +14,8 @@ def test_twenty_parallel_downloads_with_a_limit_of_three(make_app, catalog):
     app.extensions["mediahub"].catalog = catalog  # records on the real engine; files on moto's S3
     media = Api(app.test_client()).upload(png_bytes(), max_downloads=3).get_json()["media"]
 
-    port = free_loopback_port()
-    server = make_server("127.0.0.1", port, app, threaded=True)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    port = server.server_port
     threading.Thread(target=server.serve_forever, daemon=True).start()
     path = media["links"]["download"].split("localhost", 1)[1]
     barrier = threading.Barrier(20)

@@ -9,7 +9,6 @@ import requests
 
 from tests.support import Api, png_bytes
 from webapp.local.cdn import LocalCdn
-from webapp.local.stack import free_loopback_port
 from webapp.signing import CloudFrontLinks, new_signing_key
 
 
@@ -50,7 +49,7 @@ def cdn(settings, aws, make_app):
     stand_in = LocalCdn(aws.s3, settings.bucket, clock=lambda: clock["now"])
     key = new_signing_key("K2CDNTEST")
     stand_in.trust(key.key_id, key.public_key)
-    base = stand_in.start(free_loopback_port())
+    base = stand_in.start()
     links = CloudFrontLinks(base, key, window_seconds=60)
     yield stand_in, links, clock
     stand_in.stop()

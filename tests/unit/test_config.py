@@ -34,7 +34,7 @@ def test_aws_mode_reads_everything():
 @pytest.mark.parametrize(
     ("env", "message"),
     [
-        ({"MEDIAHUB_BUCKET": "b"}, "MEDIAHUB_SECRET_KEY is required"),
+        ({"MEDIAHUB_BUCKET": "b"}, "MEDIAHUB_SECRET_KEY .or MEDIAHUB_SECRET_KEY_SECRET"),
         ({"MEDIAHUB_BUCKET": "b", "MEDIAHUB_SECRET_KEY": "short"}, "at least 32 characters"),
         ({"MEDIAHUB_MAX_UPLOAD_BYTES": "ten"}, "MEDIAHUB_MAX_UPLOAD_BYTES must be a whole number"),
         ({"MEDIAHUB_MAX_UPLOAD_BYTES": "0"}, "MEDIAHUB_MAX_UPLOAD_BYTES must be between"),

@@ -79,10 +79,10 @@ class LocalCdn:
         return Response(wrap_file(environ, body, 64 * 1024), status=status, headers=headers,
                         direct_passthrough=True)(environ, start_response)
 
-    def start(self, port: int) -> str:
+    def start(self, port: int = 0) -> str:
         self._server = make_server("127.0.0.1", port, self, threaded=True)
         threading.Thread(target=self._server.serve_forever, daemon=True, name="local-cdn").start()
-        self.base_url = f"http://127.0.0.1:{port}"
+        self.base_url = f"http://127.0.0.1:{self._server.server_port}"
         return self.base_url
 
     def stop(self) -> None:

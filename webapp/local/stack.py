@@ -24,10 +24,10 @@ def start_moto_server(port: int | None = None):
     from moto.server import ThreadedMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    port = port or free_loopback_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port or 0, verbose=False)
     server.start()
-    return server, f"http://127.0.0.1:{port}"
+    host, bound = server.get_host_and_port()
+    return server, f"http://{host}:{bound}"
 
 
 def local_signing_key():
@@ -53,7 +53,7 @@ def with_local_cdn(settings):
         cdn = _cdns.get(origin)
         if cdn is None:
             cdn = LocalCdn(AwsClients(settings).s3, settings.bucket)
-            cdn.start(free_loopback_port())
+            cdn.start()
             _cdns[origin] = cdn
     cdn.trust(key.key_id, key.public_key)
     return settings.with_overrides(cdn_url=cdn.base_url, cloudfront_keys=signing_keys_document([key]))
