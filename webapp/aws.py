@@ -3,13 +3,47 @@
 from __future__ import annotations
 
 import functools
+import platform
+import threading
+from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
 
 from webapp.config import Settings
 
+USER_AGENT = f"mediahub/1.0 Boto3/{boto3.__version__} Python/{platform.python_version()}"
 LOCAL_CREDENTIALS = {"aws_access_key_id": "mediahub-local", "aws_secret_access_key": "mediahub-local"}
+
+
+class LazyClient:
+    """Stands in for a boto3 client and creates it on first use.
+
+    Creating a client costs tens of milliseconds (it loads the service model);
+    a Lambda cold start that serves a page without touching S3 should not pay it.
+    """
+
+    def __init__(self, factory):
+        self._factory = factory
+        self._client = None
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name):
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    self._client = self._factory()
+        return getattr(self._client, name)
+
+
+def storage_origins(settings: Settings) -> set[str]:
+    """Where browsers post files to and fetch S3 links from, without building a client."""
+    if settings.aws_endpoint_url:
+        parts = urlsplit(settings.aws_endpoint_url)
+        return {f"{parts.scheme}://{parts.netloc}"}
+    bucket, region = settings.bucket, settings.region
+    # botocore names us-east-1 buckets without the region, others with it.
+    return {f"https://{bucket}.s3.amazonaws.com", f"https://{bucket}.s3.{region}.amazonaws.com"}
 
 
 class AwsClients:
@@ -17,13 +51,20 @@ class AwsClients:
 
     def __init__(self, settings: Settings):
         self._settings = settings
-        self._session = boto3.session.Session()
+
+    @functools.cached_property
+    def _session(self):
+        # A boto3 session loads botocore's data on creation (~20 ms): only when a client is needed.
+        return boto3.session.Session()
 
     def _client(self, service: str, **config):
         settings = self._settings
         kwargs = {
             "region_name": settings.region,
             "config": Config(
+                # A fixed User-Agent: by default botocore rebuilds and sanitises it on every
+                # request, the largest single CPU cost of a call (see bench/upload_cost.py).
+                user_agent=USER_AGENT,
                 retries={"mode": "standard", "max_attempts": 3},
                 connect_timeout=3,
                 read_timeout=10,
@@ -36,6 +77,9 @@ class AwsClients:
         if settings.local_mode:
             kwargs.update(LOCAL_CREDENTIALS)
         return self._session.client(service, **kwargs)
+
+    def lazy(self, service: str) -> LazyClient:
+        return LazyClient(lambda: getattr(self, service))
 
     @functools.cached_property
     def s3(self):

@@ -6,8 +6,6 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from webapp import provision
-from webapp.aws import AwsClients
 
 
 @click.command("provision")
@@ -15,6 +13,9 @@ from webapp.aws import AwsClients
 @with_appcontext
 def provision_command(dry_run: bool) -> None:
     """Create or check the bucket, table, secrets and CloudFront keys. Safe to run again."""
+    from webapp import provision
+    from webapp.aws import AwsClients
+
     settings = current_app.config["MEDIAHUB"]
     if dry_run:
         for step in provision.plan(settings):
@@ -30,6 +31,9 @@ def provision_command(dry_run: bool) -> None:
 @with_appcontext
 def iam_policy_command(account_id: str | None, function_name: str) -> None:
     """Print the least-privilege IAM policy of the Lambda role."""
+    from webapp import provision
+    from webapp.aws import AwsClients
+
     settings = current_app.config["MEDIAHUB"]
     account = account_id or AwsClients(settings).sts.get_caller_identity()["Account"]
     click.echo(json.dumps(provision.iam_policy(settings, account, function_name), indent=2))

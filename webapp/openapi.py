@@ -73,6 +73,9 @@ SPEC = {
                 },
             }
         },
+        "/api/health": {
+            "get": {"summary": "Liveness; touches no AWS service", "responses": {"200": {"description": "{\"status\": \"ok\"}"}}}
+        },
         "/api/openapi.json": {
             "get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3 JSON"}}}
         },

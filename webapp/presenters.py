@@ -14,9 +14,9 @@ def absolute_url(svc: Services, endpoint: str, **values) -> str:
     return base + url_for(endpoint, **values)
 
 
-def media_json(svc: Services, media: dict, *, manage_token: str | None = None) -> dict:
+def media_json(svc: Services, media: dict, *, manage_token: str | None = None, share: dict | None = None) -> dict:
     links = {"page": absolute_url(svc, "media.result", media_id=media["id"])}
-    share = delivery.default_share(svc, media)
+    share = share or delivery.default_share(svc, media)
     if share is not None:
         token = delivery.share_token(svc, media, share)
         links["share"] = absolute_url(svc, "sharing.share_page", token=token)

@@ -6,7 +6,7 @@ import dataclasses
 import time
 from typing import Callable
 
-from webapp.aws import AwsClients
+from webapp.aws import AwsClients, storage_origins
 from webapp.catalog import Catalog
 from webapp.config import Settings
 from webapp.keystore import load_signing_keys
@@ -30,7 +30,7 @@ class Services:
     def browser_origins(self) -> set[str]:
         """Origins the site's pages talk to directly: where files are posted and served from."""
         if self._origins is None:
-            self._origins = {self.storage.post_origin, self.links.origin}
+            self._origins = storage_origins(self.settings) | {self.links.origin}
         return self._origins
 
     @classmethod
@@ -38,22 +38,21 @@ class Services:
         clients = clients or AwsClients(settings)
         return cls(
             settings=settings,
-            storage=Storage(clients.s3, settings.bucket),
-            catalog=Catalog(clients.dynamodb, settings.table),
+            storage=Storage(clients.lazy("s3"), settings.bucket),
+            catalog=Catalog(clients.lazy("dynamodb"), settings.table),
             links=link_signer(settings, clients),
             share_tokens=ShareTokens(settings.secret_key),
-            mailer=Mailer(clients.ses, settings.mail_from) if settings.mail_from else None,
+            mailer=Mailer(clients.lazy("ses"), settings.mail_from) if settings.mail_from else None,
         )
 
 
 def link_signer(settings: Settings, clients: AwsClients) -> LinkSigner:
     """CloudFront when a CDN is configured, else S3 presigned GET."""
     if not settings.cdn_url:
-        return S3Links(clients.s3, settings.bucket)
-    keys = load_signing_keys(settings, clients)
+        return S3Links(clients.lazy("s3"), settings.bucket, origins=storage_origins(settings))
     return CloudFrontLinks(
         settings.cdn_url,
-        keys[-1],
+        lambda: load_signing_keys(settings, clients)[-1],  # read once, on the first link
         window_seconds=settings.link_window_seconds,
         bind_ip=settings.bind_links_to_ip,
     )

@@ -15,15 +15,25 @@ import math
 import re
 import threading
 from collections import OrderedDict
-from typing import Protocol
+from typing import Callable, Protocol
 from urllib.parse import parse_qsl, quote, urlsplit
 
+from types import SimpleNamespace
+
 from botocore.signers import CloudFrontSigner
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from webapp import rules
+
+
+@functools.cache
+def _crypto() -> SimpleNamespace:
+    """``cryptography``, imported on first use: a cold start that signs nothing does not pay for it."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+    return SimpleNamespace(InvalidSignature=InvalidSignature, hashes=hashes, serialization=serialization,
+                           padding=padding, rsa=rsa)
 
 
 class LinkSigner(Protocol):
@@ -52,14 +62,14 @@ def delivery_headers(filename: str, content_type: str, *, inline: bool) -> tuple
 class S3Links:
     """S3 presigned GET. Note: the URL dies with the credentials that signed it."""
 
-    def __init__(self, s3_client, bucket: str):
+    def __init__(self, s3_client, bucket: str, origins: set[str] = frozenset()):
         self._s3 = s3_client
         self._bucket = bucket
+        self._origins = origins
 
-    @functools.cached_property
+    @property
     def origin(self) -> str:
-        parts = urlsplit(self._s3.generate_presigned_url("get_object", Params={"Bucket": self._bucket, "Key": "probe"}))
-        return f"{parts.scheme}://{parts.netloc}"
+        return " ".join(sorted(self._origins))
 
     def link_expiry(self, expires_at: float, limit: float | None = None) -> int:
         return int(math.ceil(expires_at if limit is None else min(expires_at, limit)))
@@ -98,7 +108,7 @@ class SigningKey:
 
 
 def new_signing_key(key_id: str) -> SigningKey:
-    return SigningKey(key_id, rsa.generate_private_key(public_exponent=65537, key_size=2048))
+    return SigningKey(key_id, _crypto().rsa.generate_private_key(public_exponent=65537, key_size=2048))
 
 
 def parse_signing_keys(document: str) -> list[SigningKey]:
@@ -106,6 +116,7 @@ def parse_signing_keys(document: str) -> list[SigningKey]:
 
     Several keys may be listed while one is rotated out; the newest signs.
     """
+    c = _crypto()
     try:
         entries = json.loads(document)
         if isinstance(entries, dict):
@@ -113,7 +124,7 @@ def parse_signing_keys(document: str) -> list[SigningKey]:
         keys = [
             SigningKey(
                 str(entry["id"]),
-                serialization.load_pem_private_key(entry["private_key"].encode(), password=None),
+                c.serialization.load_pem_private_key(entry["private_key"].encode(), password=None),
                 str(entry.get("created", "")),
             )
             for entry in entries
@@ -121,12 +132,13 @@ def parse_signing_keys(document: str) -> list[SigningKey]:
     except (ValueError, KeyError, TypeError, AttributeError) as error:
         # Say what is wrong without echoing any of the document.
         raise ValueError(f"CloudFront signing keys are malformed ({type(error).__name__})") from None
-    if not keys or not all(isinstance(k.private_key, rsa.RSAPrivateKey) for k in keys):
+    if not keys or not all(isinstance(k.private_key, c.rsa.RSAPrivateKey) for k in keys):
         raise ValueError("CloudFront signing keys must list at least one RSA private key")
     return sorted(keys, key=lambda k: k.created)
 
 
 def signing_keys_document(keys: list[SigningKey]) -> str:
+    serialization = _crypto().serialization
     return json.dumps(
         [
             {
@@ -144,6 +156,7 @@ def signing_keys_document(keys: list[SigningKey]) -> str:
 
 
 def public_key_pem(key: SigningKey) -> str:
+    serialization = _crypto().serialization
     return key.public_key.public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     ).decode()
@@ -173,16 +186,32 @@ class CloudFrontLinks:
     reason: RSA signing is the costly part.
     """
 
-    def __init__(self, base_url: str, key: SigningKey, *, window_seconds: int = 300,
+    def __init__(self, base_url: str, key: SigningKey | Callable[[], SigningKey], *, window_seconds: int = 300,
                  bind_ip: bool = False, cache_size: int = 4096):
         self.base_url = base_url.rstrip("/")
-        self.key = key
+        self._key = key if isinstance(key, SigningKey) else None
+        self._load_key = key if self._key is None else None
         self.window_seconds = window_seconds
         self.bind_ip = bind_ip
-        self._signer = CloudFrontSigner(key.key_id, self._rsa_sign)
+        self._signer: CloudFrontSigner | None = None
         self._cache: OrderedDict[tuple, str] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
+
+    @property
+    def key(self) -> SigningKey:
+        """The signing key, loaded on first use (a Secrets Manager read) and kept."""
+        if self._key is None:
+            with self._lock:
+                if self._key is None:
+                    self._key = self._load_key()
+        return self._key
+
+    @property
+    def signer(self) -> CloudFrontSigner:
+        if self._signer is None:
+            self._signer = CloudFrontSigner(self.key.key_id, self._rsa_sign)
+        return self._signer
 
     @property
     def origin(self) -> str:
@@ -190,7 +219,8 @@ class CloudFrontLinks:
         return f"{parts.scheme}://{parts.netloc}"
 
     def _rsa_sign(self, message: bytes) -> bytes:
-        return self.key.private_key.sign(message, padding.PKCS1v15(), hashes.SHA1())
+        c = _crypto()
+        return self.key.private_key.sign(message, c.padding.PKCS1v15(), c.hashes.SHA1())
 
     def link_expiry(self, expires_at: float, limit: float | None = None) -> int:
         expires = window_end(expires_at, self.window_seconds)
@@ -213,7 +243,7 @@ class CloudFrontLinks:
                 return cached
         resource = self.resource_url(key)
         policy = cloudfront_policy(resource, expires_at=expires, source_ip=source_ip)
-        url = self._signer.generate_presigned_url(resource, policy=policy)
+        url = self.signer.generate_presigned_url(resource, policy=policy)
         with self._lock:
             self._cache[cache_key] = url
             if len(self._cache) > self._cache_size:
@@ -244,6 +274,7 @@ def verify_cloudfront_url(url: str, public_keys: dict[str, rsa.RSAPublicKey], *,
     matches the URL (wildcards ``*`` and ``?`` allowed), the time is inside
     DateGreaterThan..DateLessThan, and the viewer's IP is inside IpAddress.
     """
+    c = _crypto()
     parts = urlsplit(url)
     signed = dict(p for p in parse_qsl(parts.query, keep_blank_values=True) if p[0] in SIGNING_PARAMS)
     if "Signature" not in signed or "Key-Pair-Id" not in signed:
@@ -263,11 +294,11 @@ def verify_cloudfront_url(url: str, public_keys: dict[str, rsa.RSAPublicKey], *,
         else:
             raise SignatureRefused("missing policy")
         signature = _cloudfront_b64decode(signed["Signature"])
-        public_key.verify(signature, policy_bytes, padding.PKCS1v15(), hashes.SHA1())
+        public_key.verify(signature, policy_bytes, c.padding.PKCS1v15(), c.hashes.SHA1())
         statement = json.loads(policy_bytes)["Statement"][0]
         condition = statement["Condition"]
         not_after = condition["DateLessThan"]["AWS:EpochTime"]
-    except (ValueError, KeyError, IndexError, TypeError, InvalidSignature) as error:
+    except (ValueError, KeyError, IndexError, TypeError, c.InvalidSignature) as error:
         raise SignatureRefused(f"bad signature or policy ({type(error).__name__})") from None
     if not _resource_matches(statement.get("Resource", ""), resource):
         raise SignatureRefused("resource does not match")

@@ -8,8 +8,6 @@ enforce nothing) is re-checked on completion with ``head`` and ``read_head``.
 from __future__ import annotations
 
 import dataclasses
-import functools
-from urllib.parse import urlsplit
 
 from botocore.exceptions import ClientError
 
@@ -21,6 +19,7 @@ class StoredObject:
     content_type: str
     etag: str
     content_disposition: str = ""
+    head: bytes = b""
 
 
 def _is_missing(error: ClientError) -> bool:
@@ -56,13 +55,6 @@ class Storage:
             self.bucket, key, Fields=fields, Conditions=conditions, ExpiresIn=expires_in
         )
 
-    @functools.cached_property
-    def post_origin(self) -> str:
-        """Scheme, host and port the browser posts files to (for CSP ``connect-src``)."""
-        url = self._s3.generate_presigned_post(self.bucket, "probe", ExpiresIn=60)["url"]
-        parts = urlsplit(url)
-        return f"{parts.scheme}://{parts.netloc}"
-
     def head(self, key: str) -> StoredObject | None:
         try:
             answer = self._s3.head_object(Bucket=self.bucket, Key=key)
@@ -76,6 +68,30 @@ class Storage:
             content_type=answer.get("ContentType", ""),
             etag=answer.get("ETag", "").strip('"'),
             content_disposition=answer.get("ContentDisposition", ""),
+        )
+
+    def peek(self, key: str, length: int) -> StoredObject | None:
+        """The object's headers and its first ``length`` bytes in one ranged GET (None if missing).
+
+        One request instead of HEAD + GET: ``Content-Range`` carries the full size.
+        """
+        try:
+            answer = self._s3.get_object(Bucket=self.bucket, Key=key, Range=f"bytes=0-{length - 1}")
+        except ClientError as error:
+            if _is_missing(error):
+                return None
+            raise
+        with answer["Body"] as body:
+            head = body.read(length)
+        content_range = answer.get("ContentRange", "")
+        size = int(content_range.rpartition("/")[2]) if "/" in content_range else int(answer["ContentLength"])
+        return StoredObject(
+            key=key,
+            size=size,
+            content_type=answer.get("ContentType", ""),
+            etag=answer.get("ETag", "").strip('"'),
+            content_disposition=answer.get("ContentDisposition", ""),
+            head=head,
         )
 
     def read_head(self, key: str, length: int) -> bytes:

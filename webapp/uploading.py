@@ -33,6 +33,7 @@ class Completion:
     media: dict
     created: bool
     manage_token: str | None = None
+    share: dict | None = None  # the default share, when this call created it
 
 
 def start_upload(svc: Services, data: object, uploader_id: str) -> dict:
@@ -104,7 +105,7 @@ def complete_upload(svc: Services, media_id: str, uploader_id: str | None) -> Co
     if media["status"] == "rejected":
         raise Refusal("upload_rejected", media.get("rejection", "The upload was rejected."), 422)
 
-    stored = svc.storage.head(media["s3_key"])
+    stored = svc.storage.peek(media["s3_key"], sniff.HEAD_BYTES)
     if stored is None:
         raise Refusal("upload_missing", "Nothing has arrived for this upload yet. Send the file, then try again.", 409)
 
@@ -124,32 +125,32 @@ def complete_upload(svc: Services, media_id: str, uploader_id: str | None) -> Co
     listing = {"gsi1pk": "LIST#" + month, "gsi1sk": f"{media['created_epoch']:017.6f}#{media_id}"}
     if media.get("visibility") == "public":
         listing.update(gsi2pk="PUBLIC#" + month, gsi2sk=listing["gsi1sk"])
-    created = svc.catalog.mark_ready(
-        media_id,
-        {
-            "status": "ready",
-            "size": stored.size,
-            "etag": stored.etag,
-            "completed_at": iso(now),
-            "expires_at": expires_at,
-            "manage_hash": tokens.secret_hash(manage_token),
-            "default_share_id": share_id,
-            "search_text": f"{media['name']} {media['filename']}".lower(),
-            **listing,
-        },
-        {
-            "share_id": share_id,
-            "recipient": "anyone",
-            "created_at": iso(now),
-            "expires_at": min(expires_at, int(now) + svc.settings.share_ttl_seconds),
-            "downloads": 0,
-            "revoked": False,
-        },
-    )
-    media = svc.catalog.get_media(media_id)
+    updates = {
+        "status": "ready",
+        "size": stored.size,
+        "etag": stored.etag,
+        "completed_at": iso(now),
+        "expires_at": expires_at,
+        "manage_hash": tokens.secret_hash(manage_token),
+        "default_share_id": share_id,
+        "search_text": f"{media['name']} {media['filename']}".lower(),
+        **listing,
+    }
+    share = {
+        "share_id": share_id,
+        "recipient": "anyone",
+        "created_at": iso(now),
+        "expires_at": min(expires_at, int(now) + svc.settings.share_ttl_seconds),
+        "downloads": 0,
+        "revoked": False,
+    }
+    if svc.catalog.mark_ready(media_id, updates, share):
+        # What was written is known: no need to read it back.
+        return Completion({**media, **updates}, created=True, manage_token=manage_token, share=share)
+    media = svc.catalog.get_media(media_id)  # another request got there first
     if media is None or media["status"] != "ready":
         raise Refusal("upload_rejected", "The upload was removed while it was being checked.", 422)
-    return Completion(media, created=created, manage_token=manage_token if created else None)
+    return Completion(media, created=False)
 
 
 def stored_disposition(filename: str, content_type: str) -> str:
@@ -170,8 +171,7 @@ def _problem_with(svc: Services, media: dict, stored) -> str | None:
         return f"The file was stored as {stored.content_type or 'no type'}, not {media['content_type']}."
     if stored.content_disposition != stored_disposition(media["filename"], media["content_type"]):
         return "The file was stored without the download headers its upload form pinned."
-    head = svc.storage.read_head(media["s3_key"], sniff.HEAD_BYTES)
-    if not sniff.matches(media["content_type"], head):
-        found = sniff.detect(head) or "something else"
+    if not sniff.matches(media["content_type"], stored.head):
+        found = sniff.detect(stored.head) or "something else"
         return f"The file's content is {found}, not {media['content_type']}."
     return None

@@ -43,8 +43,14 @@ def complete_upload(upload_id: str):
     if completion.manage_token:
         # Shown once, on the result page this browser is sent to next.
         session["reveal_manage"] = {upload_id: completion.manage_token}
-    body = {"media": media_json(svc, completion.media, manage_token=completion.manage_token)}
+    body = {"media": media_json(svc, completion.media, manage_token=completion.manage_token, share=completion.share)}
     return jsonify(body), 201 if completion.created else 200
+
+
+@bp.get("/api/health")
+def health():
+    """For load balancers and uptime checks: answers without touching AWS."""
+    return jsonify(status="ok")
 
 
 @bp.get("/api/openapi.json")
