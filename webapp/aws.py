@@ -1,4 +1,8 @@
-"""The one place that builds boto3 clients: endpoint, region, retries, timeouts."""
+"""The one place that builds boto3 clients: endpoint, region, retries, timeouts.
+
+boto3 itself is imported when the first client is made, not at start: importing
+it costs about 200 ms, and a cold start that serves a page needs no AWS call.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,8 @@ import platform
 import threading
 from urllib.parse import urlsplit
 
-import boto3
-from botocore.config import Config
-
 from webapp.config import Settings
 
-USER_AGENT = f"mediahub/1.0 Boto3/{boto3.__version__} Python/{platform.python_version()}"
 LOCAL_CREDENTIALS = {"aws_access_key_id": "mediahub-local", "aws_secret_access_key": "mediahub-local"}
 
 
@@ -54,17 +54,21 @@ class AwsClients:
 
     @functools.cached_property
     def _session(self):
-        # A boto3 session loads botocore's data on creation (~20 ms): only when a client is needed.
+        import boto3
+
         return boto3.session.Session()
 
     def _client(self, service: str, **config):
+        import boto3
+        from botocore.config import Config
+
         settings = self._settings
         kwargs = {
             "region_name": settings.region,
             "config": Config(
                 # A fixed User-Agent: by default botocore rebuilds and sanitises it on every
                 # request, the largest single CPU cost of a call (see bench/upload_cost.py).
-                user_agent=USER_AGENT,
+                user_agent=f"mediahub/1.0 Boto3/{boto3.__version__} Python/{platform.python_version()}",
                 retries={"mode": "standard", "max_attempts": 3},
                 connect_timeout=3,
                 read_timeout=10,

@@ -7,17 +7,23 @@ limit or count a download on an expired or revoked link.
 
 from __future__ import annotations
 
+import functools
 from decimal import Decimal
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 META = "META"
 LIST_INDEX = "gsi1"
 PUBLIC_INDEX = "gsi2"
 
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
+
+
+@functools.cache
+def _types():
+    """boto3's (de)serializers; importing them imports boto3, so on first use only."""
+    from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+    return TypeSerializer(), TypeDeserializer()
 
 
 def media_pk(media_id: str) -> str:
@@ -29,11 +35,13 @@ def share_sk(share_id: str) -> str:
 
 
 def to_item(values: dict) -> dict:
-    return {k: _serializer.serialize(_to_dynamo(v)) for k, v in values.items() if v is not None}
+    serializer = _types()[0]
+    return {k: serializer.serialize(_to_dynamo(v)) for k, v in values.items() if v is not None}
 
 
 def from_item(item: dict) -> dict:
-    return {k: _from_dynamo(_deserializer.deserialize(v)) for k, v in item.items()}
+    deserializer = _types()[1]
+    return {k: _from_dynamo(deserializer.deserialize(v)) for k, v in item.items()}
 
 
 def _to_dynamo(value):

@@ -20,8 +20,6 @@ from urllib.parse import parse_qsl, quote, urlsplit
 
 from types import SimpleNamespace
 
-from botocore.signers import CloudFrontSigner
-
 from webapp import rules
 
 
@@ -164,13 +162,14 @@ def public_key_pem(key: SigningKey) -> str:
 
 def cloudfront_policy(resource: str, *, expires_at: int, not_before: int | None = None,
                       source_ip: str | None = None) -> str:
-    condition: OrderedDict = OrderedDict({"DateLessThan": {"AWS:EpochTime": expires_at}})
+    """The custom policy, compact and in CloudFront's documented key order."""
+    condition = f'"DateLessThan":{{"AWS:EpochTime":{int(expires_at)}}}'
     if source_ip:
         network = ipaddress.ip_network(source_ip, strict=False)
-        condition["IpAddress"] = {"AWS:SourceIp": str(network)}
+        condition += f',"IpAddress":{{"AWS:SourceIp":{json.dumps(str(network))}}}'
     if not_before is not None:
-        condition["DateGreaterThan"] = {"AWS:EpochTime": not_before}
-    return json.dumps({"Statement": [OrderedDict(Resource=resource, Condition=condition)]}, separators=(",", ":"))
+        condition += f',"DateGreaterThan":{{"AWS:EpochTime":{int(not_before)}}}'
+    return f'{{"Statement":[{{"Resource":{json.dumps(resource)},"Condition":{{{condition}}}}}]}}'
 
 
 def window_end(moment: float, window: int) -> int:
@@ -193,7 +192,7 @@ class CloudFrontLinks:
         self._load_key = key if self._key is None else None
         self.window_seconds = window_seconds
         self.bind_ip = bind_ip
-        self._signer: CloudFrontSigner | None = None
+        self._signer = None
         self._cache: OrderedDict[tuple, str] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
@@ -208,8 +207,10 @@ class CloudFrontLinks:
         return self._key
 
     @property
-    def signer(self) -> CloudFrontSigner:
+    def signer(self):
         if self._signer is None:
+            from botocore.signers import CloudFrontSigner  # pulls in much of botocore: first use only
+
             self._signer = CloudFrontSigner(self.key.key_id, self._rsa_sign)
         return self._signer
 

@@ -169,3 +169,18 @@ def test_settings_never_show_secrets():
 
     settings = Settings(secret_key="s" * 40, cloudfront_keys="PRIVATE-PEM", api_key_hashes=("a" * 64,))
     assert "PRIVATE-PEM" not in repr(settings) and "s" * 40 not in repr(settings) and "a" * 64 not in repr(settings)
+
+
+@pytest.mark.parametrize("extra", [{}, {"source_ip": "198.51.100.7"}, {"not_before": 1_799_999_000},
+                                   {"source_ip": "10.0.0.0/8", "not_before": 1_799_999_000}])
+def test_policy_is_byte_for_byte_what_botocore_builds(extra):
+    import datetime as dt
+
+    from botocore.signers import CloudFrontSigner
+
+    resource = BASE + '/uploads/a/Fête "quoted".png'
+    ours = signing.cloudfront_policy(resource, expires_at=1_800_000_300, **extra)
+    as_dt = lambda t: dt.datetime.fromtimestamp(t, dt.timezone.utc) if t else None  # noqa: E731
+    theirs = CloudFrontSigner("K", None).build_policy(
+        resource, as_dt(1_800_000_300), as_dt(extra.get("not_before")), extra.get("source_ip"))
+    assert ours == theirs
