@@ -62,7 +62,7 @@ def gallery_times(items: int, repeats: int, apps: int) -> tuple[float, float]:
         now = time.time()
         for index in range(items):
             media_id = f"benchitem{index:013d}"
-            catalog.put_pending({
+            catalog.put_media({
                 "id": media_id, "status": "ready", "s3_key": f"uploads/{media_id}/photo-{index}.png",
                 "filename": f"photo-{index}.png", "name": f"Photo {index}", "caption": "A picture",
                 "content_type": "image/png", "size": 1000, "created_at": iso(now), "expires_at": int(now) + 86400,

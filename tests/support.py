@@ -50,6 +50,10 @@ class Api:
     def complete(self, upload_id: str):
         return self.post(f"/api/uploads/{upload_id}/complete")
 
+    def record(self, media_id: str) -> dict:
+        """The media record as stored now."""
+        return self.client.application.extensions["mediahub"].catalog.get_media(media_id)
+
     def upload(self, data: bytes, filename="photo.png", content_type="image/png", **extra):
         """The whole flow; returns the completion response."""
         started = self.start(data, filename, content_type, **extra)

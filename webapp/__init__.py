@@ -86,6 +86,9 @@ def register_config(app: Flask, settings: Settings) -> None:
         SESSION_COOKIE_SECURE=secure,
         SESSION_COOKIE_NAME="mediahub_session",
         PERMANENT_SESSION_LIFETIME=dt.timedelta(days=settings.retention_days),
+        # The session only names the uploader and holds the CSRF secret: set once, it need
+        # not be signed again on every request.
+        SESSION_REFRESH_EACH_REQUEST=False,
         WTF_CSRF_TIME_LIMIT=None,
         WTF_CSRF_SSL_STRICT=secure,
     )

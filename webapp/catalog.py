@@ -77,7 +77,8 @@ class Catalog:
     def _key(self, media_id: str, sk: str = META) -> dict:
         return {"pk": {"S": media_pk(media_id)}, "sk": {"S": sk}}
 
-    def put_pending(self, media: dict) -> None:
+    def put_media(self, media: dict) -> None:
+        """Write a media record that must not exist yet."""
         item = {"pk": media_pk(media["id"]), "sk": META, **media}
         self._db.put_item(
             TableName=self.table, Item=to_item(item), ConditionExpression="attribute_not_exists(pk)"
@@ -93,27 +94,21 @@ class Catalog:
         )
         return from_item(answer["Item"]) if "Item" in answer else None
 
-    def mark_ready(self, media_id: str, updates: dict, share: dict) -> bool:
-        """Pending → ready, and its first share, in one transaction.
+    def create_ready(self, media: dict, share: dict) -> bool:
+        """The ready record and its first share, written once, together.
 
-        Returns False when another request got there first (the record is
-        already ready); the caller then reads and returns the record as it is.
+        Returns False when a record for this id exists already (a replayed callback,
+        the S3 event, or a rejection); the caller then reads and answers with it.
         """
-        names = {f"#f{i}": field for i, field in enumerate(updates)}
-        values = {f":v{i}": value for i, value in enumerate(updates.values())}
-        assignments = ", ".join(f"#f{i} = :v{i}" for i in range(len(updates)))
-        share_item = {"pk": media_pk(media_id), "sk": share_sk(share["share_id"]), **share}
+        share_item = {"pk": media_pk(media["id"]), "sk": share_sk(share["share_id"]), **share}
         try:
             self._db.transact_write_items(
                 TransactItems=[
                     {
-                        "Update": {
+                        "Put": {
                             "TableName": self.table,
-                            "Key": self._key(media_id),
-                            "UpdateExpression": f"SET {assignments}",
-                            "ConditionExpression": "#status = :pending",
-                            "ExpressionAttributeNames": {**names, "#status": "status"},
-                            "ExpressionAttributeValues": to_item({**values, ":pending": "pending"}),
+                            "Item": to_item({"pk": media_pk(media["id"]), "sk": META, **media}),
+                            "ConditionExpression": "attribute_not_exists(pk)",
                         }
                     },
                     {
@@ -131,21 +126,13 @@ class Catalog:
             raise
         return True
 
-    def mark_rejected(self, media_id: str, reason: str) -> bool:
+    def put_rejected(self, media_id: str, reason: str, expires_at: int) -> None:
+        """Remember why an upload was refused, so a repeat says so; TTL removes it."""
         try:
-            self._db.update_item(
-                TableName=self.table,
-                Key=self._key(media_id),
-                UpdateExpression="SET #status = :rejected, rejection = :reason",
-                ConditionExpression="#status = :pending",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues=to_item({":rejected": "rejected", ":reason": reason, ":pending": "pending"}),
-            )
+            self.put_media({"id": media_id, "status": "rejected", "rejection": reason, "expires_at": expires_at})
         except ClientError as error:
-            if _condition_failed(error):
-                return False
-            raise
-        return True
+            if not _condition_failed(error):
+                raise
 
     def count_download(self, media_id: str, share_id: str, now: int, at: str) -> bool:
         """Count one download on the item and on the share, or neither.
@@ -268,14 +255,23 @@ class Catalog:
                 break
         return found
 
-    def abandoned_uploads(self, *, days: list[str], older_than: float, limit: int) -> list[dict]:
-        """Pending or rejected uploads started before ``older_than``."""
-        found: list[dict] = []
-        for day in days:
-            found += self._query_all(pk="PENDING#" + day, filter_expression="created_epoch < :before",
-                                     values={":before": older_than}, limit=limit - len(found))
-            if len(found) >= limit:
-                break
+    def get_cursor(self, name: str) -> str:
+        answer = self._db.get_item(TableName=self.table, Key={"pk": {"S": f"CURSOR#{name}"}, "sk": {"S": META}})
+        return answer.get("Item", {}).get("position", {}).get("S", "")
+
+    def set_cursor(self, name: str, position: str) -> None:
+        self._db.put_item(TableName=self.table, Item=to_item({"pk": f"CURSOR#{name}", "sk": META, "position": position}))
+
+    def existing_ids(self, media_ids: list[str]) -> set[str]:
+        """Which of these ids have a record (BatchGetItem, 100 at a time)."""
+        found: set[str] = set()
+        for start in range(0, len(media_ids), 100):
+            keys = [{"pk": {"S": media_pk(i)}, "sk": {"S": META}} for i in dict.fromkeys(media_ids[start:start + 100])]
+            request = {self.table: {"Keys": keys, "ProjectionExpression": "pk", "ConsistentRead": True}}
+            while request:
+                answer = self._db.batch_get_item(RequestItems=request)
+                found.update(item["pk"]["S"].split("#", 1)[1] for item in answer["Responses"].get(self.table, []))
+                request = answer.get("UnprocessedKeys") or None
         return found
 
     def set_embed_origins(self, media_id: str, origins: list[str]) -> None:

@@ -3,7 +3,8 @@
 ``object_created``: the S3 safety net. Every upload is recorded by the same
 idempotent step as the browser's completion callback, so an upload whose
 callback never came is still recorded, and one recorded twice stays one record.
-``cleanup``: removes expired items and abandoned uploads; bounded work per run.
+``cleanup``: removes expired items, and objects that never became a record;
+bounded work per run, continuing where the last run stopped.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import logging
 from urllib.parse import unquote_plus
 
-from webapp import embedding, rules, tokens, uploading
+from webapp import embedding, rules, uploading
 from webapp.logs import timed_event
 from webapp.rules import Refusal
 from webapp.services import Services
@@ -19,6 +20,7 @@ from webapp.services import Services
 log = logging.getLogger(__name__)
 
 CLEANUP_BATCH = 200
+ABANDONED_AFTER_SECONDS = 86400
 
 
 def current_services() -> Services:
@@ -41,21 +43,19 @@ def object_created(event: dict, context=None, services: Services | None = None) 
 
 
 def _record_one(svc: Services, key: str) -> str:
-    media_id = rules.media_id_from_key(key)
-    if media_id is None:
+    if not key.startswith("uploads/"):
         return "ignored"
-    media = svc.catalog.get_media(media_id) if tokens.looks_like_id(media_id) else None
-    if media is None or media["s3_key"] != key:
-        # No policy was signed for this key: nobody started this upload. Remove it.
-        svc.storage.delete(key)
-        log.warning("removed an object no upload was started for")
-        return "removed"
     try:
-        completion = uploading.complete_upload(svc, media_id, uploader_id=None)
+        completion = uploading.record_upload(svc, key, uploader_id=None)
     except Refusal as refusal:
         if refusal.code == "upload_rejected":
-            return "rejected"  # complete_upload deleted the object and logged why
-        if refusal.code in ("upload_missing", "upload_not_found"):
+            return "rejected"  # record_upload deleted the object and logged why
+        if refusal.code == "upload_not_found":
+            # No signed claim: no policy of ours was used for this key. Remove it.
+            svc.storage.delete(key)
+            log.warning("removed an object that was not uploaded through Mediahub")
+            return "removed"
+        if refusal.code == "upload_missing":
             return "ignored"  # removed again before the event arrived
         raise
     return "recorded" if completion.created else "already"
@@ -64,23 +64,31 @@ def _record_one(svc: Services, key: str) -> str:
 def cleanup(event: dict | None = None, context=None, services: Services | None = None) -> dict:
     svc = services or current_services()
     now = int(svc.clock())
-    budget = CLEANUP_BATCH
     removed = {"expired": 0, "abandoned": 0}
     with timed_event("cleanup") as fields:
         months = embedding.recent_months(now, svc.settings.max_retention_days // 28 + 3)
-        for media in svc.catalog.expired_items(months=months, now=now, limit=budget):
-            _remove(svc, media)
+        for media in svc.catalog.expired_items(months=months, now=now, limit=CLEANUP_BATCH):
+            svc.storage.delete(media["s3_key"])  # deleting a missing key is not an error in S3
+            svc.catalog.delete_media(media["id"])
             removed["expired"] += 1
-        budget -= removed["expired"]
+        budget = CLEANUP_BATCH - removed["expired"]
         if budget > 0:
-            days = uploading.recent_days(now, 30)
-            for media in svc.catalog.abandoned_uploads(days=days, older_than=now - uploading.PENDING_SECONDS, limit=budget):
-                _remove(svc, media)
-                removed["abandoned"] += 1
-        fields.update(removed, more=sum(removed.values()) >= CLEANUP_BATCH)
+            removed["abandoned"] = _remove_abandoned(svc, now, budget)
+        fields.update(removed)
     return removed
 
 
-def _remove(svc: Services, media: dict) -> None:
-    svc.storage.delete(media["s3_key"])  # deleting a missing key is not an error in S3
-    svc.catalog.delete_media(media["id"])
+def _remove_abandoned(svc: Services, now: int, budget: int) -> int:
+    """Objects older than a day with no record: uploaded, then neither completed nor
+    recorded by the event (say the event was not wired). Walks the bucket a page a run."""
+    start = svc.catalog.get_cursor("abandoned")
+    listed, next_start = svc.storage.uploads_after(start, budget)
+    old = [(key, rules.media_id_from_key(key)) for key, modified in listed if modified < now - ABANDONED_AFTER_SECONDS]
+    known = svc.catalog.existing_ids([media_id for _, media_id in old if media_id])
+    removed = 0
+    for key, media_id in old:
+        if media_id not in known:
+            svc.storage.delete(key)
+            removed += 1
+    svc.catalog.set_cursor("abandoned", next_start)
+    return removed

@@ -104,7 +104,7 @@ SPEC = {
                     "content_type": {"type": "string", "example": "image/png"},
                     "size": {"type": "integer", "minimum": 1},
                     "name": {"type": "string", "maxLength": 200},
-                    "caption": {"type": "string", "maxLength": 2000},
+                    "caption": {"type": "string", "maxLength": 500},
                 },
             },
             "UploadPolicy": {

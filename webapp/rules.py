@@ -12,7 +12,7 @@ import unicodedata
 from urllib.parse import quote
 
 MAX_NAME_CHARS = 200
-MAX_CAPTION_CHARS = 2000
+MAX_CAPTION_CHARS = 500  # stored with the object, inside S3's 2 KB of metadata
 MAX_FILENAME_BYTES = 150
 
 # Extensions a file of each type may carry. A name with another known extension

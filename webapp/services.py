@@ -13,7 +13,7 @@ from webapp.keystore import load_signing_keys
 from webapp.mailer import Mailer
 from webapp.signing import CloudFrontLinks, LinkSigner, S3Links
 from webapp.storage import Storage
-from webapp.tokens import ShareTokens
+from webapp.tokens import ShareTokens, UploadTickets
 
 
 @dataclasses.dataclass
@@ -23,6 +23,7 @@ class Services:
     catalog: Catalog
     links: LinkSigner
     share_tokens: ShareTokens
+    upload_tickets: UploadTickets
     mailer: Mailer | None = None
     clock: Callable[[], float] = time.time
     _origins: set[str] | None = dataclasses.field(default=None, repr=False)
@@ -42,6 +43,7 @@ class Services:
             catalog=Catalog(clients.lazy("dynamodb"), settings.table),
             links=link_signer(settings, clients),
             share_tokens=ShareTokens(settings.secret_key),
+            upload_tickets=UploadTickets(settings.secret_key),
             mailer=Mailer(clients.lazy("ses"), settings.mail_from) if settings.mail_from else None,
         )
 

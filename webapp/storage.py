@@ -20,6 +20,7 @@ class StoredObject:
     etag: str
     content_disposition: str = ""
     head: bytes = b""
+    metadata: dict = dataclasses.field(default_factory=dict)
 
 
 def _is_missing(error: ClientError) -> bool:
@@ -33,7 +34,7 @@ class Storage:
         self.bucket = bucket
 
     def post_policy(self, key: str, *, content_type: str, content_disposition: str, max_bytes: int,
-                    expires_in: int) -> dict:
+                    expires_in: int, metadata: dict[str, str] | None = None) -> dict:
         """A SigV4 POST policy for exactly one key, one type and a size range.
 
         Every field the browser sends is pinned with ``eq``; ``key`` and
@@ -44,8 +45,9 @@ class Storage:
             "Content-Type": content_type,
             "Content-Disposition": content_disposition,
             "success_action_status": "201",
+            **(metadata or {}),
         }
-        conditions = [
+        conditions = [["eq", f"${name}", value] for name, value in (metadata or {}).items()] + [
             ["eq", "$Content-Type", content_type],
             ["eq", "$Content-Disposition", content_disposition],
             ["eq", "$success_action_status", "201"],
@@ -92,6 +94,7 @@ class Storage:
             etag=answer.get("ETag", "").strip('"'),
             content_disposition=answer.get("ContentDisposition", ""),
             head=head,
+            metadata=answer.get("Metadata", {}),
         )
 
     def read_head(self, key: str, length: int) -> bytes:
@@ -109,3 +112,12 @@ class Storage:
 
     def exists(self, key: str) -> bool:
         return self.head(key) is not None
+
+    def uploads_after(self, start_after: str, limit: int) -> tuple[list[tuple[str, float]], str]:
+        """Up to ``limit`` (key, last-modified epoch) under uploads/ after ``start_after``,
+        and where to go on from ("" when the listing is done)."""
+        answer = self._s3.list_objects_v2(
+            Bucket=self.bucket, Prefix="uploads/", StartAfter=start_after, MaxKeys=limit
+        )
+        found = [(item["Key"], item["LastModified"].timestamp()) for item in answer.get("Contents", [])]
+        return found, (found[-1][0] if answer.get("IsTruncated") and found else "")

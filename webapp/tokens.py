@@ -42,6 +42,63 @@ class ShareTokens:
         return ShareClaim(media_id, share_id, expires_at)
 
 
+@dataclasses.dataclass(frozen=True)
+class UploadClaim:
+    """What an uploader declared, signed and stored with the object as ``x-amz-meta-mediahub``."""
+
+    media_id: str
+    filename: str
+    content_type: str
+    size: int
+    name: str
+    caption: str
+    uploader_hash: str
+    created_epoch: float
+    retention_days: int
+    max_downloads: int | None
+    visibility: str
+
+    @property
+    def key(self) -> str:
+        return f"uploads/{self.media_id}/{self.filename}"
+
+
+class UploadTickets:
+    """Signed upload claims (stored with the object) and signed upload ids (for the callback).
+
+    The signature is what makes the stored claim trustworthy even where the object store did
+    not enforce the POST policy that pinned it.
+    """
+
+    def __init__(self, secret_key: str):
+        self._claims = URLSafeSerializer(secret_key, salt="mediahub.upload-claim")
+        self._ids = URLSafeSerializer(secret_key, salt="mediahub.upload-id")
+
+    def claim(self, claim: UploadClaim) -> str:
+        return self._claims.dumps(list(dataclasses.astuple(claim)))
+
+    def read_claim(self, text: str | None) -> UploadClaim | None:
+        if not text or len(text) > 4096:
+            return None
+        try:
+            return UploadClaim(*self._claims.loads(text))
+        except (BadSignature, ValueError, TypeError):
+            return None
+
+    def upload_id(self, media_id: str, filename: str) -> str:
+        return self._ids.dumps([media_id, filename])
+
+    def read_upload_id(self, upload_id: str) -> tuple[str, str] | None:
+        """(media id, filename) of a signed upload id, or None if forged."""
+        if not upload_id or len(upload_id) > 1024:
+            return None
+        try:
+            media_id, filename = self._ids.loads(upload_id)
+        except (BadSignature, ValueError, TypeError):
+            return None
+        return (media_id, filename) if isinstance(media_id, str) and isinstance(filename, str) else None
+
+
 def new_id() -> str:
     """128 random bits, URL-safe, no padding."""
     return secrets.token_urlsafe(16)

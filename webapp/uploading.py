@@ -1,8 +1,12 @@
 """Upload flow: sign a POST policy, then check what arrived and record it.
 
-``complete_upload`` is the one record step shared by the browser's completion
-callback and the S3 ObjectCreated event: idempotent, so replays and the event
-arriving after the callback (or before it) leave exactly one record.
+Nothing is written before the file arrives. What the uploader declared (size,
+type, name, caption, options, who they are) is signed and pinned into the POST
+policy as the object's ``x-amz-meta-mediahub``, so it travels with the bytes.
+``record_upload`` is the one record step shared by the browser's completion
+callback and the S3 ObjectCreated event: it trusts only that signature and what
+it reads from the object, and writes once, so replays and the event arriving
+before or after the callback leave exactly one record.
 """
 
 from __future__ import annotations
@@ -14,14 +18,14 @@ import logging
 from webapp import rules, sniff, tokens
 from webapp.rules import Refusal
 from webapp.services import Services
+from webapp.tokens import UploadClaim
 
 log = logging.getLogger(__name__)
 
-PENDING_SECONDS = 86400
-
-
-def recent_days(now: float, count: int) -> list[str]:
-    return [iso(now - day * 86400)[:10] for day in range(count)]
+CLAIM_FIELD = "x-amz-meta-mediahub"
+# S3 allows 2 KB of user metadata in all; keep the claim well inside it.
+MAX_CLAIM_BYTES = 1900
+REJECTION_KEPT_SECONDS = 86400
 
 
 def iso(epoch: float) -> str:
@@ -37,7 +41,7 @@ class Completion:
 
 
 def start_upload(svc: Services, data: object, uploader_id: str) -> dict:
-    """Validate the request, record a pending upload, sign a POST policy for its exact key."""
+    """Validate the request and sign a POST policy for its exact key. No AWS call."""
     settings = svc.settings
     request = rules.check_upload_request(
         data,
@@ -47,95 +51,131 @@ def start_upload(svc: Services, data: object, uploader_id: str) -> dict:
         max_retention_days=settings.max_retention_days,
     )
     now = svc.clock()
-    media_id = tokens.new_id()
-    key = rules.object_key(media_id, request.filename)
-    svc.catalog.put_pending(
-        {
-            "id": media_id,
-            "status": "pending",
-            "s3_key": key,
-            "filename": request.filename,
-            "name": request.name,
-            "caption": request.caption,
-            "content_type": request.content_type,
-            "size": request.size,
-            "uploader_hash": tokens.secret_hash(uploader_id),
-            "created_at": iso(now),
-            "created_epoch": round(now, 6),
-            "expires_at": int(now) + PENDING_SECONDS,
-            # Pending uploads sit in a per-day partition of the listing index until they are
-            # ready (then listed by month), so cleanup finds abandoned ones without a Scan.
-            "gsi1pk": "PENDING#" + iso(now)[:10],
-            "gsi1sk": f"{now:017.6f}#{media_id}",
-            "download_count": 0,
-            "visibility": request.visibility,
-            "retention_days": request.retention_days,
-            "max_downloads": request.max_downloads,
-        }
+    claim = UploadClaim(
+        media_id=tokens.new_id(),
+        filename=request.filename,
+        content_type=request.content_type,
+        size=request.size,
+        name=request.name,
+        caption=request.caption,
+        uploader_hash=tokens.secret_hash(uploader_id),
+        created_epoch=round(now, 6),
+        retention_days=request.retention_days,
+        max_downloads=request.max_downloads,
+        visibility=request.visibility,
     )
+    signed_claim = svc.upload_tickets.claim(claim)
+    if len(signed_claim) > MAX_CLAIM_BYTES:
+        raise Refusal("invalid_request", "The name and caption are too long to store with the file; shorten the caption.")
     policy = svc.storage.post_policy(
-        key,
+        claim.key,
         content_type=request.content_type,
         content_disposition=stored_disposition(request.filename, request.content_type),
         max_bytes=settings.max_upload_bytes,
         expires_in=settings.upload_policy_seconds,
+        metadata={CLAIM_FIELD: signed_claim},
     )
     return {
-        "upload_id": media_id,
+        "upload_id": svc.upload_tickets.upload_id(claim.media_id, claim.filename),
         "url": policy["url"],
         "fields": policy["fields"],
         "expires_at": iso(now + settings.upload_policy_seconds),
     }
 
 
-def complete_upload(svc: Services, media_id: str, uploader_id: str | None) -> Completion:
-    """Check the object against the declared upload and mark the record ready.
-
-    ``uploader_id`` is the caller's upload session; None means the trusted S3
-    event path. Refusals: 404 unknown id, 403 someone else's upload, 409 nothing
-    uploaded yet, 422 the object broke a rule (it is deleted).
-    """
-    media = svc.catalog.get_media(media_id) if tokens.looks_like_id(media_id) else None
-    if media is None:
+def complete_upload(svc: Services, upload_id: str, uploader_id: str) -> Completion:
+    """The browser's callback: only the session that started an upload may complete it."""
+    reference = svc.upload_tickets.read_upload_id(upload_id)
+    if reference is None:
         raise Refusal("upload_not_found", "There is no upload with this id.", 404)
-    if uploader_id is not None and not tokens.secret_matches(uploader_id, media.get("uploader_hash")):
-        raise Refusal("not_your_upload", "This upload was started by someone else.", 403)
-    if media["status"] == "ready":
-        return Completion(media, created=False)
-    if media["status"] == "rejected":
-        raise Refusal("upload_rejected", media.get("rejection", "The upload was rejected."), 422)
+    media_id, filename = reference
+    return record_upload(svc, rules.object_key(media_id, filename), uploader_id=uploader_id)
 
-    stored = svc.storage.peek(media["s3_key"], sniff.HEAD_BYTES)
+
+def record_upload(svc: Services, key: str, uploader_id: str | None) -> Completion:
+    """Check the object at ``key`` against its signed claim and record it, once.
+
+    ``uploader_id`` is the caller's upload session; None means the trusted S3 event path.
+    Refusals: 403 someone else's upload, 409 nothing uploaded yet, 422 the object broke
+    a rule (it is deleted), 404 not a Mediahub upload (the event path deletes it).
+    """
+    media_id = rules.media_id_from_key(key)
+    if media_id is None or not tokens.looks_like_id(media_id):
+        raise Refusal("upload_not_found", "There is no upload with this id.", 404)
+    stored = svc.storage.peek(key, sniff.HEAD_BYTES)
     if stored is None:
-        raise Refusal("upload_missing", "Nothing has arrived for this upload yet. Send the file, then try again.", 409)
+        return _already_recorded(svc, media_id) or _missing()
+    claim = svc.upload_tickets.read_claim(stored.metadata.get("mediahub"))
+    if claim is None or claim.key != key:
+        raise Refusal("upload_not_found", "This file was not uploaded through Mediahub.", 404)
+    if uploader_id is not None and not tokens.secret_matches(uploader_id, claim.uploader_hash):
+        raise Refusal("not_your_upload", "This upload was started by someone else.", 403)
 
-    problem = _problem_with(svc, media, stored)
+    problem = _problem_with(svc, claim, stored)
     if problem:
-        svc.storage.delete(media["s3_key"])
-        svc.catalog.mark_rejected(media_id, problem)
-        log.warning("upload rejected", extra={"media_id": media_id, "reason": problem})
+        svc.storage.delete(key)
+        svc.catalog.put_rejected(media_id, problem, int(svc.clock()) + REJECTION_KEPT_SECONDS)
+        log.warning("upload rejected: %s", problem)
         raise Refusal("upload_rejected", problem, 422)
 
+    media, share, manage_token = _ready_record(svc, claim, stored)
+    if svc.catalog.create_ready(media, share):
+        return Completion(media, created=True, manage_token=manage_token, share=share)
+    existing = _already_recorded(svc, media_id)  # another request got there first
+    if existing is None:
+        raise Refusal("upload_rejected", "The upload was removed while it was being checked.", 422)
+    return existing
+
+
+def _missing():
+    raise Refusal("upload_missing", "Nothing has arrived for this upload yet. Send the file, then try again.", 409)
+
+
+def _already_recorded(svc: Services, media_id: str) -> Completion | None:
+    media = svc.catalog.get_media(media_id)
+    if media is None:
+        return None
+    if media["status"] == "rejected":
+        raise Refusal("upload_rejected", media.get("rejection", "The upload was rejected."), 422)
+    return Completion(media, created=False)
+
+
+def _ready_record(svc: Services, claim: UploadClaim, stored) -> tuple[dict, dict, str]:
     now = svc.clock()
+    created_at = iso(claim.created_epoch)
+    expires_at = int(now) + claim.retention_days * 86400
     manage_token = tokens.new_secret()
     share_id = tokens.new_id()
-    expires_at = int(now) + media.get("retention_days", svc.settings.retention_days) * 86400
-    month = media["created_at"][:7]
+    month = created_at[:7]
     # Newest first needs finer than seconds: order by the start time in microseconds.
-    listing = {"gsi1pk": "LIST#" + month, "gsi1sk": f"{media['created_epoch']:017.6f}#{media_id}"}
-    if media.get("visibility") == "public":
-        listing.update(gsi2pk="PUBLIC#" + month, gsi2sk=listing["gsi1sk"])
-    updates = {
+    sort_key = f"{claim.created_epoch:017.6f}#{claim.media_id}"
+    media = {
+        "id": claim.media_id,
         "status": "ready",
+        "s3_key": claim.key,
+        "filename": claim.filename,
+        "name": claim.name,
+        "caption": claim.caption,
+        "content_type": claim.content_type,
         "size": stored.size,
         "etag": stored.etag,
+        "uploader_hash": claim.uploader_hash,
+        "created_at": created_at,
+        "created_epoch": claim.created_epoch,
         "completed_at": iso(now),
         "expires_at": expires_at,
+        "download_count": 0,
+        "max_downloads": claim.max_downloads,
+        "visibility": claim.visibility,
+        "retention_days": claim.retention_days,
         "manage_hash": tokens.secret_hash(manage_token),
         "default_share_id": share_id,
-        "search_text": f"{media['name']} {media['filename']}".lower(),
-        **listing,
+        "search_text": f"{claim.name} {claim.filename}".lower(),
+        "gsi1pk": "LIST#" + month,
+        "gsi1sk": sort_key,
     }
+    if claim.visibility == "public":
+        media.update(gsi2pk="PUBLIC#" + month, gsi2sk=sort_key)
     share = {
         "share_id": share_id,
         "recipient": "anyone",
@@ -144,13 +184,7 @@ def complete_upload(svc: Services, media_id: str, uploader_id: str | None) -> Co
         "downloads": 0,
         "revoked": False,
     }
-    if svc.catalog.mark_ready(media_id, updates, share):
-        # What was written is known: no need to read it back.
-        return Completion({**media, **updates}, created=True, manage_token=manage_token, share=share)
-    media = svc.catalog.get_media(media_id)  # another request got there first
-    if media is None or media["status"] != "ready":
-        raise Refusal("upload_rejected", "The upload was removed while it was being checked.", 422)
-    return Completion(media, created=False)
+    return {k: v for k, v in media.items() if v is not None}, share, manage_token
 
 
 def stored_disposition(filename: str, content_type: str) -> str:
@@ -158,20 +192,22 @@ def stored_disposition(filename: str, content_type: str) -> str:
     return rules.content_disposition(filename, content_type, inline=False)
 
 
-def _problem_with(svc: Services, media: dict, stored) -> str | None:
+def _problem_with(svc: Services, claim: UploadClaim, stored) -> str | None:
     limit = svc.settings.max_upload_bytes
     if stored.size > limit:
         return f"The file is {rules.human_size(stored.size)}, over the limit of {rules.human_size(limit)}."
-    if stored.size != media["size"]:
+    if stored.size != claim.size:
         return (
             f"The file that arrived is {rules.human_size(stored.size)}, "
-            f"not the {rules.human_size(media['size'])} that was declared."
+            f"not the {rules.human_size(claim.size)} that was declared."
         )
-    if rules.normalize_content_type(stored.content_type) != media["content_type"]:
-        return f"The file was stored as {stored.content_type or 'no type'}, not {media['content_type']}."
-    if stored.content_disposition != stored_disposition(media["filename"], media["content_type"]):
+    if claim.content_type not in svc.settings.allowed_types:
+        return f"Files of type {claim.content_type} are no longer accepted."
+    if rules.normalize_content_type(stored.content_type) != claim.content_type:
+        return f"The file was stored as {stored.content_type or 'no type'}, not {claim.content_type}."
+    if stored.content_disposition != stored_disposition(claim.filename, claim.content_type):
         return "The file was stored without the download headers its upload form pinned."
-    if not sniff.matches(media["content_type"], stored.head):
+    if not sniff.matches(claim.content_type, stored.head):
         found = sniff.detect(stored.head) or "something else"
-        return f"The file's content is {found}, not {media['content_type']}."
+        return f"The file's content is {found}, not {claim.content_type}."
     return None

@@ -7,6 +7,7 @@ import requests
 from werkzeug.serving import make_server
 
 from tests.support import Api, png_bytes, post_to_storage
+from webapp import rules
 
 
 def test_twenty_parallel_downloads_with_a_limit_of_three(make_app, catalog):
@@ -53,4 +54,4 @@ def test_concurrent_completions_create_exactly_one_record(make_app, catalog):
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
         statuses = sorted(pool.map(complete, range(8)))
     assert statuses.count(201) == 1 and statuses.count(200) == 7, statuses
-    assert len(catalog.shares_of(policy["upload_id"])) == 1
+    assert len(catalog.shares_of(rules.media_id_from_key(policy["fields"]["key"]))) == 1

@@ -145,5 +145,5 @@ def test_handler_serves_the_app_and_the_events(unzipped, deployed, aws, tmp_path
     recorded, cleaned = invoke(unzipped, env, [s3_event(cloud.bucket, policy["fields"]["key"]), schedule], tmp_path)
     assert recorded == {"recorded": 1, "already": 0, "rejected": 0, "removed": 0, "ignored": 0}
     assert cleaned == {"expired": 0, "abandoned": 0}
-    media = Catalog(aws.dynamodb, cloud.table).get_media(policy["upload_id"])
+    media = Catalog(aws.dynamodb, cloud.table).get_media(policy["fields"]["key"].split("/")[1])
     assert media["status"] == "ready" and media["name"] == "L"

@@ -81,7 +81,7 @@ def test_name_defaults_to_filename():
         ({"filename": "page.html", "content_type": "image/png"}, "type_not_allowed"),
         ({"filename": "movie.mp4", "content_type": "image/png"}, "type_not_allowed"),
         ({"name": "n" * 201}, "invalid_request"),
-        ({"caption": "c" * 2001}, "invalid_request"),
+        ({"caption": "c" * 501}, "invalid_request"),
         ({"caption": ["not", "text"]}, "invalid_request"),
     ],
 )

@@ -42,7 +42,7 @@ def complete_upload(upload_id: str):
     completion = uploading.complete_upload(svc, upload_id, uploader_id() or "")
     if completion.manage_token:
         # Shown once, on the result page this browser is sent to next.
-        session["reveal_manage"] = {upload_id: completion.manage_token}
+        session["reveal_manage"] = {completion.media["id"]: completion.manage_token}
     body = {"media": media_json(svc, completion.media, manage_token=completion.manage_token, share=completion.share)}
     return jsonify(body), 201 if completion.created else 200
 
