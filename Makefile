@@ -15,10 +15,11 @@ run: $(DEPS)
 	$(PY) -m webapp.local
 
 test: $(DEPS) $(NODE_DEPS) $(LAMBDA_DEPS)
-	scripts/ensure-browser
+	scripts/ensure-system-packages
 	scripts/private-network $(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(DEPS)
+	scripts/ensure-system-packages
 	$(PY) -m bench.all
 
 admin-password: $(DEPS)

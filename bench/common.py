@@ -33,29 +33,36 @@ def machine() -> str:
 
 
 @contextlib.contextmanager
-def moto_process():
-    """moto in a process of its own (one gunicorn threaded worker: keep-alive, in-memory state)."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--worker-class", "gthread",
-         "--workers", "1", "--threads", "16", "--keep-alive", "30", "--log-level", "warning", "bench.moto_app:app"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    endpoint = f"http://127.0.0.1:{port}"
+def running(command: list[str], probe_url: str, env: dict | None = None):
+    """Start a server process, wait until ``probe_url`` answers, stop it afterwards."""
+    process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
     while True:
         try:
-            requests.get(endpoint + "/moto-api/data.json", timeout=2)
+            requests.get(probe_url, timeout=2)
             break
         except requests.ConnectionError:
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
-                raise RuntimeError(f"moto did not start: {process.stderr.read().decode()[-2000:]}")
+                raise RuntimeError(f"{command[-1]} did not start: {process.stderr.read().decode()[-2000:]}")
             time.sleep(0.1)
     try:
-        yield endpoint
+        yield
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+@contextlib.contextmanager
+def moto_process():
+    """moto in a process of its own (one gunicorn threaded worker: keep-alive, in-memory state)."""
+    port = free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--worker-class", "gthread",
+               "--workers", "1", "--threads", "16", "--keep-alive", "30", "--log-level", "warning",
+               "bench.moto_app:app"]
+    with running(command, endpoint + "/moto-api/data.json"):
+        yield endpoint
 
 
 @contextlib.contextmanager
@@ -109,23 +116,9 @@ def serve(app_path: str, env: dict, *, workers: int | None = None):
                    "--log-level", "warning", app_path]
     else:
         command = [sys.executable, "-m", "bench.serve", app_path, str(port)]
-    process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            requests.get(base + "/api/health", timeout=2)
-            break
-        except requests.ConnectionError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                raise RuntimeError(f"{app_path} did not start: {process.stderr.read().decode()[-2000:]}")
-            time.sleep(0.1)
-    try:
+    with running(command, base + "/api/health", env):
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
 
 def usage(base: str) -> dict:

@@ -69,13 +69,13 @@ def main(argv=None) -> str:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny files, one run: a smoke test")
     args = parser.parse_args(argv)
-    sizes, runs = (QUICK_SIZES, 1) if args.quick else (SIZES, 5)
+    sizes, runs = (QUICK_SIZES, 1) if args.quick else (SIZES, 9)
     rows = []
     with aws_stack() as (_, env):
         for size in sizes:
             data = payload(size)
             a_cpu, a_rss = measure("wsgi:app", env, direct_upload, data, runs)
-            b_cpu, b_rss = measure("bench.proxy_app:app", env, proxy_upload, data, max(1, runs - 2))
+            b_cpu, b_rss = measure("bench.proxy_app:app", env, proxy_upload, data, max(1, runs // 3))
             rows.append([f"{size / 1e6:g} MB", f"{a_cpu:.1f}", f"{a_rss:.0f}", f"{b_cpu:.1f}", f"{b_rss:.0f}",
                          f"{b_cpu / a_cpu:.1f}x" if a_cpu else "n/a"])
     flat = [float(r[1]) for r in rows]

@@ -203,39 +203,33 @@ class Catalog:
     def newest(self, *, public_only: bool, now: int, limit: int, months: list[str]) -> list[dict]:
         """Live items newest first, a Query per month partition (``months`` newest first), no Scan."""
         index, prefix = (PUBLIC_INDEX, "PUBLIC#") if public_only else (LIST_INDEX, "LIST#")
+        return self._across([prefix + month for month in months], limit, index=index,
+                            filter_expression="expires_at > :now", values={":now": now}, newest_first=True)
+
+    def expired_items(self, *, months: list[str], now: int, limit: int) -> list[dict]:
+        return self._across(["LIST#" + month for month in months], limit, index=LIST_INDEX,
+                            filter_expression="expires_at <= :now", values={":now": now})
+
+    def _across(self, partitions: list[str], limit: int, **query) -> list[dict]:
         found: list[dict] = []
-        for month in months:
-            start = None
-            while len(found) < limit:
-                kwargs = {
-                    "TableName": self.table,
-                    "IndexName": index,
-                    "KeyConditionExpression": f"{index}pk = :pk",
-                    "FilterExpression": "expires_at > :now",
-                    "ExpressionAttributeValues": to_item({":pk": prefix + month, ":now": now}),
-                    "ScanIndexForward": False,
-                    "Limit": limit,
-                }
-                if start:
-                    kwargs["ExclusiveStartKey"] = start
-                answer = self._db.query(**kwargs)
-                found.extend(from_item(item) for item in answer["Items"])
-                start = answer.get("LastEvaluatedKey")
-                if not start:
-                    break
+        for pk in partitions:
+            found += self._query_index(pk=pk, limit=limit - len(found), **query)
             if len(found) >= limit:
                 break
-        return found[:limit]
+        return found
 
-    def _query_all(self, *, pk: str, filter_expression: str, values: dict, limit: int) -> list[dict]:
+    def _query_index(self, *, index: str, pk: str, filter_expression: str, values: dict, limit: int,
+                     newest_first: bool = False) -> list[dict]:
         found, start = [], None
         while len(found) < limit:
             kwargs = {
                 "TableName": self.table,
-                "IndexName": LIST_INDEX,
-                "KeyConditionExpression": "gsi1pk = :pk",
+                "IndexName": index,
+                "KeyConditionExpression": f"{index}pk = :pk",
                 "FilterExpression": filter_expression,
                 "ExpressionAttributeValues": to_item({":pk": pk, **values}),
+                "ScanIndexForward": not newest_first,
+                "Limit": limit,
             }
             if start:
                 kwargs["ExclusiveStartKey"] = start
@@ -245,15 +239,6 @@ class Catalog:
             if not start:
                 break
         return found[:limit]
-
-    def expired_items(self, *, months: list[str], now: int, limit: int) -> list[dict]:
-        found: list[dict] = []
-        for month in months:
-            found += self._query_all(pk="LIST#" + month, filter_expression="expires_at <= :now",
-                                     values={":now": now}, limit=limit - len(found))
-            if len(found) >= limit:
-                break
-        return found
 
     def get_cursor(self, name: str) -> str:
         answer = self._db.get_item(TableName=self.table, Key={"pk": {"S": f"CURSOR#{name}"}, "sk": {"S": META}})

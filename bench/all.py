@@ -1,0 +1,19 @@
+"""``make bench``: every benchmark, one after another, each printing its table.
+
+    python -m bench.all [--quick]
+"""
+
+import sys
+
+from bench import cold_start, signing, throughput, upload_cost
+
+
+def main() -> None:
+    args = [a for a in sys.argv[1:] if a == "--quick"]
+    for module in (upload_cost, signing, cold_start, throughput):
+        module.main(args)
+        print()
+
+
+if __name__ == "__main__":
+    main()
