@@ -41,6 +41,8 @@ def test_mail_goes_only_to_allowed_recipients_each_with_their_own_link(owner, se
     page = answer.get_data(as_text=True)
     assert "Sent to: <span id=\"sent-to\">ann@allowed.com, bob@allowed.com, boss@partner.org</span>" in page
     assert "mallory@allowed.com.evil.io" in page and "not on the list of allowed recipients" in page
+    box = re.search(r'<textarea[^>]*name="recipients"[^>]*>(.*?)</textarea>', page, re.S).group(1)
+    assert box.strip() == "mallory@allowed.com.evil.io"  # only what still needs attention
 
     mails = sent_mail(settings)
     assert sorted(m["destinations"]["ToAddresses"][0] for m in mails) == ["ann@allowed.com", "bob@allowed.com", "boss@partner.org"]

@@ -76,6 +76,8 @@ def share_by_email(media_id: str, token: str):
             svc, svc.mailer, media, request_, compose,
             lambda share_token: absolute_url(svc, "sharing.share_page", token=share_token),
         )
+        # Leave in the box only what still needs attention.
+        form.recipients.data = "\n".join(address for address, _ in outcome.refused + outcome.failed)
     from webapp.media.routes import render_manage
 
     return render_manage(svc, media, token, share_form=form, outcome=outcome, status=200 if outcome else 400)
