@@ -85,6 +85,20 @@ class AwsClients:
             kwargs.update(LOCAL_CREDENTIALS)
         return self._session.client(service, **kwargs)
 
+    def credentials(self):
+        """The credentials clients sign with now (Lambda's role credentials refresh)."""
+        from webapp.signing import AwsCredentials
+
+        if self._settings.local_mode:
+            return AwsCredentials(LOCAL_CREDENTIALS["aws_access_key_id"], LOCAL_CREDENTIALS["aws_secret_access_key"])
+        found = self._session.get_credentials()
+        if found is None:
+            from botocore.exceptions import NoCredentialsError
+
+            raise NoCredentialsError()
+        frozen = found.get_frozen_credentials()
+        return AwsCredentials(frozen.access_key, frozen.secret_key, frozen.token)
+
     def lazy(self, service: str) -> LazyClient:
         return LazyClient(lambda: getattr(self, service))
 

@@ -39,7 +39,8 @@ class Services:
         clients = clients or AwsClients(settings)
         return cls(
             settings=settings,
-            storage=Storage(clients.lazy("s3"), settings.bucket),
+            storage=Storage(clients.lazy("s3"), settings.bucket, region=settings.region,
+                            credentials=clients.credentials),
             catalog=Catalog(clients.lazy("dynamodb"), settings.table),
             links=link_signer(settings, clients),
             share_tokens=ShareTokens(settings.secret_key),

@@ -8,8 +8,12 @@ enforce nothing) is re-checked on completion with ``head`` and ``read_head``.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
+from typing import Callable
 
 from botocore.exceptions import ClientError
+
+from webapp.signing import AwsCredentials, s3_post_fields
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,9 +33,22 @@ def _is_missing(error: ClientError) -> bool:
 
 
 class Storage:
-    def __init__(self, s3_client, bucket: str):
+    def __init__(self, s3_client, bucket: str, *, region: str = "us-east-1",
+                 credentials: Callable[[], AwsCredentials] | None = None,
+                 clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc)):
         self._s3 = s3_client
         self.bucket = bucket
+        self._region = region
+        self._credentials = credentials
+        self._clock = clock
+        self._post_url: str | None = None
+
+    @property
+    def post_url(self) -> str:
+        """Where the browser posts files: asked of botocore once (it resolves the endpoint)."""
+        if self._post_url is None:
+            self._post_url = self._s3.generate_presigned_post(self.bucket, "probe", ExpiresIn=60)["url"]
+        return self._post_url
 
     def post_policy(self, key: str, *, content_type: str, content_disposition: str, max_bytes: int,
                     expires_in: int, metadata: dict[str, str] | None = None) -> dict:
@@ -53,9 +70,15 @@ class Storage:
             ["eq", "$success_action_status", "201"],
             ["content-length-range", 1, max_bytes],
         ]
-        return self._s3.generate_presigned_post(
-            self.bucket, key, Fields=fields, Conditions=conditions, ExpiresIn=expires_in
+        if self._credentials is None:
+            return self._s3.generate_presigned_post(
+                self.bucket, key, Fields=fields, Conditions=conditions, ExpiresIn=expires_in
+            )
+        signed = s3_post_fields(
+            bucket=self.bucket, key=key, fields=fields, conditions=conditions, expires_in=expires_in,
+            region=self._region, credentials=self._credentials(), now=self._clock(),
         )
+        return {"url": self.post_url, "fields": signed}
 
     def head(self, key: str) -> StoredObject | None:
         try:
