@@ -362,8 +362,9 @@ def iam_policy(settings: Settings, account: str, function_name: str = "mediahub-
         {
             "Sid": "CatalogItems",
             "Effect": "Allow",
-            "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
-                       "dynamodb:Query", "dynamodb:ConditionCheckItem"],
+            # Transactions need the item actions they contain; cleanup checks ids in batches.
+            "Action": ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
+                       "dynamodb:DeleteItem", "dynamodb:Query"],
             "Resource": [table_arn, f"{table_arn}/index/*"],
         },
         {

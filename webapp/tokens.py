@@ -75,7 +75,8 @@ class UploadTickets:
         self._ids = URLSafeSerializer(secret_key, salt="mediahub.upload-id")
 
     def claim(self, claim: UploadClaim) -> str:
-        return self._claims.dumps(list(dataclasses.astuple(claim)))
+        # A flat list in field order (dataclasses.astuple would deep-copy every value).
+        return self._claims.dumps([getattr(claim, field.name) for field in dataclasses.fields(claim)])
 
     def read_claim(self, text: str | None) -> UploadClaim | None:
         if not text or len(text) > 4096:

@@ -112,6 +112,10 @@ def test_iam_policy_has_exact_resources(make_app, aws_settings):
             assert all(r.startswith(("arn:aws:s3:::mediahub-prod-uploads", "arn:aws:dynamodb:")) for r in resources)
             assert not any(a.endswith(":*") for a in actions)
     assert by_sid["UploadsObjects"]["Resource"] == "arn:aws:s3:::mediahub-prod-uploads/uploads/*"
+    assert set(by_sid["UploadsObjects"]["Action"]) == {"s3:PutObject", "s3:GetObject", "s3:DeleteObject"}
+    assert set(by_sid["CatalogItems"]["Action"]) == {  # every DynamoDB call the app makes, and no more
+        "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem", "dynamodb:Query"}
     assert by_sid["CatalogItems"]["Resource"] == [
         "arn:aws:dynamodb:us-east-1:123456789012:table/mediahub-prod",
         "arn:aws:dynamodb:us-east-1:123456789012:table/mediahub-prod/index/*",
