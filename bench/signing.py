@@ -47,7 +47,7 @@ def gallery_times(items: int, repeats: int, apps: int) -> tuple[float, float]:
     from webapp import create_app
     from webapp.catalog import Catalog
     from webapp.config import Settings
-    from webapp.uploading import iso
+    from webapp.dates import iso
 
     firsts, agains = [], []
     with aws_stack(cdn=True) as (stack, env):

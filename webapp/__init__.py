@@ -59,11 +59,10 @@ def prepare_local_resources(settings: Settings) -> None:
     from webapp.aws import AwsClients
 
     clients = AwsClients(settings)
-    origins = [f"http://127.0.0.1:{settings.port}", f"http://localhost:{settings.port}"]
-    if settings.site_url:
-        origins.append(settings.site_url)
     lines = provision.ensure_bucket(
-        clients.s3, settings.bucket, region=settings.region, cors_origins=origins, versioning=False
+        clients.s3, settings.bucket, region=settings.region,
+        cors_origins=provision.loopback_origins(settings) + ([settings.site_url] if settings.site_url else []),
+        versioning=False,
     )
     for line in lines:
         log.info(line)
@@ -149,7 +148,7 @@ def register_commands(app: Flask) -> None:
 
 def register_template_helpers(app: Flask) -> None:
     from webapp import rules
-    from webapp.uploading import iso
+    from webapp.dates import iso
 
     app.jinja_env.filters["human_size"] = rules.human_size
     app.jinja_env.filters["utc"] = lambda epoch: iso(epoch).replace("T", " ").replace("Z", " UTC")

@@ -9,7 +9,8 @@ import secrets
 from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from webapp import embedding, ownership, shares
+from webapp import ownership, shares
+from webapp.dates import recent_months
 from webapp.rules import Refusal
 from webapp.services import Services
 
@@ -50,7 +51,7 @@ def listing(svc: Services, cursor_token: str | None, search: str | None) -> tupl
             raise Refusal("invalid_request", "That page link is damaged; start from the first page.") from None
     now = svc.clock()
     items, next_cursor = svc.catalog.page(
-        months=embedding.recent_months(now, MONTHS_LISTED),
+        months=recent_months(now, MONTHS_LISTED),
         cursor=cursor,
         size=PAGE_SIZE,
         now=int(now),

@@ -17,7 +17,6 @@ LIST_INDEX = "gsi1"
 PUBLIC_INDEX = "gsi2"
 
 
-
 @functools.cache
 def _types():
     """boto3's (de)serializers; importing them imports boto3, so on first use only."""
@@ -69,6 +68,25 @@ def _condition_failed(error: ClientError) -> bool:
     )
 
 
+def _if_condition_holds(write) -> bool:
+    """Run a conditional write: True if it happened, False if its condition failed."""
+    try:
+        write()
+    except ClientError as error:
+        if _condition_failed(error):
+            return False
+        raise
+    return True
+
+
+def _media_item(media: dict) -> dict:
+    return {"pk": media_pk(media["id"]), "sk": META, **media}
+
+
+def _share_item(media_id: str, share: dict) -> dict:
+    return {"pk": media_pk(media_id), "sk": share_sk(share["share_id"]), **share}
+
+
 class Catalog:
     def __init__(self, dynamodb_client, table: str):
         self._db = dynamodb_client
@@ -79,9 +97,8 @@ class Catalog:
 
     def put_media(self, media: dict) -> None:
         """Write a media record that must not exist yet."""
-        item = {"pk": media_pk(media["id"]), "sk": META, **media}
         self._db.put_item(
-            TableName=self.table, Item=to_item(item), ConditionExpression="attribute_not_exists(pk)"
+            TableName=self.table, Item=to_item(_media_item(media)), ConditionExpression="attribute_not_exists(pk)"
         )
 
     def get_media(self, media_id: str) -> dict | None:
@@ -100,39 +117,16 @@ class Catalog:
         Returns False when a record for this id exists already (a replayed callback,
         the S3 event, or a rejection); the caller then reads and answers with it.
         """
-        share_item = {"pk": media_pk(media["id"]), "sk": share_sk(share["share_id"]), **share}
-        try:
-            self._db.transact_write_items(
-                TransactItems=[
-                    {
-                        "Put": {
-                            "TableName": self.table,
-                            "Item": to_item({"pk": media_pk(media["id"]), "sk": META, **media}),
-                            "ConditionExpression": "attribute_not_exists(pk)",
-                        }
-                    },
-                    {
-                        "Put": {
-                            "TableName": self.table,
-                            "Item": to_item(share_item),
-                            "ConditionExpression": "attribute_not_exists(pk)",
-                        }
-                    },
-                ]
-            )
-        except ClientError as error:
-            if _condition_failed(error):
-                return False
-            raise
-        return True
+        new = {"ConditionExpression": "attribute_not_exists(pk)", "TableName": self.table}
+        return _if_condition_holds(lambda: self._db.transact_write_items(TransactItems=[
+            {"Put": {**new, "Item": to_item(_media_item(media))}},
+            {"Put": {**new, "Item": to_item(_share_item(media["id"], share))}},
+        ]))
 
     def put_rejected(self, media_id: str, reason: str, expires_at: int) -> None:
         """Remember why an upload was refused, so a repeat says so; TTL removes it."""
-        try:
-            self.put_media({"id": media_id, "status": "rejected", "rejection": reason, "expires_at": expires_at})
-        except ClientError as error:
-            if not _condition_failed(error):
-                raise
+        _if_condition_holds(lambda: self.put_media(
+            {"id": media_id, "status": "rejected", "rejection": reason, "expires_at": expires_at}))
 
     def count_download(self, media_id: str, share_id: str, now: int, at: str) -> bool:
         """Count one download on the item and on the share, or neither.
@@ -140,43 +134,30 @@ class Catalog:
         Refused (False) when the item is not ready, expired or at its download
         limit, or the share is missing, revoked or expired.
         """
-        try:
-            self._db.transact_write_items(
-                TransactItems=[
-                    {
-                        "Update": {
-                            "TableName": self.table,
-                            "Key": self._key(media_id),
-                            "UpdateExpression": "ADD download_count :one",
-                            "ConditionExpression": (
-                                "#status = :ready AND expires_at > :now AND "
-                                "(attribute_not_exists(max_downloads) OR download_count < max_downloads)"
-                            ),
-                            "ExpressionAttributeNames": {"#status": "status"},
-                            "ExpressionAttributeValues": to_item({":one": 1, ":ready": "ready", ":now": now}),
-                        }
-                    },
-                    {
-                        "Update": {
-                            "TableName": self.table,
-                            "Key": self._key(media_id, share_sk(share_id)),
-                            "UpdateExpression": "ADD downloads :one SET last_download_at = :at",
-                            "ConditionExpression": (
-                                "attribute_exists(pk) AND revoked = :false AND expires_at > :now AND "
-                                "(attribute_not_exists(max_downloads) OR downloads < max_downloads)"
-                            ),
-                            "ExpressionAttributeValues": to_item(
-                                {":one": 1, ":at": at, ":false": False, ":now": now}
-                            ),
-                        }
-                    },
-                ]
-            )
-        except ClientError as error:
-            if _condition_failed(error):
-                return False
-            raise
-        return True
+        count_on_media = {
+            "TableName": self.table,
+            "Key": self._key(media_id),
+            "UpdateExpression": "ADD download_count :one",
+            "ConditionExpression": (
+                "#status = :ready AND expires_at > :now AND "
+                "(attribute_not_exists(max_downloads) OR download_count < max_downloads)"
+            ),
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": to_item({":one": 1, ":ready": "ready", ":now": now}),
+        }
+        count_on_share = {
+            "TableName": self.table,
+            "Key": self._key(media_id, share_sk(share_id)),
+            "UpdateExpression": "ADD downloads :one SET last_download_at = :at",
+            "ConditionExpression": (
+                "attribute_exists(pk) AND revoked = :false AND expires_at > :now AND "
+                "(attribute_not_exists(max_downloads) OR downloads < max_downloads)"
+            ),
+            "ExpressionAttributeValues": to_item({":one": 1, ":at": at, ":false": False, ":now": now}),
+        }
+        return _if_condition_holds(lambda: self._db.transact_write_items(
+            TransactItems=[{"Update": count_on_media}, {"Update": count_on_share}]
+        ))
 
     def delete_media(self, media_id: str) -> None:
         for item in self._items_of(media_id):
@@ -218,27 +199,31 @@ class Catalog:
                 break
         return found
 
-    def _query_index(self, *, index: str, pk: str, filter_expression: str, values: dict, limit: int,
-                     newest_first: bool = False) -> list[dict]:
+    def _query_index(self, *, limit: int, **query) -> list[dict]:
         found, start = [], None
         while len(found) < limit:
-            kwargs = {
-                "TableName": self.table,
-                "IndexName": index,
-                "KeyConditionExpression": f"{index}pk = :pk",
-                "FilterExpression": filter_expression,
-                "ExpressionAttributeValues": to_item({":pk": pk, **values}),
-                "ScanIndexForward": not newest_first,
-                "Limit": limit,
-            }
-            if start:
-                kwargs["ExclusiveStartKey"] = start
-            answer = self._db.query(**kwargs)
-            found.extend(from_item(item) for item in answer["Items"])
-            start = answer.get("LastEvaluatedKey")
+            items, start = self._query_page(limit=limit, start=start, **query)
+            found.extend(items)
             if not start:
                 break
         return found[:limit]
+
+    def _query_page(self, *, index: str, pk: str, filter_expression: str, values: dict, limit: int,
+                    start: dict | None = None, newest_first: bool = False) -> tuple[list[dict], dict | None]:
+        """One Query on an index partition: its items, and where the next one starts (or None)."""
+        kwargs = {
+            "TableName": self.table,
+            "IndexName": index,
+            "KeyConditionExpression": f"{index}pk = :pk",
+            "FilterExpression": filter_expression,
+            "ExpressionAttributeValues": to_item({":pk": pk, **values}),
+            "ScanIndexForward": not newest_first,
+            "Limit": limit,
+        }
+        if start:
+            kwargs["ExclusiveStartKey"] = start
+        answer = self._db.query(**kwargs)
+        return [from_item(item) for item in answer["Items"]], answer.get("LastEvaluatedKey")
 
     def get_cursor(self, name: str) -> str:
         answer = self._db.get_item(TableName=self.table, Key={"pk": {"S": f"CURSOR#{name}"}, "sk": {"S": META}})
@@ -269,26 +254,21 @@ class Catalog:
         )
 
     def put_share(self, media_id: str, share: dict) -> None:
-        item = {"pk": media_pk(media_id), "sk": share_sk(share["share_id"]), **share}
-        self._db.put_item(TableName=self.table, Item=to_item(item), ConditionExpression="attribute_not_exists(pk)")
+        self._db.put_item(
+            TableName=self.table, Item=to_item(_share_item(media_id, share)), ConditionExpression="attribute_not_exists(pk)"
+        )
 
     def delete_share(self, media_id: str, share_id: str) -> None:
         self._db.delete_item(TableName=self.table, Key=self._key(media_id, share_sk(share_id)))
 
     def revoke_share(self, media_id: str, share_id: str) -> bool:
-        try:
-            self._db.update_item(
-                TableName=self.table,
-                Key=self._key(media_id, share_sk(share_id)),
-                UpdateExpression="SET revoked = :true",
-                ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeValues=to_item({":true": True}),
-            )
-        except ClientError as error:
-            if _condition_failed(error):
-                return False
-            raise
-        return True
+        return _if_condition_holds(lambda: self._db.update_item(
+            TableName=self.table,
+            Key=self._key(media_id, share_sk(share_id)),
+            UpdateExpression="SET revoked = :true",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues=to_item({":true": True}),
+        ))
 
     def set_fields(self, media_id: str, values: dict, *, sk: str = META, remove: tuple[str, ...] = ()) -> None:
         """SET (and REMOVE) plain fields on an existing record."""
@@ -332,24 +312,16 @@ class Catalog:
         items: list[dict] = []
         month_index = months.index(cursor["month"]) if cursor and cursor.get("month") in months else 0
         start = (cursor or {}).get("key")
+        filter_expression, values = "expires_at > :now", {":now": now}
+        if search:
+            filter_expression += " AND contains(search_text, :q)"
+            values[":q"] = search.lower()
         while month_index < len(months) and len(items) < size:
-            kwargs = {
-                "TableName": self.table,
-                "IndexName": LIST_INDEX,
-                "KeyConditionExpression": "gsi1pk = :pk",
-                "FilterExpression": "expires_at > :now",
-                "ExpressionAttributeValues": to_item({":pk": "LIST#" + months[month_index], ":now": now}),
-                "ScanIndexForward": False,
-                "Limit": size - len(items),
-            }
-            if search:
-                kwargs["FilterExpression"] += " AND contains(search_text, :q)"
-                kwargs["ExpressionAttributeValues"].update(to_item({":q": search.lower()}))
-            if start:
-                kwargs["ExclusiveStartKey"] = start
-            answer = self._db.query(**kwargs)
-            items.extend(from_item(item) for item in answer["Items"])
-            start = answer.get("LastEvaluatedKey")
+            found, start = self._query_page(
+                index=LIST_INDEX, pk="LIST#" + months[month_index], filter_expression=filter_expression,
+                values=values, limit=size - len(items), start=start, newest_first=True,
+            )
+            items.extend(found)
             if not start:
                 month_index += 1
         if start:

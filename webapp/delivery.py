@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 
-from webapp import tokens
+from webapp import ownership, tokens
 from webapp.rules import Refusal
 from webapp.services import Services
-from webapp.uploading import iso
+from webapp.dates import iso
 
 SIGNED_URL_SECONDS = 300
 
@@ -33,13 +33,22 @@ def default_share(svc: Services, media: dict) -> dict | None:
     return svc.catalog.get_share(media["id"], share_id) if share_id else None
 
 
+def link_expired() -> Refusal:
+    return Refusal("link_expired", "This link has expired. Ask the person who shared it for a new one.", 410)
+
+
+def download_limit(what: str = "file") -> Refusal:
+    subject = "This file has been downloaded" if what == "file" else "This link has been used"
+    return Refusal("download_limit", f"{subject} as many times as its owner allowed.", 410)
+
+
 def open_share(svc: Services, token: str) -> OpenShare:
     claim = svc.share_tokens.read(token)
     if claim is None:
         raise Refusal("link_unknown", "This link is not one of ours. Check that it was copied whole.", 404)
     now = svc.clock()
     if claim.expires_at <= now:
-        raise Refusal("link_expired", "This link has expired. Ask the person who shared it for a new one.", 410)
+        raise link_expired()
     share = svc.catalog.get_share(claim.media_id, claim.share_id)
     media = svc.catalog.get_media(claim.media_id)
     if share is None or media is None or media.get("status") != "ready":
@@ -54,15 +63,15 @@ def why_refused(media: dict, share: dict, now: float) -> Refusal | None:
     if share.get("revoked"):
         return Refusal("link_revoked", "This link was withdrawn by the file's owner.", 410)
     if share["expires_at"] <= now:
-        return Refusal("link_expired", "This link has expired. Ask the person who shared it for a new one.", 410)
+        return link_expired()
     if media["expires_at"] <= now:
-        return Refusal("media_expired", "This file has expired and is no longer available.", 410)
+        return ownership.media_expired()
     limit = media.get("max_downloads")
     if limit is not None and media.get("download_count", 0) >= limit:
-        return Refusal("download_limit", "This file has been downloaded as many times as its owner allowed.", 410)
+        return download_limit()
     share_limit = share.get("max_downloads")
     if share_limit is not None and share.get("downloads", 0) >= share_limit:
-        return Refusal("download_limit", "This link has been used as many times as its owner allowed.", 410)
+        return download_limit("link")
     return None
 
 
@@ -75,21 +84,27 @@ def download(svc: Services, token: str, client_ip: str | None = None) -> str:
         # Lost a race with a revoke, an expiry or the last allowed download: say which.
         media = svc.catalog.get_media(media["id"]) or media
         share = svc.catalog.get_share(media["id"], opened.share["share_id"]) or {**opened.share, "revoked": True}
-        raise why_refused(media, share, now) or Refusal(
-            "download_limit", "This file has been downloaded as many times as its owner allowed.", 410
-        )
+        raise why_refused(media, share, now) or download_limit()
     return signed_url(svc, media, now, inline=False, client_ip=client_ip)
 
 
 def signed_url(svc: Services, media: dict, now: float, *, inline: bool, client_ip: str | None = None,
                seconds: int = SIGNED_URL_SECONDS) -> str:
-    return svc.links.url_for(
+    return signed_link(svc, media, now, inline=inline, client_ip=client_ip, seconds=seconds)[0]
+
+
+def signed_link(svc: Services, media: dict, now: float, *, inline: bool, client_ip: str | None = None,
+                seconds: int = SIGNED_URL_SECONDS) -> tuple[str, int]:
+    """A signed URL for the file, and when it really stops working (never after the file)."""
+    wanted = min(now + seconds, media["expires_at"])
+    url = svc.links.url_for(
         media["s3_key"],
         filename=media["filename"],
         content_type=media["content_type"],
-        expires_at=min(now + seconds, media["expires_at"]),
+        expires_at=wanted,
         inline=inline,
         now=now,
         client_ip=client_ip,
         limit=media["expires_at"],
     )
+    return url, svc.links.link_expiry(wanted, media["expires_at"])

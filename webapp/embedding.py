@@ -7,9 +7,8 @@ embedded, because views through an embed would not count against the limit.
 
 from __future__ import annotations
 
-import datetime as dt
-
 from webapp import delivery, ownership, rules, tokens
+from webapp.dates import iso, recent_months
 from webapp.rules import Refusal
 from webapp.services import Services
 
@@ -33,11 +32,9 @@ def check_origin(svc: Services, media: dict, origin: str | None) -> None:
 
 
 def link(svc: Services, media: dict, client_ip: str | None) -> dict:
-    now = svc.clock()
-    seconds = svc.settings.embed_link_seconds
-    url = delivery.signed_url(svc, media, now, inline=True, client_ip=client_ip, seconds=seconds)
-    expires_at = svc.links.link_expiry(min(now + seconds, media["expires_at"]), media["expires_at"])
-    return {"url": url, "expires_at": delivery.iso(expires_at)}
+    url, expires_at = delivery.signed_link(svc, media, svc.clock(), inline=True, client_ip=client_ip,
+                                           seconds=svc.settings.embed_link_seconds)
+    return {"url": url, "expires_at": iso(expires_at)}
 
 
 def embed_link(svc: Services, media_id: str, origin: str | None, client_ip: str | None) -> dict:
@@ -78,12 +75,3 @@ def gallery(svc: Services, client_ip: str | None, limit: int = 100) -> list[dict
         media["url"] = delivery.signed_url(svc, media, now, inline=True, client_ip=client_ip)
     return items
 
-
-def recent_months(now: float, count: int) -> list[str]:
-    moment = dt.datetime.fromtimestamp(now, dt.timezone.utc)
-    year, month = moment.year, moment.month
-    months = []
-    for _ in range(count):
-        months.append(f"{year:04d}-{month:02d}")
-        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
-    return months

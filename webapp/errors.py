@@ -85,7 +85,7 @@ def security_headers(response):
         response.headers.setdefault("X-Frame-Options", "DENY")
     if response.mimetype == "text/html":
         svc = current_app.extensions["mediahub"]
-        storage_origins = " ".join(sorted(svc.browser_origins()))
+        storage_origins = " ".join(sorted(svc.browser_origins))
         response.headers.setdefault(
             "Content-Security-Policy",
             "default-src 'self'; "

@@ -12,7 +12,8 @@ from __future__ import annotations
 import logging
 from urllib.parse import unquote_plus
 
-from webapp import embedding, rules, uploading
+from webapp import rules, uploading
+from webapp.dates import recent_months
 from webapp.logs import timed_event
 from webapp.rules import Refusal
 from webapp.services import Services
@@ -66,7 +67,7 @@ def cleanup(event: dict | None = None, context=None, services: Services | None =
     now = int(svc.clock())
     removed = {"expired": 0, "abandoned": 0}
     with timed_event("cleanup") as fields:
-        months = embedding.recent_months(now, svc.settings.max_retention_days // 28 + 3)
+        months = recent_months(now, svc.settings.max_retention_days // 28 + 3)
         for media in svc.catalog.expired_items(months=months, now=now, limit=CLEANUP_BATCH):
             svc.storage.delete(media["s3_key"])  # deleting a missing key is not an error in S3
             svc.catalog.delete_media(media["id"])

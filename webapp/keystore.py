@@ -14,14 +14,30 @@ from webapp.config import ConfigError, Settings
 from webapp.signing import SigningKey, parse_signing_keys
 
 
-def load_secret(clients, name: str) -> str:
-    """A Secrets Manager secret's string, or an SSM SecureString for ``ssm:/name``."""
+MISSING_CODES = ("ResourceNotFoundException", "ParameterNotFound")
+
+
+def read_secret(clients, name: str) -> str | None:
+    """A Secrets Manager secret's string, or an SSM SecureString for ``ssm:/name``; None if absent."""
     try:
         if name.startswith("ssm:"):
             return clients.ssm.get_parameter(Name=name[4:], WithDecryption=True)["Parameter"]["Value"]
         return clients.secretsmanager.get_secret_value(SecretId=name)["SecretString"]
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in MISSING_CODES:
+            return None
+        raise
+
+
+def load_secret(clients, name: str) -> str:
+    """``read_secret`` for a secret the app cannot run without."""
+    try:
+        value = read_secret(clients, name)
     except (ClientError, BotoCoreError) as error:
         raise ConfigError(f"the secret {name} could not be read: {error}") from None
+    if value is None:
+        raise ConfigError(f"the secret {name} could not be read: it does not exist")
+    return value
 
 
 def load_signing_keys(settings: Settings, clients) -> list[SigningKey]:

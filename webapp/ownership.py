@@ -6,22 +6,27 @@ from webapp import rules, tokens
 from webapp.rules import Refusal
 from webapp.services import Services
 
-NOT_FOUND = Refusal("media_not_found", "There is no file here, or it is not yours to see.", 404)
+def not_found() -> Refusal:
+    return Refusal("media_not_found", "There is no file here, or it is not yours to see.", 404)
+
+
+def media_expired() -> Refusal:
+    return Refusal("media_expired", "This file has expired and is no longer available.", 410)
 
 
 def live_media(svc: Services, media_id: str) -> dict:
     media = svc.catalog.get_media(media_id) if tokens.looks_like_id(media_id) else None
     if media is None or media.get("status") != "ready":
-        raise NOT_FOUND
+        raise not_found()
     if media["expires_at"] <= svc.clock():
-        raise Refusal("media_expired", "This file has expired and is no longer available.", 410)
+        raise media_expired()
     return media
 
 
 def uploaded_by(svc: Services, media_id: str, uploader_id: str | None) -> dict:
     media = live_media(svc, media_id)
     if not tokens.secret_matches(uploader_id, media.get("uploader_hash")):
-        raise NOT_FOUND
+        raise not_found()
     return media
 
 

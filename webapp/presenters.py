@@ -6,7 +6,7 @@ from flask import request, url_for
 
 from webapp import delivery
 from webapp.services import Services
-from webapp.uploading import iso
+from webapp.dates import iso
 
 
 def absolute_url(svc: Services, endpoint: str, **values) -> str:

@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 
 from webapp.catalog import LIST_INDEX, PUBLIC_INDEX, TABLE_DEFINITION
 from webapp.config import Settings
+from webapp.keystore import read_secret
 from webapp.signing import (
     SigningKey,
     new_signing_key,
@@ -178,17 +179,6 @@ def ensure_table(dynamodb, table: str, *, backups: bool = False) -> list[str]:
 
 # --- secrets and CloudFront keys --------------------------------------------------
 
-def _read_secret(clients, name: str) -> str | None:
-    try:
-        if name.startswith("ssm:"):
-            return clients.ssm.get_parameter(Name=name[4:], WithDecryption=True)["Parameter"]["Value"]
-        return clients.secretsmanager.get_secret_value(SecretId=name)["SecretString"]
-    except ClientError as error:
-        if _code(error) in ("ResourceNotFoundException", "ParameterNotFound"):
-            return None
-        raise
-
-
 def _write_secret(clients, name: str, value: str, description: str) -> None:
     if name.startswith("ssm:"):
         clients.ssm.put_parameter(Name=name[4:], Value=value, Type="SecureString", Description=description)
@@ -197,7 +187,7 @@ def _write_secret(clients, name: str, value: str, description: str) -> None:
 
 
 def ensure_secret_key(clients, name: str) -> list[str]:
-    if _read_secret(clients, name) is not None:
+    if read_secret(clients, name) is not None:
         return [f"secret key {name}: exists"]
     _write_secret(clients, name, secrets.token_urlsafe(48), "Mediahub: signs sessions, CSRF and share tokens")
     return [f"secret key {name}: created"]
@@ -209,7 +199,7 @@ def ensure_cloudfront_keys(clients, settings: Settings) -> tuple[list[str], dict
     cloudfront = clients.cloudfront
     prefix = settings.table
     done: list[str] = []
-    document = _read_secret(clients, name)
+    document = read_secret(clients, name)
     if document is None:
         key = new_signing_key("pending")
         answer = cloudfront.create_public_key(PublicKeyConfig={
@@ -258,7 +248,7 @@ def distribution_needs(settings: Settings, ids: dict) -> list[str]:
     return [
         "The CloudFront distribution (create it once in the console or with your IaC tool):",
         f"  origin: {origin}, origin access control {ids['oac_id']}, no origin path",
-        f"  default behaviour: viewer protocol redirect-to-https, methods GET and HEAD,",
+        "  default behaviour: viewer protocol redirect-to-https, methods GET and HEAD,",
         f"    restrict viewer access: trusted key group {ids['key_group_id']},",
         "    cache policy Managed-CachingOptimized (no query strings forwarded),",
         "    response headers policy Managed-SecurityHeadersPolicy (adds X-Content-Type-Options: nosniff)",
@@ -284,8 +274,13 @@ def cloudfront_bucket_policy(settings: Settings, distribution_arn: str) -> dict:
 
 # --- the whole run ---------------------------------------------------------------
 
+def loopback_origins(settings: Settings) -> list[str]:
+    return [f"http://127.0.0.1:{settings.port}", f"http://localhost:{settings.port}"]
+
+
 def site_origins(settings: Settings) -> list[str]:
-    return [settings.site_url] if settings.site_url else [f"http://127.0.0.1:{settings.port}", f"http://localhost:{settings.port}"]
+    """Where the site's pages are served from: the origins the bucket's CORS allows."""
+    return [settings.site_url] if settings.site_url else loopback_origins(settings)
 
 
 def plan(settings: Settings) -> list[str]:

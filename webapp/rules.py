@@ -7,6 +7,7 @@ person can act on; views turn it into JSON or a page.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 import unicodedata
 from urllib.parse import quote
@@ -284,8 +285,12 @@ def _split_origin(value: str) -> tuple[str, str, int]:
     return scheme, host, port
 
 
+@functools.lru_cache(maxsize=1024)
 def parse_origin_pattern(pattern: str) -> tuple[str, str, int]:
-    """``scheme://host[:port]``, or ``scheme://*.domain[:port]`` for its subdomains only."""
+    """``scheme://host[:port]``, or ``scheme://*.domain[:port]`` for its subdomains only.
+
+    Cached: the allowed patterns are few and checked on every embed request.
+    """
     return _split_origin(pattern)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from typing import Callable
 
@@ -26,13 +27,11 @@ class Services:
     upload_tickets: UploadTickets
     mailer: Mailer | None = None
     clock: Callable[[], float] = time.time
-    _origins: set[str] | None = dataclasses.field(default=None, repr=False)
 
+    @functools.cached_property
     def browser_origins(self) -> set[str]:
         """Origins the site's pages talk to directly: where files are posted and served from."""
-        if self._origins is None:
-            self._origins = storage_origins(self.settings) | {self.links.origin}
-        return self._origins
+        return storage_origins(self.settings) | self.links.origins
 
     @classmethod
     def build(cls, settings: Settings, clients: AwsClients | None = None) -> "Services":

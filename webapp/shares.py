@@ -16,7 +16,8 @@ from webapp import delivery, rules, tokens
 from webapp.mailer import Mailer, SendFailed
 from webapp.rules import Refusal
 from webapp.services import Services
-from webapp.uploading import iso
+from webapp.catalog import share_sk
+from webapp.dates import iso
 
 PASSWORD_ATTEMPTS = 5
 LOCK_SECONDS = 15 * 60
@@ -137,7 +138,7 @@ def unlock(svc: Services, media: dict, share: dict, attempt: str) -> None:
     expected = share.get("password_hash") or media.get("password_hash")
     if expected and attempt and check_password_hash(expected, attempt[:200]):
         if share.get("password_failures"):
-            svc.catalog.set_fields(media["id"], {"password_failures": 0}, sk=f"SHARE#{share['share_id']}")
+            svc.catalog.set_fields(media["id"], {"password_failures": 0}, sk=share_sk(share["share_id"]))
         return
     svc.catalog.note_password_failure(media["id"], share["share_id"], now, allowed=PASSWORD_ATTEMPTS,
                                       lock_seconds=LOCK_SECONDS)

@@ -18,12 +18,14 @@ import math
 import re
 import threading
 from collections import OrderedDict
-from typing import Callable, Protocol
+from typing import TYPE_CHECKING, Callable, Protocol
+from types import SimpleNamespace
 from urllib.parse import parse_qsl, quote, urlsplit
 
-from types import SimpleNamespace
-
 from webapp import rules
+
+if TYPE_CHECKING:  # imported for real only on first use (see _crypto)
+    from cryptography.hazmat.primitives.asymmetric import rsa
 
 
 @functools.cache
@@ -38,7 +40,7 @@ def _crypto() -> SimpleNamespace:
 
 
 class LinkSigner(Protocol):
-    origin: str
+    origins: set[str]  # where the links point, for the pages' Content-Security-Policy
 
     def url_for(self, key: str, *, filename: str, content_type: str, expires_at: float,
                 inline: bool = False, now: float, client_ip: str | None = None,
@@ -69,8 +71,8 @@ class S3Links:
         self._origins = origins
 
     @property
-    def origin(self) -> str:
-        return " ".join(sorted(self._origins))
+    def origins(self) -> set[str]:
+        return set(self._origins)
 
     def link_expiry(self, expires_at: float, limit: float | None = None) -> int:
         return int(math.ceil(expires_at if limit is None else min(expires_at, limit)))
@@ -221,6 +223,10 @@ class CloudFrontLinks:
     def origin(self) -> str:
         parts = urlsplit(self.base_url)
         return f"{parts.scheme}://{parts.netloc}"
+
+    @property
+    def origins(self) -> set[str]:
+        return {self.origin}
 
     def _rsa_sign(self, message: bytes) -> bytes:
         c = _crypto()

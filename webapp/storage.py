@@ -1,8 +1,8 @@
-"""S3: presigned POST policies, HEAD, ranged reads, deletes.
+"""S3: presigned POST policies, ranged reads, deletes, listing.
 
 The bucket stays private. The browser receives a POST policy for one exact key;
 everything S3 cannot be trusted to have enforced (moto and misconfigured proxies
-enforce nothing) is re-checked on completion with ``head`` and ``read_head``.
+enforce nothing) is re-checked on completion with one ranged GET (``peek``).
 """
 
 from __future__ import annotations
@@ -80,21 +80,6 @@ class Storage:
         )
         return {"url": self.post_url, "fields": signed}
 
-    def head(self, key: str) -> StoredObject | None:
-        try:
-            answer = self._s3.head_object(Bucket=self.bucket, Key=key)
-        except ClientError as error:
-            if _is_missing(error):
-                return None
-            raise
-        return StoredObject(
-            key=key,
-            size=int(answer["ContentLength"]),
-            content_type=answer.get("ContentType", ""),
-            etag=answer.get("ETag", "").strip('"'),
-            content_disposition=answer.get("ContentDisposition", ""),
-        )
-
     def peek(self, key: str, length: int) -> StoredObject | None:
         """The object's headers and its first ``length`` bytes in one ranged GET (None if missing).
 
@@ -120,21 +105,8 @@ class Storage:
             metadata=answer.get("Metadata", {}),
         )
 
-    def read_head(self, key: str, length: int) -> bytes:
-        try:
-            answer = self._s3.get_object(Bucket=self.bucket, Key=key, Range=f"bytes=0-{length - 1}")
-        except ClientError as error:
-            if _is_missing(error):
-                return b""
-            raise
-        with answer["Body"] as body:
-            return body.read(length)
-
     def delete(self, key: str) -> None:
         self._s3.delete_object(Bucket=self.bucket, Key=key)
-
-    def exists(self, key: str) -> bool:
-        return self.head(key) is not None
 
     def uploads_after(self, start_after: str, limit: int) -> tuple[list[tuple[str, float]], str]:
         """Up to ``limit`` (key, last-modified epoch) under uploads/ after ``start_after``,

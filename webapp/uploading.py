@@ -12,10 +12,10 @@ before or after the callback leave exactly one record.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import logging
 
 from webapp import rules, sniff, tokens
+from webapp.dates import iso
 from webapp.rules import Refusal
 from webapp.services import Services
 from webapp.tokens import UploadClaim
@@ -26,10 +26,6 @@ CLAIM_FIELD = "x-amz-meta-mediahub"
 # S3 allows 2 KB of user metadata in all; keep the claim well inside it.
 MAX_CLAIM_BYTES = 1900
 REJECTION_KEPT_SECONDS = 86400
-
-
-def iso(epoch: float) -> str:
-    return dt.datetime.fromtimestamp(epoch, dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -104,7 +100,10 @@ def record_upload(svc: Services, key: str, uploader_id: str | None) -> Completio
         raise Refusal("upload_not_found", "There is no upload with this id.", 404)
     stored = svc.storage.peek(key, sniff.HEAD_BYTES)
     if stored is None:
-        return _already_recorded(svc, media_id) or _missing()
+        existing = _already_recorded(svc, media_id)
+        if existing is None:
+            raise Refusal("upload_missing", "Nothing has arrived for this upload yet. Send the file, then try again.", 409)
+        return existing
     claim = svc.upload_tickets.read_claim(stored.metadata.get("mediahub"))
     if claim is None or claim.key != key:
         raise Refusal("upload_not_found", "This file was not uploaded through Mediahub.", 404)
@@ -125,10 +124,6 @@ def record_upload(svc: Services, key: str, uploader_id: str | None) -> Completio
     if existing is None:
         raise Refusal("upload_rejected", "The upload was removed while it was being checked.", 422)
     return existing
-
-
-def _missing():
-    raise Refusal("upload_missing", "Nothing has arrived for this upload yet. Send the file, then try again.", 409)
 
 
 def _already_recorded(svc: Services, media_id: str) -> Completion | None:

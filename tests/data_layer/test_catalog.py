@@ -6,7 +6,6 @@ import pytest
 from botocore.exceptions import ClientError
 
 from webapp import tokens
-from webapp.catalog import Catalog
 
 NOW = 1_800_000_000
 

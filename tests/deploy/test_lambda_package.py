@@ -13,12 +13,10 @@ import sys
 import zipfile
 
 import pytest
-import requests
 
 from tests.conftest import missing_tool
 from tests.support import png_bytes, post_to_storage, s3_event
 from webapp import provision
-from webapp.aws import AwsClients
 from webapp.catalog import Catalog
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]

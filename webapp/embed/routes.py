@@ -16,6 +16,9 @@ PLACEHOLDER = (
 )
 
 
+NO_ANCESTORS = "'none'"
+
+
 def requesting_origin() -> str | None:
     return rules.origin_from_headers(request.headers.get("Origin"), request.headers.get("Referer"))
 
@@ -58,8 +61,8 @@ def player(media_id: str):
     answer = embedding.link(svc, media, request.remote_addr)
     response = make_response(render_template("player.html", media=media, url=answer["url"], kind=kind))
     response.headers["Content-Security-Policy"] = (
-        f"default-src 'none'; media-src {svc.links.origin}; style-src 'self'; "
-        f"frame-ancestors {' '.join(ancestors) or chr(39) + 'none' + chr(39)}"
+        f"default-src 'none'; media-src {' '.join(sorted(svc.links.origins))}; style-src 'self'; "
+        f"frame-ancestors {' '.join(ancestors) or NO_ANCESTORS}"
     )
     return no_store(response)
 

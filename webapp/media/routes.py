@@ -48,6 +48,10 @@ def render_manage(svc, media: dict, token: str, *, share_form=None, outcome=None
     return page, status
 
 
+def back_to_manage(media_id: str, token: str):
+    return redirect(url_for("media.manage", media_id=media_id, token=token))
+
+
 @bp.get("/manage/<media_id>/<token>")
 def manage(media_id: str, token: str):
     svc = services()
@@ -62,7 +66,7 @@ def embed_origins(media_id: str, token: str):
     form.validate_on_submit()
     origins = ownership.set_embed_origins(svc, media, form.origins.data or "")
     flash("Sites allowed to embed this file: " + (", ".join(origins) or "only the site-wide list") + ".")
-    return redirect(url_for("media.manage", media_id=media_id, token=token))
+    return back_to_manage(media_id, token)
 
 
 @bp.post("/manage/<media_id>/<token>/expiry")
@@ -72,10 +76,10 @@ def expiry(media_id: str, token: str):
     form = ExpiryForm()
     if not form.validate_on_submit():
         flash("Enter a whole number of days.")
-        return redirect(url_for("media.manage", media_id=media_id, token=token))
+        return back_to_manage(media_id, token)
     shares.change_expiry(svc, media, form.days.data)
     flash(f"The file is now kept for {form.days.data} more days.")
-    return redirect(url_for("media.manage", media_id=media_id, token=token))
+    return back_to_manage(media_id, token)
 
 
 @bp.post("/manage/<media_id>/<token>/password")
@@ -86,7 +90,7 @@ def password(media_id: str, token: str):
     form.validate_on_submit()
     shares.set_item_password(svc, media, form.password.data or "")
     flash("Every link now asks for the password." if form.password.data else "The password was removed.")
-    return redirect(url_for("media.manage", media_id=media_id, token=token))
+    return back_to_manage(media_id, token)
 
 
 @bp.post("/manage/<media_id>/<token>/delete")

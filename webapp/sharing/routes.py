@@ -1,6 +1,7 @@
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 
 from webapp import delivery, ownership, rules, services, shares
+from webapp.media.routes import back_to_manage, render_manage
 from webapp.presenters import absolute_url
 from webapp.rules import Refusal
 from webapp.sharing.forms import ShareForm, UnlockForm
@@ -78,8 +79,6 @@ def share_by_email(media_id: str, token: str):
         )
         # Leave in the box only what still needs attention.
         form.recipients.data = "\n".join(address for address, _ in outcome.refused + outcome.failed)
-    from webapp.media.routes import render_manage
-
     return render_manage(svc, media, token, share_form=form, outcome=outcome, status=200 if outcome else 400)
 
 
@@ -89,7 +88,7 @@ def revoke(media_id: str, token: str, share_id: str):
     media = ownership.managed_by(svc, media_id, token)
     shares.revoke(svc, media, share_id)
     flash("The link was withdrawn; it now answers that it is no longer available.")
-    return redirect(url_for("media.manage", media_id=media_id, token=token))
+    return back_to_manage(media_id, token)
 
 
 @bp.post("/manage/<media_id>/<token>/revoke-all")
@@ -98,7 +97,7 @@ def revoke_all(media_id: str, token: str):
     media = ownership.managed_by(svc, media_id, token)
     count = shares.revoke_all(svc, media)
     flash(f"{count} link{'s' if count != 1 else ''} withdrawn.")
-    return redirect(url_for("media.manage", media_id=media_id, token=token))
+    return back_to_manage(media_id, token)
 
 
 @bp.after_request
