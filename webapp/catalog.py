@@ -7,7 +7,7 @@ limit or count a download on an expired or revoked link.
 
 from __future__ import annotations
 
-import functools
+import math
 from decimal import Decimal
 
 from botocore.exceptions import ClientError
@@ -15,14 +15,6 @@ from botocore.exceptions import ClientError
 META = "META"
 LIST_INDEX = "gsi1"
 PUBLIC_INDEX = "gsi2"
-
-
-@functools.cache
-def _types():
-    """boto3's (de)serializers; importing them imports boto3, so on first use only."""
-    from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-
-    return TypeSerializer(), TypeDeserializer()
 
 
 def media_pk(media_id: str) -> str:
@@ -34,31 +26,65 @@ def share_sk(share_id: str) -> str:
 
 
 def to_item(values: dict) -> dict:
-    serializer = _types()[0]
-    return {k: serializer.serialize(_to_dynamo(v)) for k, v in values.items() if v is not None}
+    """Plain values as DynamoDB attribute values (fields set to None are left out)."""
+    return {name: to_attribute(value) for name, value in values.items() if value is not None}
 
 
 def from_item(item: dict) -> dict:
-    deserializer = _types()[1]
-    return {k: _from_dynamo(deserializer.deserialize(v)) for k, v in item.items()}
+    return {name: from_attribute(value) for name, value in item.items()}
 
 
-def _to_dynamo(value):
+def to_attribute(value) -> dict:
+    """str, bool, int, float, list, dict, set of str and None, as DynamoDB's wire format has them.
+
+    Written out rather than through boto3's TypeSerializer, which insists on Decimal and
+    costs several times as much on the path of every upload.
+    """
+    if isinstance(value, str):
+        return {"S": value}
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, int):
+        return {"N": str(value)}
     if isinstance(value, float):
-        return Decimal(str(value))
+        if not math.isfinite(value):
+            raise ValueError(f"DynamoDB cannot store {value}")
+        return {"N": str(Decimal(repr(value)))}
+    if value is None:
+        return {"NULL": True}
     if isinstance(value, (list, tuple)):
-        return [_to_dynamo(v) for v in value]
-    return value
+        return {"L": [to_attribute(v) for v in value]}
+    if isinstance(value, dict):
+        return {"M": {str(k): to_attribute(v) for k, v in value.items()}}
+    if isinstance(value, (set, frozenset)) and value and all(isinstance(v, str) for v in value):
+        return {"SS": sorted(value)}
+    raise TypeError(f"Cannot store a {type(value).__name__} in DynamoDB")
 
 
-def _from_dynamo(value):
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, list):
-        return [_from_dynamo(v) for v in value]
-    if isinstance(value, set):
-        return sorted(_from_dynamo(v) for v in value)
-    return value
+def _number(text: str) -> int | float:
+    number = Decimal(text)
+    return int(number) if number == number.to_integral_value() else float(number)
+
+
+def from_attribute(attribute: dict):
+    (kind, value), = attribute.items()
+    if kind == "S":
+        return value
+    if kind == "N":
+        return _number(value)
+    if kind == "BOOL":
+        return value
+    if kind == "NULL":
+        return None
+    if kind == "L":
+        return [from_attribute(v) for v in value]
+    if kind == "M":
+        return {k: from_attribute(v) for k, v in value.items()}
+    if kind == "SS":
+        return sorted(value)
+    if kind == "NS":
+        return sorted(_number(v) for v in value)
+    raise TypeError(f"Unexpected DynamoDB attribute type {kind}")
 
 
 def _condition_failed(error: ClientError) -> bool:
@@ -88,8 +114,12 @@ def _share_item(media_id: str, share: dict) -> dict:
 
 
 class Catalog:
-    def __init__(self, dynamodb_client, table: str):
+    """``writer`` answers ``transact_write_items`` for ``create_ready``, the write every upload
+    makes: a ``lean_aws.LeanDynamoDB`` in the app, the boto3 client by default."""
+
+    def __init__(self, dynamodb_client, table: str, *, writer=None):
         self._db = dynamodb_client
+        self._writer = writer or dynamodb_client
         self.table = table
 
     def _key(self, media_id: str, sk: str = META) -> dict:
@@ -118,7 +148,7 @@ class Catalog:
         the S3 event, or a rejection); the caller then reads and answers with it.
         """
         new = {"ConditionExpression": "attribute_not_exists(pk)", "TableName": self.table}
-        return _if_condition_holds(lambda: self._db.transact_write_items(TransactItems=[
+        return _if_condition_holds(lambda: self._writer.transact_write_items(TransactItems=[
             {"Put": {**new, "Item": to_item(_media_item(media))}},
             {"Put": {**new, "Item": to_item(_share_item(media["id"], share))}},
         ]))
