@@ -14,6 +14,10 @@ from urllib.parse import urlsplit
 from webapp.config import Settings
 
 LOCAL_CREDENTIALS = {"aws_access_key_id": "mediahub-local", "aws_secret_access_key": "mediahub-local"}
+CONNECT_TIMEOUT_SECONDS = 3
+READ_TIMEOUT_SECONDS = 10
+MAX_ATTEMPTS = 3
+MAX_CONNECTIONS = 32
 
 
 class LazyClient:
@@ -72,10 +76,10 @@ class AwsClients:
                 # Every request is built by our code and exercised against moto and DynamoDB
                 # Local; AWS validates again. Walking each request client-side cost ~1 ms a call.
                 parameter_validation=False,
-                retries={"mode": "standard", "max_attempts": 3},
-                connect_timeout=3,
-                read_timeout=10,
-                max_pool_connections=32,
+                retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS},
+                connect_timeout=CONNECT_TIMEOUT_SECONDS,
+                read_timeout=READ_TIMEOUT_SECONDS,
+                max_pool_connections=MAX_CONNECTIONS,
                 **config,
             ),
         }
@@ -98,6 +102,29 @@ class AwsClients:
             raise NoCredentialsError()
         frozen = found.get_frozen_credentials()
         return AwsCredentials(frozen.access_key, frozen.secret_key, frozen.token)
+
+    @functools.cached_property
+    def _signed_http(self):
+        from webapp.lean_aws import SignedHttp
+
+        return SignedHttp(region=self._settings.region, credentials=self.credentials,
+                          connect_timeout=CONNECT_TIMEOUT_SECONDS, read_timeout=READ_TIMEOUT_SECONDS,
+                          max_attempts=MAX_ATTEMPTS, max_connections=MAX_CONNECTIONS)
+
+    @functools.cached_property
+    def lean_s3(self):
+        """S3's GetObject for the upload path (see lean_aws); the bucket's URL is botocore's."""
+        from webapp.lean_aws import LeanS3
+        from webapp.storage import bucket_url
+
+        return LeanS3(self._signed_http, bucket_url=lambda bucket: bucket_url(self.s3, bucket))
+
+    @functools.cached_property
+    def lean_dynamodb(self):
+        """DynamoDB's TransactWriteItems for the upload path (see lean_aws); the endpoint is botocore's."""
+        from webapp.lean_aws import LeanDynamoDB
+
+        return LeanDynamoDB(self._signed_http, endpoint_url=lambda: self.dynamodb.meta.endpoint_url)
 
     def lazy(self, service: str) -> LazyClient:
         return LazyClient(lambda: getattr(self, service))

@@ -366,3 +366,57 @@ def s3_post_fields(*, bucket: str, key: str, fields: dict, conditions: list, exp
     signed["policy"] = policy
     signed["x-amz-signature"] = hmac.new(signing_key, policy.encode(), hashlib.sha256).hexdigest()
     return signed
+
+
+# --- SigV4 request headers --------------------------------------------------------
+
+SIGV4_TIMESTAMP = "%Y%m%dT%H%M%SZ"
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def host_header(url: str) -> str:
+    """The Host a request to ``url`` sends and signs: lowercase, default port left out."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    if parts.port is not None and parts.port != _DEFAULT_PORTS.get(parts.scheme):
+        host = f"{host}:{parts.port}"
+    return host
+
+
+def sigv4_headers(*, method: str, url: str, headers: dict[str, str], body: bytes, service: str, region: str,
+                  credentials: AwsCredentials, now: dt.datetime) -> dict[str, str]:
+    """``headers`` plus Host, X-Amz-Date, X-Amz-Security-Token, X-Amz-Content-SHA256 (S3 only)
+    and Authorization, signing every header given: what botocore's SigV4Auth (S3SigV4Auth
+    for S3) makes of the same request, byte for byte (tested), with the signing key derived
+    once a day. For S3 the path is signed as sent; for other services it must be normalised.
+    """
+    parts = urlsplit(url)
+    amz_date = now.strftime(SIGV4_TIMESTAMP)
+    payload_hash = hashlib.sha256(body).hexdigest()
+    sent = {"Host": host_header(url), **headers, "X-Amz-Date": amz_date}
+    if credentials.token:
+        sent["X-Amz-Security-Token"] = credentials.token
+    if service == "s3":
+        sent["X-Amz-Content-SHA256"] = payload_hash
+    signed = {name.lower(): " ".join(value.split()) for name, value in sent.items()}
+    names = sorted(signed)
+    path = parts.path or "/"
+    if service != "s3":
+        path = quote(path, safe="/~")
+    pairs = sorted(pair.partition("=")[::2] for pair in parts.query.split("&")) if parts.query else []
+    query = "&".join(f"{key}={value}" for key, value in pairs)
+    canonical = "\n".join([
+        method.upper(), path, query,
+        "".join(f"{name}:{signed[name]}\n" for name in names),
+        ";".join(names), payload_hash,
+    ])
+    datestamp = amz_date[:8]
+    scope = f"{datestamp}/{region}/{service}/aws4_request"
+    string_to_sign = "\n".join([SIGV4_ALGORITHM, amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()])
+    signature = hmac.new(_sigv4_key(credentials.secret_key, datestamp, region, service), string_to_sign.encode(),
+                         hashlib.sha256).hexdigest()
+    sent["Authorization"] = (f"{SIGV4_ALGORITHM} Credential={credentials.access_key}/{scope}, "
+                             f"SignedHeaders={';'.join(names)}, Signature={signature}")
+    return sent

@@ -32,11 +32,20 @@ def _is_missing(error: ClientError) -> bool:
     return code in ("404", "NoSuchKey", "NotFound")
 
 
+def bucket_url(s3_client, bucket: str) -> str:
+    """Where the bucket's objects are, as botocore resolves it (virtual-hosted or path style)."""
+    return s3_client.generate_presigned_post(bucket, "probe", ExpiresIn=60)["url"]
+
+
 class Storage:
+    """``reader`` answers ``get_object`` for ``peek``, the read every upload makes: a
+    ``lean_aws.LeanS3`` in the app, the boto3 client by default."""
+
     def __init__(self, s3_client, bucket: str, *, region: str = "us-east-1",
                  credentials: Callable[[], AwsCredentials] | None = None,
-                 clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc)):
+                 clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc), reader=None):
         self._s3 = s3_client
+        self._reader = reader or s3_client
         self.bucket = bucket
         self._region = region
         self._credentials = credentials
@@ -47,7 +56,7 @@ class Storage:
     def post_url(self) -> str:
         """Where the browser posts files: asked of botocore once (it resolves the endpoint)."""
         if self._post_url is None:
-            self._post_url = self._s3.generate_presigned_post(self.bucket, "probe", ExpiresIn=60)["url"]
+            self._post_url = bucket_url(self._s3, self.bucket)
         return self._post_url
 
     def post_policy(self, key: str, *, content_type: str, content_disposition: str, max_bytes: int,
@@ -86,7 +95,7 @@ class Storage:
         One request instead of HEAD + GET: ``Content-Range`` carries the full size.
         """
         try:
-            answer = self._s3.get_object(Bucket=self.bucket, Key=key, Range=f"bytes=0-{length - 1}")
+            answer = self._reader.get_object(Bucket=self.bucket, Key=key, Range=f"bytes=0-{length - 1}")
         except ClientError as error:
             if _is_missing(error):
                 return None
