@@ -3,7 +3,9 @@
 Both apps run in their own process against the same local S3 (moto's server). For A the
 app signs a policy and checks the object; the bytes go from this script straight to S3.
 For B the bytes go through the app, which puts them to S3 with boto3. Reported: the app
-process's CPU milliseconds per upload and its peak RSS, and B/A.
+process's CPU milliseconds per upload and its peak RSS, and B/A. The app's CPU is read through
+a probe request before and after each upload; what the probe itself costs (measured in the same
+process, probe after probe) is taken off.
 
     python -m bench.upload_cost [--quick]
 """
@@ -52,18 +54,28 @@ def proxy_upload(base: str, data: bytes) -> None:
     assert answer.status_code == 201, answer.text[:200]
 
 
+def probe_cost(base: str, runs: int = 30) -> float:
+    """CPU ms the app spends between two probes with nothing in between: the probe's own share."""
+    samples = []
+    for _ in range(runs):
+        before = usage(base)["cpu"]
+        samples.append((usage(base)["cpu"] - before) * 1000)
+    return median(samples)
+
+
 def measure_direct(env: dict, payloads: dict[int, bytes], runs: int) -> tuple[dict[int, float], float]:
     """A: one app process, sizes interleaved round after round, so drift on a shared machine
     cannot pass for a difference between sizes. Median CPU ms per size, and the peak RSS."""
     with serve("wsgi:app", env) as base:
         browser = Browser(base)
         direct_upload(base, next(iter(payloads.values())), browser)  # warm: first template, clients
+        probe = probe_cost(base)
         samples: dict[int, list[float]] = {size: [] for size in payloads}
         for _ in range(runs):
             for size, data in payloads.items():
                 before = usage(base)["cpu"]
                 direct_upload(base, data, browser)
-                samples[size].append((usage(base)["cpu"] - before) * 1000)
+                samples[size].append((usage(base)["cpu"] - before) * 1000 - probe)
         return {size: median(values) for size, values in samples.items()}, usage(base)["peak_rss_mb"]
 
 
@@ -71,11 +83,12 @@ def measure_proxy(env: dict, data: bytes, runs: int) -> tuple[float, float]:
     """B: a fresh process per size, so its peak RSS belongs to that size."""
     with serve("bench.proxy_app:app", env) as base:
         proxy_upload(base, data)  # warm
+        probe = probe_cost(base)
         samples = []
         for _ in range(runs):
             before = usage(base)["cpu"]
             proxy_upload(base, data)
-            samples.append((usage(base)["cpu"] - before) * 1000)
+            samples.append((usage(base)["cpu"] - before) * 1000 - probe)
         return median(samples), usage(base)["peak_rss_mb"]
 
 
