@@ -4,6 +4,8 @@ import datetime as dt
 import http.server
 import json
 import threading
+import time
+import uuid
 import zlib
 
 import pytest
@@ -67,12 +69,15 @@ class Scripted:
                 length = int(self.headers.get("Content-Length") or 0)
                 scripted.requests.append((self.command, self.path, dict(self.headers), self.rfile.read(length)))
                 status, headers, body = scripted.script.pop(0)
+                headers = dict(headers)
+                hang_up = headers.pop("hang-up", False)  # close after answering, though keep-alive was promised
                 self.send_response(status)
                 for name, value in headers.items():
                     self.send_header(name, value)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
+                self.close_connection = hang_up
 
             do_GET = do_POST = _answer
 
@@ -120,7 +125,9 @@ def test_dynamodb_write_sends_the_wire_format_and_returns_the_answer(scripted):
     assert LeanDynamoDB(http_client(), lambda: server.url).transact_write_items(TransactItems=items) == {}
     (method, path, headers, body), = server.requests
     assert (method, path) == ("POST", "/")
-    assert json.loads(body) == {"TransactItems": items}
+    sent = json.loads(body)
+    assert sent["TransactItems"] == items
+    assert uuid.UUID(sent.pop("ClientRequestToken")) and sent == {"TransactItems": items}
     assert headers["X-Amz-Target"] == "DynamoDB_20120810.TransactWriteItems"
     assert headers["Content-Type"] == "application/x-amz-json-1.0"
     assert headers["X-Amz-Security-Token"] == "token"
@@ -152,6 +159,19 @@ def test_retryable_answers_are_retried_with_backoff(scripted, first):
     assert len(slept) == 1 and 0 <= slept[0] <= 1
     first_date, second_date = (headers["X-Amz-Date"] for _, _, headers, _ in server.requests)
     assert first_date != second_date  # each attempt is signed afresh
+    first_token, second_token = (json.loads(body)["ClientRequestToken"] for _, _, _, body in server.requests)
+    assert first_token == second_token  # so a write whose answer was lost is not refused as a duplicate
+
+
+def test_a_connection_the_server_closed_while_idle_is_not_reused(scripted):
+    status, headers, body = dynamodb_answer(200, {})
+    server = scripted((status, {**headers, "hang-up": True}, body), dynamodb_answer(200, {}))
+    slept = []
+    lean = LeanDynamoDB(http_client(slept=slept), lambda: server.url)
+    lean.transact_write_items(TransactItems=[])
+    time.sleep(0.2)  # let the hang-up arrive
+    lean.transact_write_items(TransactItems=[])
+    assert len(server.requests) == 2 and slept == []  # no failed attempt, no backoff
 
 
 def test_retries_are_bounded_and_end_in_the_last_error(scripted):
