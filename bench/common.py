@@ -107,20 +107,18 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve(app_path: str, env: dict, *, workers: int | None = None):
-    """Serve ``module:app`` on loopback in its own process: werkzeug (one process, for CPU and
-    memory accounting) or gunicorn with ``workers``. Yields the base URL."""
+def serve(app_path: str, env: dict, *, workers: int = 1):
+    """Serve ``module:app`` on loopback under gunicorn, the production server, with ``workers``
+    sync workers (one: a single process does all the app's work, for CPU and memory accounting).
+    Yields the base URL."""
     port = free_port()
-    if workers:
-        command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-                   "--log-level", "warning", app_path]
-    else:
-        command = [sys.executable, "-m", "bench.serve", app_path, str(port)]
+    command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+               "--log-level", "warning", f"bench.serve:measured('{app_path}')"]
     base = f"http://127.0.0.1:{port}"
     with running(command, base + "/api/health", env):
         yield base
 
 
 def usage(base: str) -> dict:
-    """CPU seconds and peak RSS of the serving process (bench.serve answers this)."""
+    """CPU seconds and peak RSS of the (single) worker process (bench.serve answers this)."""
     return json.loads(requests.get(base + "/__bench/usage", timeout=10).text)

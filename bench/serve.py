@@ -1,14 +1,11 @@
-"""``python -m bench.serve module:app PORT``: serve an app on loopback in one process, and answer
-``GET /__bench/usage`` with this process's CPU time and peak RSS (for the benchmarks only)."""
+"""Serve an app for the benchmarks: ``bench.serve:measured('module:app')`` is the app (for
+gunicorn), answering ``GET /__bench/usage`` with its worker process's CPU time and peak RSS."""
 
 import importlib
 import json
 import logging
 import resource
-import sys
 import time
-
-from werkzeug.serving import run_simple
 
 
 def peak_rss_mb() -> float:
@@ -32,13 +29,7 @@ def with_usage(app):
     return wrapped
 
 
-def main() -> None:
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+def measured(app_path: str):
     logging.getLogger("mediahub.access").disabled = True
-    module, _, name = sys.argv[1].partition(":")
-    app = getattr(importlib.import_module(module), name)
-    run_simple("127.0.0.1", int(sys.argv[2]), with_usage(app), threaded=False)
-
-
-if __name__ == "__main__":
-    main()
+    module, _, name = app_path.partition(":")
+    return with_usage(getattr(importlib.import_module(module), name))

@@ -1,8 +1,9 @@
 """Server cost per upload: our direct-to-S3 flow (A) against the classic proxy upload (B).
 
-Both apps run in their own process against the same local S3 (moto's server). For A the
-app signs a policy and checks the object; the bytes go from this script straight to S3.
-For B the bytes go through the app, which puts them to S3 with boto3. Reported: the app
+Both apps run under gunicorn (one sync worker, so one process does all the app's work) against
+the same local S3 (moto's server). For A the app signs a policy and checks the object; the bytes
+go from this script straight to S3. For B the bytes go through the app, which puts them to S3
+with boto3. Reported: the app
 process's CPU milliseconds per upload and its peak RSS, and B/A. The app's CPU is read through
 a probe request before and after each upload; what the probe itself costs (measured in the same
 process, probe after probe) is taken off.
