@@ -39,8 +39,8 @@ class Services:
         return cls(
             settings=settings,
             storage=Storage(clients.lazy("s3"), settings.bucket, region=settings.region,
-                            credentials=clients.credentials, reader=clients.lean_s3),
-            catalog=Catalog(clients.lazy("dynamodb"), settings.table, writer=clients.lean_dynamodb),
+                            credentials=clients.credentials, reader=clients.lazy("lean_s3")),
+            catalog=Catalog(clients.lazy("dynamodb"), settings.table, writer=clients.lazy("lean_dynamodb")),
             links=link_signer(settings, clients),
             share_tokens=ShareTokens(settings.secret_key),
             upload_tickets=UploadTickets(settings.secret_key),

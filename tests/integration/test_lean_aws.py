@@ -5,6 +5,9 @@
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.support import Api, png_bytes
+from webapp.lean_aws import LeanDynamoDB, LeanS3
+
 KEYS = ["uploads/abc/photo.png", "uploads/abc/Fête à la plage.png", "uploads/abc/a+b=c&d~e;f,g'h(1).png",
         "uploads/abc/%41%2F.png", "uploads/abc/日本語 ファイル.png"]
 FIELDS = ["ContentLength", "ContentType", "ContentRange", "ContentDisposition", "ETag", "Metadata"]
@@ -46,3 +49,10 @@ def test_write_lands_in_the_table_and_a_repeat_is_refused_as_boto3_refuses_it(ap
             client.transact_write_items(TransactItems=[put("MEDIA#lean")])
         codes.append(raised.value.response["Error"]["Code"])
     assert codes[0] == codes[1] == "TransactionCanceledException"
+
+
+def test_the_app_reads_and_records_uploads_through_the_lean_clients(app):
+    assert Api(app.test_client()).upload(png_bytes()).status_code == 201
+    svc = app.extensions["mediahub"]
+    assert isinstance(svc.storage._reader._client, LeanS3)  # created on first use by the upload
+    assert isinstance(svc.catalog._writer._client, LeanDynamoDB)
