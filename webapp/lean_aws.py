@@ -36,8 +36,9 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 from webapp.signing import AwsCredentials, sigv4_headers
 
 USER_AGENT = "mediahub/1.0"
-# What botocore's "standard" retry mode retries besides 5xx answers and lost connections.
-THROTTLING_CODES = frozenset({
+# What botocore's "standard" retry mode retries, besides lost connections.
+RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
+RETRIED_CODES = frozenset({
     "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
     "TooManyRequestsException", "ProvisionedThroughputExceededException", "TransactionInProgressException",
     "RequestLimitExceeded", "BandwidthLimitExceeded", "LimitExceededException", "RequestThrottled",
@@ -173,7 +174,7 @@ def _problem(service: str, answer: Answer) -> tuple[str, str, bool] | None:
             return "CRC32CheckFailed", "The answer was damaged on the way.", True
         return None
     code, message = (_dynamodb_error if service == "dynamodb" else _xml_error)(answer)
-    return code, message, answer.status >= 500 or code in THROTTLING_CODES
+    return code, message, answer.status in RETRIED_STATUSES or code in RETRIED_CODES
 
 
 def _crc32_matches(answer: Answer) -> bool:

@@ -149,8 +149,9 @@ def test_a_failed_condition_is_botocores_error_and_is_not_retried(scripted):
 @pytest.mark.parametrize("first", [
     dynamodb_answer(500, {"__type": "InternalServerError", "message": "try again"}),
     dynamodb_answer(400, {"__type": "com.amazonaws.dynamodb.v20120810#ThrottlingException", "message": "slow down"}),
+    dynamodb_answer(429, {"message": "too many"}),
     dynamodb_answer(200, {}, crc=1),  # damaged on the way
-], ids=["server error", "throttled", "bad checksum"])
+], ids=["server error", "throttled", "429", "bad checksum"])
 def test_retryable_answers_are_retried_with_backoff(scripted, first):
     server = scripted(first, dynamodb_answer(200, {}))
     slept = []
@@ -172,6 +173,14 @@ def test_a_connection_the_server_closed_while_idle_is_not_reused(scripted):
     time.sleep(0.2)  # let the hang-up arrive
     lean.transact_write_items(TransactItems=[])
     assert len(server.requests) == 2 and slept == []  # no failed attempt, no backoff
+
+
+def test_errors_botocore_would_not_retry_are_not_retried(scripted):
+    server = scripted(dynamodb_answer(501, {"__type": "NotImplemented", "message": "no"}))
+    with pytest.raises(ClientError) as raised:
+        LeanDynamoDB(http_client(), lambda: server.url).transact_write_items(TransactItems=[])
+    assert raised.value.response["Error"]["Code"] == "NotImplemented"
+    assert len(server.requests) == 1
 
 
 def test_retries_are_bounded_and_end_in_the_last_error(scripted):
