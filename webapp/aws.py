@@ -12,6 +12,7 @@ import threading
 from urllib.parse import urlsplit
 
 from webapp.config import Settings
+from webapp.signing import AwsCredentials
 
 LOCAL_CREDENTIALS = {"aws_access_key_id": "mediahub-local", "aws_secret_access_key": "mediahub-local"}
 CONNECT_TIMEOUT_SECONDS = 3
@@ -21,7 +22,7 @@ MAX_CONNECTIONS = 32
 
 
 class LazyClient:
-    """Stands in for a boto3 client and creates it on first use.
+    """Stands in for a client and creates it on first use.
 
     Creating a client costs tens of milliseconds (it loads the service model);
     a Lambda cold start that serves a page without touching S3 should not pay it.
@@ -91,8 +92,6 @@ class AwsClients:
 
     def credentials(self):
         """The credentials clients sign with now (Lambda's role credentials refresh)."""
-        from webapp.signing import AwsCredentials
-
         if self._settings.local_mode:
             return AwsCredentials(LOCAL_CREDENTIALS["aws_access_key_id"], LOCAL_CREDENTIALS["aws_secret_access_key"])
         found = self._session.get_credentials()

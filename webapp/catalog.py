@@ -131,15 +131,15 @@ class Catalog:
             TableName=self.table, Item=to_item(_media_item(media)), ConditionExpression="attribute_not_exists(pk)"
         )
 
-    def get_media(self, media_id: str) -> dict | None:
-        answer = self._db.get_item(TableName=self.table, Key=self._key(media_id), ConsistentRead=True)
+    def _get(self, media_id: str, sk: str = META) -> dict | None:
+        answer = self._db.get_item(TableName=self.table, Key=self._key(media_id, sk), ConsistentRead=True)
         return from_item(answer["Item"]) if "Item" in answer else None
 
+    def get_media(self, media_id: str) -> dict | None:
+        return self._get(media_id)
+
     def get_share(self, media_id: str, share_id: str) -> dict | None:
-        answer = self._db.get_item(
-            TableName=self.table, Key=self._key(media_id, share_sk(share_id)), ConsistentRead=True
-        )
-        return from_item(answer["Item"]) if "Item" in answer else None
+        return self._get(media_id, share_sk(share_id))
 
     def create_ready(self, media: dict, share: dict) -> bool:
         """The ready record and its first share, written once, together.

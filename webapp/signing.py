@@ -326,6 +326,7 @@ def verify_cloudfront_url(url: str, public_keys: dict[str, rsa.RSAPublicKey], *,
 # --- S3 POST policies -----------------------------------------------------------
 
 SIGV4_ALGORITHM = "AWS4-HMAC-SHA256"
+SIGV4_TIMESTAMP = "%Y%m%dT%H%M%SZ"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -343,6 +344,16 @@ def _sigv4_key(secret_key: str, datestamp: str, region: str, service: str) -> by
     return key
 
 
+def _sigv4_scope(datestamp: str, region: str, service: str) -> str:
+    return f"{datestamp}/{region}/{service}/aws4_request"
+
+
+def _sigv4_signature(credentials: AwsCredentials, datestamp: str, region: str, service: str, message: str) -> str:
+    """HMAC with the day's signing key (derived once a day per region and service)."""
+    key = _sigv4_key(credentials.secret_key, datestamp, region, service)
+    return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
+
+
 def s3_post_fields(*, bucket: str, key: str, fields: dict, conditions: list, expires_in: int,
                    region: str, credentials: AwsCredentials, now: dt.datetime) -> dict:
     """The form fields of a SigV4 POST policy, exactly as botocore's generate_presigned_post
@@ -350,9 +361,9 @@ def s3_post_fields(*, bucket: str, key: str, fields: dict, conditions: list, exp
 
     The signing key is derived once a day per region instead of on every upload.
     """
-    amz_date = now.strftime("%Y%m%dT%H%M%SZ")
+    amz_date = now.strftime(SIGV4_TIMESTAMP)
     datestamp = amz_date[:8]
-    credential = f"{credentials.access_key}/{datestamp}/{region}/s3/aws4_request"
+    credential = f"{credentials.access_key}/{_sigv4_scope(datestamp, region, 's3')}"
     signed = {**fields, "key": key, "x-amz-algorithm": SIGV4_ALGORITHM, "x-amz-credential": credential,
               "x-amz-date": amz_date}
     all_conditions = [*conditions, {"bucket": bucket}, {"key": key}, {"x-amz-algorithm": SIGV4_ALGORITHM},
@@ -362,15 +373,13 @@ def s3_post_fields(*, bucket: str, key: str, fields: dict, conditions: list, exp
         all_conditions.append({"x-amz-security-token": credentials.token})
     expiration = (now + dt.timedelta(seconds=expires_in)).strftime("%Y-%m-%dT%H:%M:%SZ")
     policy = base64.b64encode(json.dumps({"expiration": expiration, "conditions": all_conditions}).encode()).decode()
-    signing_key = _sigv4_key(credentials.secret_key, datestamp, region, "s3")
     signed["policy"] = policy
-    signed["x-amz-signature"] = hmac.new(signing_key, policy.encode(), hashlib.sha256).hexdigest()
+    signed["x-amz-signature"] = _sigv4_signature(credentials, datestamp, region, "s3", policy)
     return signed
 
 
 # --- SigV4 request headers --------------------------------------------------------
 
-SIGV4_TIMESTAMP = "%Y%m%dT%H%M%SZ"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -413,10 +422,9 @@ def sigv4_headers(*, method: str, url: str, headers: dict[str, str], body: bytes
         ";".join(names), payload_hash,
     ])
     datestamp = amz_date[:8]
-    scope = f"{datestamp}/{region}/{service}/aws4_request"
+    scope = _sigv4_scope(datestamp, region, service)
     string_to_sign = "\n".join([SIGV4_ALGORITHM, amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()])
-    signature = hmac.new(_sigv4_key(credentials.secret_key, datestamp, region, service), string_to_sign.encode(),
-                         hashlib.sha256).hexdigest()
+    signature = _sigv4_signature(credentials, datestamp, region, service, string_to_sign)
     sent["Authorization"] = (f"{SIGV4_ALGORITHM} Credential={credentials.access_key}/{scope}, "
                              f"SignedHeaders={';'.join(names)}, Signature={signature}")
     return sent
