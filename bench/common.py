@@ -69,7 +69,8 @@ def moto_process():
 def aws_stack(cdn: bool = False):
     """moto's server on loopback with the bucket, table and (optionally) CloudFront keys, and the
     environment an AWS-mode app needs to use them."""
-    from webapp import provision, signing
+    from webapp import signing
+    from webapp.local import resources
     from webapp.aws import AwsClients
     from webapp.config import Settings
 
@@ -80,9 +81,8 @@ def aws_stack(cdn: bool = False):
     settings = Settings(secret_key=SECRET, local_mode=False, bucket="bench-uploads", table="bench",
                         aws_endpoint_url=endpoint, max_upload_bytes=1_000_000_000)
     clients = AwsClients(settings)
-    provision.ensure_bucket(clients.s3, settings.bucket, region=settings.region, cors_origins=["http://127.0.0.1"],
-                            versioning=False)
-    provision.ensure_table(clients.dynamodb, settings.table)
+    resources.ensure_bucket(clients.s3, settings.bucket, region=settings.region, cors_origins=["http://127.0.0.1"])
+    resources.ensure_table(clients.dynamodb, settings.table)
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),

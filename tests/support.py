@@ -104,3 +104,75 @@ def s3_event(bucket: str, *keys: str) -> dict:
             for key in keys
         ]
     }
+
+
+class Relay:
+    """A small HTTP relay on loopback, in front of moto's server or any HTTP endpoint.
+
+    As a forward proxy (``HTTP_PROXY``) it takes absolute-URI requests; as a stand-in
+    endpoint it forwards to ``upstream``. It records what passed (method, URL, the
+    X-Amz-Target header), and ``rewrite(method, path, status, headers, body)`` may change
+    an answer, e.g. to play S3 answering 403 where moto answers 404. ``hang`` makes it
+    accept requests and never answer, like an AWS dependency that is down but reachable.
+    """
+
+    def __init__(self, upstream: str | None = None, rewrite=None, hang: bool = False):
+        import http.server
+        import threading
+
+        relay = self
+        self.upstream = upstream
+        self.rewrite = rewrite
+        self.hang = threading.Event()
+        self.stopped = threading.Event()
+        if hang:
+            self.hang.set()
+        self.seen: list[tuple[str, str, str]] = []
+        self.session = requests.Session()
+        self.session.trust_env = False  # never through the proxy it may itself be
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def _relay(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                relay.seen.append((self.command, self.path, self.headers.get("X-Amz-Target", "")))
+                if relay.hang.is_set():
+                    relay.stopped.wait(60)  # never answers while the test runs
+                    return
+                target = self.path if self.path.startswith("http") else relay.upstream.rstrip("/") + self.path
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("proxy-connection", "connection")}
+                answer = relay.session.request(self.command, target, headers=headers, data=body,
+                                               allow_redirects=False, timeout=30)
+                status, out_headers, out_body = answer.status_code, dict(answer.headers), answer.content
+                if relay.rewrite is not None:
+                    status, out_headers, out_body = relay.rewrite(self.command, target, status, out_headers, out_body)
+                self.send_response(status)
+                for name, value in out_headers.items():
+                    if name.lower() not in ("content-length", "transfer-encoding", "connection", "content-encoding"):
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(out_body)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(out_body)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _relay
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def __enter__(self) -> "Relay":
+        import threading
+
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stopped.set()
+        self._server.shutdown()
+        self._server.server_close()

@@ -55,22 +55,19 @@ def register_secrets(settings: Settings) -> Settings:
 
 
 def prepare_local_resources(settings: Settings) -> None:
-    from webapp import provision
     from webapp.aws import AwsClients
+    from webapp.local import resources
 
     clients = AwsClients(settings)
-    lines = provision.ensure_bucket(
+    lines = resources.ensure_bucket(
         clients.s3, settings.bucket, region=settings.region,
-        cors_origins=provision.loopback_origins(settings) + ([settings.site_url] if settings.site_url else []),
-        versioning=False,
+        cors_origins=resources.loopback_origins(settings.port) + ([settings.site_url] if settings.site_url else []),
     )
+    lines += resources.ensure_table(clients.dynamodb, settings.table)
+    if settings.mail_from:
+        lines += resources.ensure_sender(clients.ses, settings.mail_from)
     for line in lines:
         log.info(line)
-    for line in provision.ensure_table(clients.dynamodb, settings.table):
-        log.info(line)
-    if settings.mail_from:
-        for line in provision.ensure_sender(clients.ses, settings.mail_from):
-            log.info(line)
 
 
 def register_config(app: Flask, settings: Settings) -> None:
@@ -140,9 +137,8 @@ def register_response_headers(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    from webapp.cli import provision_command, iam_policy_command
+    from webapp.cli import iam_policy_command
 
-    app.cli.add_command(provision_command)
     app.cli.add_command(iam_policy_command)
 
 

@@ -9,15 +9,18 @@ from __future__ import annotations
 import functools
 import platform
 import threading
-from urllib.parse import urlsplit
 
 from webapp.config import Settings
-from webapp.signing import AwsCredentials
 
 LOCAL_CREDENTIALS = {"aws_access_key_id": "mediahub-local", "aws_secret_access_key": "mediahub-local"}
-CONNECT_TIMEOUT_SECONDS = 3
-READ_TIMEOUT_SECONDS = 10
-MAX_ATTEMPTS = 3
+# An unreachable or hung dependency must answer 503 well inside API Gateway's 29 s:
+# two attempts, each given 2 s to connect and 3 s to answer, with botocore's standard
+# backoff (at most 2 s) between them: about 6 s when nothing answers the connection,
+# 8 s when it hangs after connecting. Every call the app makes takes milliseconds
+# when AWS is well.
+CONNECT_TIMEOUT_SECONDS = 2
+READ_TIMEOUT_SECONDS = 3
+MAX_ATTEMPTS = 2
 MAX_CONNECTIONS = 32
 
 
@@ -39,16 +42,6 @@ class LazyClient:
                 if self._client is None:
                     self._client = self._factory()
         return getattr(self._client, name)
-
-
-def storage_origins(settings: Settings) -> set[str]:
-    """Where browsers post files to and fetch S3 links from, without building a client."""
-    if settings.aws_endpoint_url:
-        parts = urlsplit(settings.aws_endpoint_url)
-        return {f"{parts.scheme}://{parts.netloc}"}
-    bucket, region = settings.bucket, settings.region
-    # botocore names us-east-1 buckets without the region, others with it.
-    return {f"https://{bucket}.s3.amazonaws.com", f"https://{bucket}.s3.{region}.amazonaws.com"}
 
 
 class AwsClients:
@@ -90,47 +83,15 @@ class AwsClients:
             kwargs.update(LOCAL_CREDENTIALS)
         return self._session.client(service, **kwargs)
 
-    def credentials(self):
-        """The credentials clients sign with now (Lambda's role credentials refresh)."""
-        if self._settings.local_mode:
-            return AwsCredentials(LOCAL_CREDENTIALS["aws_access_key_id"], LOCAL_CREDENTIALS["aws_secret_access_key"])
-        found = self._session.get_credentials()
-        if found is None:
-            from botocore.exceptions import NoCredentialsError
-
-            raise NoCredentialsError()
-        frozen = found.get_frozen_credentials()
-        return AwsCredentials(frozen.access_key, frozen.secret_key, frozen.token)
-
-    @functools.cached_property
-    def _signed_http(self):
-        from webapp.lean_aws import SignedHttp
-
-        return SignedHttp(region=self._settings.region, credentials=self.credentials,
-                          connect_timeout=CONNECT_TIMEOUT_SECONDS, read_timeout=READ_TIMEOUT_SECONDS,
-                          max_attempts=MAX_ATTEMPTS, max_connections=MAX_CONNECTIONS)
-
-    @functools.cached_property
-    def lean_s3(self):
-        """S3's GetObject for the upload path (see lean_aws); the bucket's URL is botocore's."""
-        from webapp.lean_aws import LeanS3
-        from webapp.storage import bucket_url
-
-        return LeanS3(self._signed_http, bucket_url=lambda bucket: bucket_url(self.s3, bucket))
-
-    @functools.cached_property
-    def lean_dynamodb(self):
-        """DynamoDB's TransactWriteItems for the upload path (see lean_aws); the endpoint is botocore's."""
-        from webapp.lean_aws import LeanDynamoDB
-
-        return LeanDynamoDB(self._signed_http, endpoint_url=lambda: self.dynamodb.meta.endpoint_url)
-
     def lazy(self, service: str) -> LazyClient:
         return LazyClient(lambda: getattr(self, service))
 
     @functools.cached_property
     def s3(self):
-        addressing = "path" if self._settings.aws_endpoint_url else "virtual"
+        # botocore picks virtual-hosted or path style per bucket (a name with dots cannot be
+        # a TLS host name), and FIPS or dual-stack endpoints from AWS_USE_FIPS_ENDPOINT /
+        # AWS_USE_DUALSTACK_ENDPOINT; pages take their storage origins from the URLs it makes.
+        addressing = "path" if self._settings.aws_endpoint_url else "auto"
         return self._client("s3", signature_version="s3v4", s3={"addressing_style": addressing})
 
     @functools.cached_property

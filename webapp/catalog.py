@@ -7,6 +7,7 @@ limit or count a download on an expired or revoked link.
 
 from __future__ import annotations
 
+import functools
 import math
 from decimal import Decimal
 
@@ -34,57 +35,47 @@ def from_item(item: dict) -> dict:
     return {name: from_attribute(value) for name, value in item.items()}
 
 
-def to_attribute(value) -> dict:
-    """str, bool, int, float, list, dict, set of str and None, as DynamoDB's wire format has them.
+@functools.cache
+def _types():
+    """boto3's serialiser and deserialiser, imported on first use (boto3 costs ~200 ms to import)."""
+    from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
-    Written out rather than through boto3's TypeSerializer, which insists on Decimal and
-    costs several times as much on the path of every upload.
-    """
-    if isinstance(value, str):
-        return {"S": value}
-    if isinstance(value, bool):
-        return {"BOOL": value}
-    if isinstance(value, int):
-        return {"N": str(value)}
+    return TypeSerializer(), TypeDeserializer()
+
+
+def _as_boto3_takes_it(value):
+    """boto3 stores numbers as Decimal only (a float would lose digits silently)."""
     if isinstance(value, float):
         if not math.isfinite(value):
             raise ValueError(f"DynamoDB cannot store {value}")
-        return {"N": str(Decimal(repr(value)))}
-    if value is None:
-        return {"NULL": True}
+        return Decimal(repr(value))
     if isinstance(value, (list, tuple)):
-        return {"L": [to_attribute(v) for v in value]}
+        return [_as_boto3_takes_it(v) for v in value]
     if isinstance(value, dict):
-        return {"M": {str(k): to_attribute(v) for k, v in value.items()}}
-    if isinstance(value, (set, frozenset)) and value and all(isinstance(v, str) for v in value):
-        return {"SS": sorted(value)}
-    raise TypeError(f"Cannot store a {type(value).__name__} in DynamoDB")
+        return {str(k): _as_boto3_takes_it(v) for k, v in value.items()}
+    return value
 
 
-def _number(text: str) -> int | float:
-    number = Decimal(text)
-    return int(number) if number == number.to_integral_value() else float(number)
+def _as_python(value):
+    """What the app works with: int or float for numbers, sorted lists for sets."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, (set, frozenset)):
+        return sorted(_as_python(v) for v in value)
+    if isinstance(value, list):
+        return [_as_python(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _as_python(v) for k, v in value.items()}
+    return value
+
+
+def to_attribute(value) -> dict:
+    """One value in DynamoDB's wire format, by boto3's TypeSerializer."""
+    return _types()[0].serialize(_as_boto3_takes_it(value))
 
 
 def from_attribute(attribute: dict):
-    (kind, value), = attribute.items()
-    if kind == "S":
-        return value
-    if kind == "N":
-        return _number(value)
-    if kind == "BOOL":
-        return value
-    if kind == "NULL":
-        return None
-    if kind == "L":
-        return [from_attribute(v) for v in value]
-    if kind == "M":
-        return {k: from_attribute(v) for k, v in value.items()}
-    if kind == "SS":
-        return sorted(value)
-    if kind == "NS":
-        return sorted(_number(v) for v in value)
-    raise TypeError(f"Unexpected DynamoDB attribute type {kind}")
+    return _as_python(_types()[1].deserialize(attribute))
 
 
 def _condition_failed(error: ClientError) -> bool:
@@ -114,12 +105,8 @@ def _share_item(media_id: str, share: dict) -> dict:
 
 
 class Catalog:
-    """``writer`` answers ``transact_write_items`` for ``create_ready``, the write every upload
-    makes: a ``lean_aws.LeanDynamoDB`` in the app, the boto3 client by default."""
-
-    def __init__(self, dynamodb_client, table: str, *, writer=None):
+    def __init__(self, dynamodb_client, table: str):
         self._db = dynamodb_client
-        self._writer = writer or dynamodb_client
         self.table = table
 
     def _key(self, media_id: str, sk: str = META) -> dict:
@@ -148,7 +135,7 @@ class Catalog:
         the S3 event, or a rejection); the caller then reads and answers with it.
         """
         new = {"ConditionExpression": "attribute_not_exists(pk)", "TableName": self.table}
-        return _if_condition_holds(lambda: self._writer.transact_write_items(TransactItems=[
+        return _if_condition_holds(lambda: self._db.transact_write_items(TransactItems=[
             {"Put": {**new, "Item": to_item(_media_item(media))}},
             {"Put": {**new, "Item": to_item(_share_item(media["id"], share))}},
         ]))

@@ -1,39 +1,47 @@
-"""``flask provision`` and ``flask iam-policy`` (run with ``flask --app wsgi ...``)."""
+"""``iam-policy``: the least-privilege policy of the function's role, for a stage.
+
+Runs without starting the app (``python -m webapp.cli iam-policy``), so it needs no
+secret that does not exist yet; it is also registered as ``flask --app wsgi iam-policy``.
+The CDK stack attaches the very same statements (both call ``webapp.iam``).
+"""
 
 import json
 
 import click
-from flask import current_app
-from flask.cli import with_appcontext
 
-
-
-@click.command("provision")
-@click.option("--dry-run", is_flag=True, help="Print the plan; change nothing and call no AWS API.")
-@with_appcontext
-def provision_command(dry_run: bool) -> None:
-    """Create or check the bucket, table, secrets and CloudFront keys. Safe to run again."""
-    from webapp import provision
-    from webapp.aws import AwsClients
-
-    settings = current_app.config["MEDIAHUB"]
-    if dry_run:
-        for step in provision.plan(settings):
-            click.echo(f"would: {step}")
-        return
-    for line in provision.run(settings, AwsClients(settings)):
-        click.echo(line)
+from webapp.config import ConfigError, Settings
 
 
 @click.command("iam-policy")
+@click.option("--stage", default="dev", show_default=True, help="Zappa stage; the function is mediahub-<stage>.")
 @click.option("--account-id", help="AWS account id; default: the account of the current credentials.")
-@click.option("--function-name", default="mediahub-*", show_default=True, help="Lambda function name (for logs).")
-@with_appcontext
-def iam_policy_command(account_id: str | None, function_name: str) -> None:
-    """Print the least-privilege IAM policy of the Lambda role."""
-    from webapp import provision
-    from webapp.aws import AwsClients
+def iam_policy_command(stage: str, account_id: str | None) -> None:
+    """Print the IAM policy of the Lambda role for the settings in the environment."""
+    from webapp import iam
 
-    settings = current_app.config["MEDIAHUB"]
-    account = account_id or AwsClients(settings).sts.get_caller_identity()["Account"]
-    click.echo(json.dumps(provision.iam_policy(settings, account, function_name), indent=2))
+    try:
+        settings = Settings.from_env()
+    except ConfigError as error:
+        raise click.UsageError(str(error)) from None
+    if account_id is None:
+        from webapp.aws import AwsClients
+
+        account_id = AwsClients(settings).sts.get_caller_identity()["Account"]
+    secret_names = tuple(n for n in (settings.cloudfront_keys_secret, settings.secret_key_secret) if n)
+    document = iam.policy_document(
+        bucket=settings.bucket, table=settings.table, region=settings.region, account=account_id,
+        function_name=f"mediahub-{stage}", mail_from=None if settings.local_mode else settings.mail_from,
+        secret_names=secret_names,
+    )
+    click.echo(json.dumps(document, indent=2))
+
+
+@click.group()
+def main() -> None:
+    """Mediahub's operator commands."""
+
+
+main.add_command(iam_policy_command)
+
+if __name__ == "__main__":
+    main()

@@ -65,6 +65,7 @@ class Settings:
     cloudfront_keys: str | None = _secret()
     cloudfront_keys_file: str | None = None
     cloudfront_keys_secret: str | None = None
+    cloudfront_key_id: str | None = None
     link_window_seconds: int = 300
     bind_links_to_ip: bool = False
     embed_origins: tuple[str, ...] = ()
@@ -207,6 +208,7 @@ class Settings:
             ("cloudfront_keys", "MEDIAHUB_CLOUDFRONT_KEYS"),
             ("cloudfront_keys_file", "MEDIAHUB_CLOUDFRONT_KEYS_FILE"),
             ("cloudfront_keys_secret", "MEDIAHUB_CLOUDFRONT_KEYS_SECRET"),
+            ("cloudfront_key_id", "MEDIAHUB_CLOUDFRONT_KEY_ID"),
         ):
             values[field] = (env.get(name) or "").strip().rstrip("/") or None
         for field, name in (("bind_links_to_ip", "MEDIAHUB_LINK_BIND_IP"), ("local_cdn", "MEDIAHUB_LOCAL_CDN")):

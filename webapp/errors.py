@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from botocore.exceptions import BotoCoreError, ClientError
-from flask import Flask, current_app, jsonify, render_template, request
+from flask import Flask, current_app, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -85,7 +85,7 @@ def security_headers(response):
         response.headers.setdefault("X-Frame-Options", "DENY")
     if response.mimetype == "text/html":
         svc = current_app.extensions["mediahub"]
-        storage_origins = " ".join(sorted(svc.browser_origins))
+        storage_origins = " ".join(sorted(svc.browser_origins(posts_to_storage=g.get("posts_to_storage", False))))
         response.headers.setdefault(
             "Content-Security-Policy",
             "default-src 'self'; "

@@ -43,7 +43,7 @@ def load_secret(clients, name: str) -> str:
 def load_signing_keys(settings: Settings, clients) -> list[SigningKey]:
     source, document = _read(settings, clients)
     try:
-        return parse_signing_keys(document)
+        return parse_signing_keys(document, default_id=settings.cloudfront_key_id)
     except ValueError as error:
         raise ConfigError(f"{source}: {error}") from None
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
 import time
 from typing import Callable
 
-from webapp.aws import AwsClients, storage_origins
+from webapp.aws import AwsClients
 from webapp.catalog import Catalog
 from webapp.config import Settings
 from webapp.keystore import load_signing_keys
@@ -28,30 +27,32 @@ class Services:
     mailer: Mailer | None = None
     clock: Callable[[], float] = time.time
 
-    @functools.cached_property
-    def browser_origins(self) -> set[str]:
-        """Origins the site's pages talk to directly: where files are posted and served from."""
-        return storage_origins(self.settings) | self.links.origins
+    def browser_origins(self, *, posts_to_storage: bool) -> set[str]:
+        """Origins a page talks to directly: where links are served from, and the bucket's
+        origin for a page that posts files (botocore resolves it: the first such page of a
+        process loads the SDK; pages that only show links with a CDN do not)."""
+        origins = self.links.origins
+        return origins | {self.storage.origin} if posts_to_storage else origins
 
     @classmethod
     def build(cls, settings: Settings, clients: AwsClients | None = None) -> "Services":
         clients = clients or AwsClients(settings)
+        storage = Storage(clients.lazy("s3"), settings.bucket)
         return cls(
             settings=settings,
-            storage=Storage(clients.lazy("s3"), settings.bucket, region=settings.region,
-                            credentials=clients.credentials, reader=clients.lazy("lean_s3")),
-            catalog=Catalog(clients.lazy("dynamodb"), settings.table, writer=clients.lazy("lean_dynamodb")),
-            links=link_signer(settings, clients),
+            storage=storage,
+            catalog=Catalog(clients.lazy("dynamodb"), settings.table),
+            links=link_signer(settings, clients, storage),
             share_tokens=ShareTokens(settings.secret_key),
             upload_tickets=UploadTickets(settings.secret_key),
             mailer=Mailer(clients.lazy("ses"), settings.mail_from) if settings.mail_from else None,
         )
 
 
-def link_signer(settings: Settings, clients: AwsClients) -> LinkSigner:
+def link_signer(settings: Settings, clients: AwsClients, storage: Storage) -> LinkSigner:
     """CloudFront when a CDN is configured, else S3 presigned GET."""
     if not settings.cdn_url:
-        return S3Links(clients.lazy("s3"), settings.bucket, origins=storage_origins(settings))
+        return S3Links(clients.lazy("s3"), settings.bucket, origin=lambda: storage.origin)
     return CloudFrontLinks(
         settings.cdn_url,
         lambda: load_signing_keys(settings, clients)[-1],  # read once, on the first link

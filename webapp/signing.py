@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import datetime as dt
 import functools
-import hashlib
-import hmac
 import ipaddress
 import json
 import math
@@ -65,14 +62,14 @@ def delivery_headers(filename: str, content_type: str, *, inline: bool) -> tuple
 class S3Links:
     """S3 presigned GET. Note: the URL dies with the credentials that signed it."""
 
-    def __init__(self, s3_client, bucket: str, origins: set[str] = frozenset()):
+    def __init__(self, s3_client, bucket: str, origin: Callable[[], str]):
         self._s3 = s3_client
         self._bucket = bucket
-        self._origins = origins
+        self._origin = origin  # the bucket's, as botocore addresses it
 
     @property
     def origins(self) -> set[str]:
-        return set(self._origins)
+        return {self._origin()}
 
     def link_expiry(self, expires_at: float, limit: float | None = None) -> int:
         return int(math.ceil(expires_at if limit is None else min(expires_at, limit)))
@@ -114,10 +111,12 @@ def new_signing_key(key_id: str) -> SigningKey:
     return SigningKey(key_id, _crypto().rsa.generate_private_key(public_exponent=65537, key_size=2048))
 
 
-def parse_signing_keys(document: str) -> list[SigningKey]:
-    """Keys from JSON: ``[{"id", "private_key" (PEM), "created"}]``, newest last.
+def parse_signing_keys(document: str, default_id: str | None = None) -> list[SigningKey]:
+    """Keys from JSON: ``[{"id", "private_key" (PEM), "created"}]`` or ``{"keys": [...]}``, newest last.
 
-    Several keys may be listed while one is rotated out; the newest signs.
+    Several keys may be listed while one is rotated out; the newest signs. A key stored
+    without ``id`` takes ``default_id``: the deploy stores the private key before the
+    stack registers its public half, and the stack's output names the id.
     """
     c = _crypto()
     try:
@@ -126,7 +125,7 @@ def parse_signing_keys(document: str) -> list[SigningKey]:
             entries = entries.get("keys", [entries])
         keys = [
             SigningKey(
-                str(entry["id"]),
+                str(entry.get("id") or default_id or ""),
                 c.serialization.load_pem_private_key(entry["private_key"].encode(), password=None),
                 str(entry.get("created", "")),
             )
@@ -137,6 +136,8 @@ def parse_signing_keys(document: str) -> list[SigningKey]:
         raise ValueError(f"CloudFront signing keys are malformed ({type(error).__name__})") from None
     if not keys or not all(isinstance(k.private_key, c.rsa.RSAPrivateKey) for k in keys):
         raise ValueError("CloudFront signing keys must list at least one RSA private key")
+    if not all(k.key_id for k in keys):
+        raise ValueError("a CloudFront signing key has no id: set MEDIAHUB_CLOUDFRONT_KEY_ID")
     return sorted(keys, key=lambda k: k.created)
 
 
@@ -321,110 +322,3 @@ def verify_cloudfront_url(url: str, public_keys: dict[str, rsa.RSAPublicKey], *,
     if source and ipaddress.ip_address(client_ip) not in ipaddress.ip_network(source, strict=False):
         raise SignatureRefused("viewer address not allowed")
     return statement
-
-
-# --- S3 POST policies -----------------------------------------------------------
-
-SIGV4_ALGORITHM = "AWS4-HMAC-SHA256"
-SIGV4_TIMESTAMP = "%Y%m%dT%H%M%SZ"
-
-
-@dataclasses.dataclass(frozen=True)
-class AwsCredentials:
-    access_key: str
-    secret_key: str = dataclasses.field(repr=False)
-    token: str | None = dataclasses.field(default=None, repr=False)
-
-
-@functools.lru_cache(maxsize=16)
-def _sigv4_key(secret_key: str, datestamp: str, region: str, service: str) -> bytes:
-    key = ("AWS4" + secret_key).encode()
-    for part in (datestamp, region, service, "aws4_request"):
-        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
-    return key
-
-
-def _sigv4_scope(datestamp: str, region: str, service: str) -> str:
-    return f"{datestamp}/{region}/{service}/aws4_request"
-
-
-def _sigv4_signature(credentials: AwsCredentials, datestamp: str, region: str, service: str, message: str) -> str:
-    """HMAC with the day's signing key (derived once a day per region and service)."""
-    key = _sigv4_key(credentials.secret_key, datestamp, region, service)
-    return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
-
-
-def s3_post_fields(*, bucket: str, key: str, fields: dict, conditions: list, expires_in: int,
-                   region: str, credentials: AwsCredentials, now: dt.datetime) -> dict:
-    """The form fields of a SigV4 POST policy, exactly as botocore's generate_presigned_post
-    makes them (tested byte for byte), without its per-call endpoint resolution.
-
-    The signing key is derived once a day per region instead of on every upload.
-    """
-    amz_date = now.strftime(SIGV4_TIMESTAMP)
-    datestamp = amz_date[:8]
-    credential = f"{credentials.access_key}/{_sigv4_scope(datestamp, region, 's3')}"
-    signed = {**fields, "key": key, "x-amz-algorithm": SIGV4_ALGORITHM, "x-amz-credential": credential,
-              "x-amz-date": amz_date}
-    all_conditions = [*conditions, {"bucket": bucket}, {"key": key}, {"x-amz-algorithm": SIGV4_ALGORITHM},
-                      {"x-amz-credential": credential}, {"x-amz-date": amz_date}]
-    if credentials.token is not None:
-        signed["x-amz-security-token"] = credentials.token
-        all_conditions.append({"x-amz-security-token": credentials.token})
-    expiration = (now + dt.timedelta(seconds=expires_in)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    policy = base64.b64encode(json.dumps({"expiration": expiration, "conditions": all_conditions}).encode()).decode()
-    signed["policy"] = policy
-    signed["x-amz-signature"] = _sigv4_signature(credentials, datestamp, region, "s3", policy)
-    return signed
-
-
-# --- SigV4 request headers --------------------------------------------------------
-
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-
-
-def host_header(url: str) -> str:
-    """The Host a request to ``url`` sends and signs: lowercase, default port left out."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    if parts.port is not None and parts.port != _DEFAULT_PORTS.get(parts.scheme):
-        host = f"{host}:{parts.port}"
-    return host
-
-
-def sigv4_headers(*, method: str, url: str, headers: dict[str, str], body: bytes, service: str, region: str,
-                  credentials: AwsCredentials, now: dt.datetime) -> dict[str, str]:
-    """``headers`` plus Host, X-Amz-Date, X-Amz-Security-Token, X-Amz-Content-SHA256 (S3 only)
-    and Authorization, signing every header given: what botocore's SigV4Auth (S3SigV4Auth
-    for S3) makes of the same request, byte for byte (tested), with the signing key derived
-    once a day. For S3 the path is signed as sent; for other services it must be normalised.
-    """
-    parts = urlsplit(url)
-    amz_date = now.strftime(SIGV4_TIMESTAMP)
-    payload_hash = hashlib.sha256(body).hexdigest()
-    sent = {"Host": host_header(url), **headers, "X-Amz-Date": amz_date}
-    if credentials.token:
-        sent["X-Amz-Security-Token"] = credentials.token
-    if service == "s3":
-        sent["X-Amz-Content-SHA256"] = payload_hash
-    signed = {name.lower(): " ".join(value.split()) for name, value in sent.items()}
-    names = sorted(signed)
-    path = parts.path or "/"
-    if service != "s3":
-        path = quote(path, safe="/~")
-    pairs = sorted(pair.partition("=")[::2] for pair in parts.query.split("&")) if parts.query else []
-    query = "&".join(f"{key}={value}" for key, value in pairs)
-    canonical = "\n".join([
-        method.upper(), path, query,
-        "".join(f"{name}:{signed[name]}\n" for name in names),
-        ";".join(names), payload_hash,
-    ])
-    datestamp = amz_date[:8]
-    scope = _sigv4_scope(datestamp, region, service)
-    string_to_sign = "\n".join([SIGV4_ALGORITHM, amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()])
-    signature = _sigv4_signature(credentials, datestamp, region, service, string_to_sign)
-    sent["Authorization"] = (f"{SIGV4_ALGORITHM} Credential={credentials.access_key}/{scope}, "
-                             f"SignedHeaders={';'.join(names)}, Signature={signature}")
-    return sent

@@ -8,12 +8,12 @@ enforce nothing) is re-checked on completion with one ranged GET (``peek``).
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
-from typing import Callable
+import logging
+from urllib.parse import urlsplit
 
 from botocore.exceptions import ClientError
 
-from webapp.signing import AwsCredentials, s3_post_fields
+log = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,9 +27,29 @@ class StoredObject:
     metadata: dict = dataclasses.field(default_factory=dict)
 
 
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
 def _is_missing(error: ClientError) -> bool:
-    code = str(error.response.get("Error", {}).get("Code", ""))
-    return code in ("404", "NoSuchKey", "NotFound")
+    """Whether a read failed because the object is not there.
+
+    S3 answers a GET of a missing key with 403 AccessDenied, not 404, unless the caller
+    may list the bucket (and the role's ListBucket is limited to the ``uploads/`` prefix,
+    which does not extend to GetObject). Our keys are random and only ever read by the
+    role that signed their upload, so a 403 here means "nothing has arrived".
+    """
+    if _code(error) in ("404", "NoSuchKey", "NotFound"):
+        return True
+    if _code(error) in ("403", "AccessDenied"):
+        log.info("object read answered 403: treated as missing")
+        return True
+    return False
+
+
+def origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def bucket_url(s3_client, bucket: str) -> str:
@@ -38,18 +58,9 @@ def bucket_url(s3_client, bucket: str) -> str:
 
 
 class Storage:
-    """``reader`` answers ``get_object`` for ``peek``, the read every upload makes: a
-    ``lean_aws.LeanS3`` in the app, the boto3 client by default."""
-
-    def __init__(self, s3_client, bucket: str, *, region: str = "us-east-1",
-                 credentials: Callable[[], AwsCredentials] | None = None,
-                 clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc), reader=None):
+    def __init__(self, s3_client, bucket: str):
         self._s3 = s3_client
-        self._reader = reader or s3_client
         self.bucket = bucket
-        self._region = region
-        self._credentials = credentials
-        self._clock = clock
         self._post_url: str | None = None
 
     @property
@@ -58,6 +69,12 @@ class Storage:
         if self._post_url is None:
             self._post_url = bucket_url(self._s3, self.bucket)
         return self._post_url
+
+    @property
+    def origin(self) -> str:
+        """The origin browsers send files to and fetch S3 links from, for the pages' CSP:
+        taken from the URL botocore makes (path-style, FIPS or dual-stack alike)."""
+        return origin_of(self.post_url)
 
     def post_policy(self, key: str, *, content_type: str, content_disposition: str, max_bytes: int,
                     expires_in: int, metadata: dict[str, str] | None = None) -> dict:
@@ -79,15 +96,9 @@ class Storage:
             ["eq", "$success_action_status", "201"],
             ["content-length-range", 1, max_bytes],
         ]
-        if self._credentials is None:
-            return self._s3.generate_presigned_post(
-                self.bucket, key, Fields=fields, Conditions=conditions, ExpiresIn=expires_in
-            )
-        signed = s3_post_fields(
-            bucket=self.bucket, key=key, fields=fields, conditions=conditions, expires_in=expires_in,
-            region=self._region, credentials=self._credentials(), now=self._clock(),
+        return self._s3.generate_presigned_post(
+            self.bucket, key, Fields=fields, Conditions=conditions, ExpiresIn=expires_in
         )
-        return {"url": self.post_url, "fields": signed}
 
     def peek(self, key: str, length: int) -> StoredObject | None:
         """The object's headers and its first ``length`` bytes in one ranged GET (None if missing).
@@ -95,7 +106,7 @@ class Storage:
         One request instead of HEAD + GET: ``Content-Range`` carries the full size.
         """
         try:
-            answer = self._reader.get_object(Bucket=self.bucket, Key=key, Range=f"bytes=0-{length - 1}")
+            answer = self._s3.get_object(Bucket=self.bucket, Key=key, Range=f"bytes=0-{length - 1}")
         except ClientError as error:
             if _is_missing(error):
                 return None

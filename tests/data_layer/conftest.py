@@ -14,10 +14,8 @@ import boto3
 import pytest
 
 from tests.conftest import missing_tool
-from webapp import provision
+from webapp.local import resources
 from webapp.catalog import Catalog
-from webapp.lean_aws import LeanDynamoDB, SignedHttp
-from webapp.signing import AwsCredentials
 from webapp.local.stack import free_loopback_port
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -69,17 +67,10 @@ def dynamodb_local(dynamodb_local_endpoint):
     )
 
 
-def lean_dynamodb(endpoint: str) -> LeanDynamoDB:
-    http = SignedHttp(region="us-east-1", credentials=lambda: AwsCredentials("local", "local"),
-                      connect_timeout=3, read_timeout=10, max_attempts=3)
-    return LeanDynamoDB(http, lambda: endpoint)
-
-
-@pytest.fixture(params=["lean", "boto3"])
-def catalog(request, dynamodb_local, dynamodb_local_endpoint) -> Catalog:
-    """The catalog as the app builds it (upload writes through lean_aws), and all on boto3."""
+@pytest.fixture
+def catalog(dynamodb_local) -> Catalog:
+    """A fresh table per test, created as local mode creates it."""
     table = f"mediahub-{uuid.uuid4().hex[:8]}"
-    provision.ensure_table(dynamodb_local, table)
-    writer = lean_dynamodb(dynamodb_local_endpoint) if request.param == "lean" else None
-    yield Catalog(dynamodb_local, table, writer=writer)
+    resources.ensure_table(dynamodb_local, table)
+    yield Catalog(dynamodb_local, table)
     dynamodb_local.delete_table(TableName=table)

@@ -45,3 +45,35 @@ def test_app_signs_with_the_stored_key(make_app, aws, settings):
     app = make_app(cdn_url="https://d111111abcdef8.cloudfront.net", cloudfront_keys_secret="mediahub/cloudfront")
     links = app.extensions["mediahub"].links
     assert links.key.key_id == "K2STORED" and links.origin == "https://d111111abcdef8.cloudfront.net"
+
+
+def _deployed_document() -> str:
+    """The secret as the deploy's key command stores it: private keys only, no id."""
+    import json
+
+    from cryptography.hazmat.primitives import serialization
+
+    pem = KEYS[0].private_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                            serialization.NoEncryption()).decode()
+    return json.dumps({"keys": [{"private_key": pem, "created": "2026-12-01"}]})
+
+
+def test_a_key_stored_without_id_takes_the_stacks_key_id(aws, settings):
+    aws.secretsmanager.create_secret(Name="mediahub/dev/cloudfront-keys", SecretString=_deployed_document())
+    loaded = load_signing_keys(settings.with_overrides(cloudfront_keys_secret="mediahub/dev/cloudfront-keys",
+                                                       cloudfront_key_id="K3FROMSTACK"), aws)
+    assert [k.key_id for k in loaded] == ["K3FROMSTACK"]
+    assert loaded[0].public_key.public_numbers() == KEYS[0].public_key.public_numbers()
+
+
+def test_a_key_without_any_id_is_refused_with_the_setting_to_fix(aws, settings):
+    aws.secretsmanager.create_secret(Name="mediahub/dev/cloudfront-keys", SecretString=_deployed_document())
+    with pytest.raises(ConfigError, match="MEDIAHUB_CLOUDFRONT_KEY_ID"):
+        load_signing_keys(settings.with_overrides(cloudfront_keys_secret="mediahub/dev/cloudfront-keys"), aws)
+
+
+def test_the_key_id_is_read_from_the_environment():
+    from webapp.config import Settings
+
+    settings = Settings.from_env({"MEDIAHUB_CLOUDFRONT_KEY_ID": " K3FROMSTACK "})
+    assert settings.cloudfront_key_id == "K3FROMSTACK"

@@ -6,8 +6,6 @@ import pytest
 import requests
 
 from tests.support import HTML_BYTES, Api, png_bytes, post_to_storage
-from webapp.lean_aws import LeanDynamoDB, LeanS3, SignedHttp
-from webapp.signing import AwsCredentials
 
 
 @pytest.fixture
@@ -226,35 +224,6 @@ def test_wrong_manage_token_is_refused(api, client):
     media = api.upload(png_bytes()).get_json()["media"]
     wrong = media["links"]["manage"][:-3] + "abc"
     assert client.get(wrong).status_code == 403
-
-
-@pytest.mark.parametrize("down", ["dynamodb", "s3"])
-def test_storage_outage_is_a_clear_503_and_loses_nothing(make_app, bucket_keys, down):
-    app = make_app()
-    svc = app.extensions["mediahub"]
-    api = Api(app.test_client())
-    data = png_bytes()
-    policy = api.start(data).get_json()
-    post_to_storage(policy, data)
-    unreachable = _unreachable_http()
-    if down == "dynamodb":
-        working, svc.catalog._writer = svc.catalog._writer, LeanDynamoDB(unreachable, lambda: "http://127.0.0.1:9")
-    else:
-        working, svc.storage._reader = svc.storage._reader, LeanS3(unreachable, lambda bucket: "http://127.0.0.1:9/" + bucket)
-    answer = api.complete(policy["upload_id"])
-    assert answer.status_code == 503
-    assert answer.get_json()["error"] == {"code": "storage_unavailable", "message": "Storage is not answering right now."}
-    assert bucket_keys() == [policy["fields"]["key"]]  # the file is still there
-    if down == "dynamodb":
-        svc.catalog._writer = working
-    else:
-        svc.storage._reader = working
-    assert api.complete(policy["upload_id"]).status_code == 201  # and the retry records it
-
-
-def _unreachable_http() -> SignedHttp:
-    return SignedHttp(region="us-east-1", credentials=lambda: AwsCredentials("x", "x"), connect_timeout=1,
-                      read_timeout=1, max_attempts=1)
 
 
 def test_no_script_form_post_explains_and_stores_nothing(api, client, table_items):

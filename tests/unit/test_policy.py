@@ -1,4 +1,4 @@
-"""The POST policy itself: decoded and checked condition by condition.
+"""The POST policy itself, signed by botocore: decoded and checked condition by condition.
 
 moto does not enforce policies, so this is where their content is proven.
 """
@@ -78,32 +78,3 @@ def test_policy_signature_is_sigv4_over_the_policy(policy):
         key = sign(key, part)
     expected = hmac.new(key, fields["policy"].encode(), hashlib.sha256).hexdigest()
     assert fields["x-amz-signature"] == expected
-
-
-@pytest.mark.parametrize("token", [None, "session-token-from-the-lambda-role"])
-@pytest.mark.parametrize("region", ["us-east-1", "eu-west-1"])
-def test_policy_is_byte_for_byte_what_botocore_makes(monkeypatch, token, region):
-    """Our signer skips botocore's per-call endpoint resolution; its output must not differ at all."""
-    import botocore.auth
-    import botocore.signers
-    import boto3
-    from botocore.config import Config
-
-    from webapp.signing import AwsCredentials
-
-    frozen = dt.datetime(2027, 3, 4, 5, 6, 7)
-    monkeypatch.setattr(botocore.signers, "get_current_datetime", lambda: frozen)
-    monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda: frozen)
-    client = boto3.client("s3", region_name=region, aws_access_key_id="AKIDEXAMPLE",
-                          aws_secret_access_key="wJalrXUtnFEMI/K7MDENG", aws_session_token=token,
-                          config=Config(signature_version="s3v4"))
-    credentials = AwsCredentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG", token)
-    ours = Storage(client, "media-bucket", region=region, credentials=lambda: credentials,
-                   clock=lambda: frozen).post_policy(
-        KEY, content_type="image/png", content_disposition=DISPOSITION, max_bytes=5000, expires_in=600,
-        metadata={"x-amz-meta-mediahub": "signed.claim"})
-    theirs = Storage(client, "media-bucket").post_policy(
-        KEY, content_type="image/png", content_disposition=DISPOSITION, max_bytes=5000, expires_in=600,
-        metadata={"x-amz-meta-mediahub": "signed.claim"})
-    assert ours == theirs
-

@@ -1,4 +1,4 @@
-from flask import Blueprint, jsonify, render_template, request, session
+from flask import Blueprint, g, jsonify, render_template, request, session
 
 from webapp import services, tokens, uploading
 from webapp.openapi import SPEC
@@ -19,6 +19,7 @@ def uploader_id(create: bool = False) -> str | None:
 @bp.get("/")
 def index():
     svc = services()
+    g.posts_to_storage = True  # the page's script sends files to the bucket: its CSP must allow it
     return render_template("index.html", form=UploadForm(), settings=svc.settings)
 
 

@@ -1,0 +1,92 @@
+"""How the app's AWS calls travel: through an HTTP proxy, past a 403 for a missing object,
+and into a clear 503 within seconds when a dependency is down or hangs.
+
+All through boto3 against moto's server; the relay in front of it plays the proxy, S3's
+403, or a dependency that accepts connections and never answers.
+"""
+
+import time
+
+import pytest
+
+from tests.support import Api, Relay, png_bytes, post_to_storage
+from webapp.aws import AwsClients
+
+NO_PROXY_VARIABLES = ("NO_PROXY", "no_proxy", "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY",
+                      "all_proxy")
+
+
+@pytest.fixture
+def no_proxy_settings(monkeypatch):
+    for name in NO_PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_the_upload_path_goes_through_the_proxy_in_the_environment(make_app, settings, monkeypatch, no_proxy_settings):
+    with Relay() as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+        app = make_app()
+        api = Api(app.test_client())
+        data = png_bytes()
+        policy = api.start(data).get_json()
+        assert post_to_storage(policy, data).status_code in (200, 201, 204)
+        before = len(proxy.seen)
+        assert api.complete(policy["upload_id"]).status_code == 201
+    through = proxy.seen[before:]
+    key = policy["fields"]["key"]
+    assert any(method == "GET" and url.startswith(settings.aws_endpoint_url) and key in url
+               for method, url, _ in through), through
+    assert any(target == "DynamoDB_20120810.TransactWriteItems" for _, _, target in through), through
+
+
+def s3_without_list_permission(method, url, status, headers, body):
+    """What S3 answers a role that may not list the bucket: 403 AccessDenied, never 404."""
+    if method in ("GET", "HEAD") and status == 404:
+        denied = (b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code>'
+                  b"<Message>Access Denied</Message></Error>")
+        return 403, {"Content-Type": "application/xml"}, denied
+    return status, headers, body
+
+
+def test_completing_before_the_file_arrives_is_409_when_s3_answers_403(make_app, settings, no_proxy_settings):
+    app = make_app()
+    with Relay(upstream=settings.aws_endpoint_url, rewrite=s3_without_list_permission) as s3:
+        svc = app.extensions["mediahub"]
+        svc.storage._s3 = AwsClients(settings.with_overrides(aws_endpoint_url=s3.url)).s3
+        api = Api(app.test_client())
+        policy = api.start(png_bytes()).get_json()
+        answer = api.complete(policy["upload_id"])
+    assert answer.status_code == 409
+    assert answer.get_json()["error"]["code"] == "upload_missing"
+
+
+@pytest.mark.parametrize("failure", ["refused", "hangs"])
+@pytest.mark.parametrize("down", ["dynamodb", "s3"])
+def test_an_outage_is_a_clear_503_within_ten_seconds_and_loses_nothing(make_app, settings, bucket_keys, down,
+                                                                       failure, no_proxy_settings):
+    app = make_app()
+    svc = app.extensions["mediahub"]
+    api = Api(app.test_client())
+    data = png_bytes()
+    policy = api.start(data).get_json()
+    post_to_storage(policy, data)
+    with Relay(upstream=settings.aws_endpoint_url, hang=failure == "hangs") as relay:
+        endpoint = relay.url if failure == "hangs" else "http://127.0.0.1:9"  # nothing listens on port 9
+        broken = AwsClients(settings.with_overrides(aws_endpoint_url=endpoint))
+        if down == "dynamodb":
+            working, svc.catalog._db = svc.catalog._db, broken.dynamodb
+        else:
+            working, svc.storage._s3 = svc.storage._s3, broken.s3
+        started = time.monotonic()
+        answer = api.complete(policy["upload_id"])
+        took = time.monotonic() - started
+    assert answer.status_code == 503
+    assert answer.get_json()["error"] == {"code": "storage_unavailable", "message": "Storage is not answering right now."}
+    assert took < 10, f"{down} {failure}: the 503 took {took:.1f} s"
+    assert bucket_keys() == [policy["fields"]["key"]]  # the file is still there
+    if down == "dynamodb":
+        svc.catalog._db = working
+    else:
+        svc.storage._s3 = working
+    assert api.complete(policy["upload_id"]).status_code == 201  # and the retry records it

@@ -1,0 +1,76 @@
+"""The function role's policy: exact resources, every action the app uses and no more, and a
+CLI that prints it without starting the app (so no secret has to exist yet)."""
+
+import json
+
+from click.testing import CliRunner
+
+from webapp.cli import main
+
+STAGE_ENV = {
+    "MEDIAHUB_BUCKET": "mediahub-prod-uploads",
+    "MEDIAHUB_TABLE": "mediahub-prod",
+    "MEDIAHUB_SECRET_KEY_SECRET": "mediahub/prod/secret-key",
+    "MEDIAHUB_CDN_URL": "https://d111111abcdef8.cloudfront.net",
+    "MEDIAHUB_CLOUDFRONT_KEYS_SECRET": "mediahub/prod/cloudfront-keys",
+    "MEDIAHUB_MAIL_FROM": "Mediahub <noreply@media.example.com>",
+    "AWS_REGION": "eu-west-1",
+}
+
+
+def printed_policy(monkeypatch) -> dict:
+    for name, value in STAGE_ENV.items():
+        monkeypatch.setenv(name, value)
+    result = CliRunner().invoke(main, ["iam-policy", "--stage", "production", "--account-id", "123456789012"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def test_every_resource_is_exact(monkeypatch):
+    policy = printed_policy(monkeypatch)
+    for statement in policy["Statement"]:
+        assert "*" not in as_list(statement["Resource"])
+        assert not any(action.endswith(":*") for action in as_list(statement["Action"]))
+    by_sid = {s["Sid"]: s for s in policy["Statement"]}
+    assert by_sid["UploadsObjects"]["Resource"] == "arn:aws:s3:::mediahub-prod-uploads/uploads/*"
+    assert set(by_sid["UploadsObjects"]["Action"]) == {"s3:PutObject", "s3:GetObject", "s3:DeleteObject"}
+    assert by_sid["UploadsListing"]["Condition"] == {"StringLike": {"s3:prefix": "uploads/*"}}
+    assert set(by_sid["CatalogItems"]["Action"]) == {  # every DynamoDB call the app makes, and no more
+        "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem", "dynamodb:Query"}
+    assert by_sid["CatalogItems"]["Resource"] == [
+        "arn:aws:dynamodb:eu-west-1:123456789012:table/mediahub-prod",
+        "arn:aws:dynamodb:eu-west-1:123456789012:table/mediahub-prod/index/*",
+    ]
+    assert by_sid["SendMail"]["Resource"] == ["arn:aws:ses:eu-west-1:123456789012:identity/media.example.com",
+                                              "arn:aws:ses:eu-west-1:123456789012:identity/noreply@media.example.com"]
+    secrets = [s["Resource"] for s in policy["Statement"] if s["Action"] == "secretsmanager:GetSecretValue"]
+    assert secrets == [
+        "arn:aws:secretsmanager:eu-west-1:123456789012:secret:mediahub/prod/cloudfront-keys-??????",
+        "arn:aws:secretsmanager:eu-west-1:123456789012:secret:mediahub/prod/secret-key-??????",
+    ]
+
+
+def test_logs_and_invocation_name_this_stage_only(monkeypatch):
+    """A wildcard such as mediahub-* would let one stage's role write another stage's logs."""
+    by_sid = {s["Sid"]: s for s in printed_policy(monkeypatch)["Statement"]}
+    assert by_sid["Logs"]["Resource"] == \
+        "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/mediahub-production:*"
+    # Zappa hands this role to API Gateway and EventBridge, which must be allowed to invoke it.
+    assert by_sid["InvokeItself"]["Action"] == "lambda:InvokeFunction"
+    assert by_sid["InvokeItself"]["Resource"] == [
+        "arn:aws:lambda:eu-west-1:123456789012:function:mediahub-production",
+        "arn:aws:lambda:eu-west-1:123456789012:function:mediahub-production:*",
+    ]
+
+
+def test_ssm_secrets_are_read_as_parameters(monkeypatch):
+    monkeypatch.setattr("tests.unit.test_iam.STAGE_ENV",
+                        {**STAGE_ENV, "MEDIAHUB_SECRET_KEY_SECRET": "ssm:/mediahub/prod/secret-key"})
+    policy = printed_policy(monkeypatch)
+    [ssm] = [s for s in policy["Statement"] if s["Action"] == "ssm:GetParameter"]
+    assert ssm["Resource"] == "arn:aws:ssm:eu-west-1:123456789012:parameter/mediahub/prod/secret-key"
