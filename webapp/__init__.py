@@ -94,7 +94,7 @@ def register_extensions(app: Flask) -> None:
     from webapp import logs
 
     csrf.init_app(app)
-    logs.setup()
+    logs.setup(metrics=app.config["MEDIAHUB"].metrics)
     logs.register(app)
 
 

@@ -79,6 +79,7 @@ class Settings:
     max_share_days: int = 30
     admin_user: str | None = None
     admin_password_hash: str | None = dataclasses.field(default=None, repr=False)
+    metrics: bool = False
 
     def __post_init__(self) -> None:
         problems = []
@@ -211,7 +212,9 @@ class Settings:
             ("cloudfront_key_id", "MEDIAHUB_CLOUDFRONT_KEY_ID"),
         ):
             values[field] = (env.get(name) or "").strip().rstrip("/") or None
-        for field, name in (("bind_links_to_ip", "MEDIAHUB_LINK_BIND_IP"), ("local_cdn", "MEDIAHUB_LOCAL_CDN")):
+        values["metrics"] = not local_mode
+        for field, name in (("bind_links_to_ip", "MEDIAHUB_LINK_BIND_IP"), ("local_cdn", "MEDIAHUB_LOCAL_CDN"),
+                            ("metrics", "MEDIAHUB_METRICS")):
             if env.get(name, "").strip():
                 values[field] = _flag(name, env[name])
         return cls(**values)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 
 from webapp import ownership, tokens
+from webapp.logs import count
 from webapp.rules import Refusal
 from webapp.services import Services
 from webapp.dates import iso
@@ -85,6 +86,7 @@ def download(svc: Services, token: str, client_ip: str | None = None) -> str:
         media = svc.catalog.get_media(media["id"]) or media
         share = svc.catalog.get_share(media["id"], opened.share["share_id"]) or {**opened.share, "revoked": True}
         raise why_refused(media, share, now) or download_limit()
+    count("Downloads")
     return signed_url(svc, media, now, inline=False, client_ip=client_ip)
 
 

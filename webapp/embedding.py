@@ -8,6 +8,7 @@ embedded, because views through an embed would not count against the limit.
 from __future__ import annotations
 
 from webapp import delivery, ownership, rules, tokens
+from webapp.logs import count
 from webapp.dates import iso, recent_months
 from webapp.rules import Refusal
 from webapp.services import Services
@@ -34,6 +35,7 @@ def check_origin(svc: Services, media: dict, origin: str | None) -> None:
 def link(svc: Services, media: dict, client_ip: str | None) -> dict:
     url, expires_at = delivery.signed_link(svc, media, svc.clock(), inline=True, client_ip=client_ip,
                                            seconds=svc.settings.embed_link_seconds)
+    count("EmbedLinks")
     return {"url": url, "expires_at": iso(expires_at)}
 
 

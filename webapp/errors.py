@@ -9,6 +9,7 @@ from flask import Flask, current_app, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from webapp.logs import count
 from webapp.rules import Refusal
 
 log = logging.getLogger(__name__)
@@ -54,10 +55,12 @@ def error_response(status: int, code: str, message: str, what_to_do: str = ""):
 def register(app: Flask) -> None:
     @app.errorhandler(Refusal)
     def refusal(error: Refusal):
+        count("Refusals", code=error.code)
         return error_response(error.status, error.code, error.message)
 
     @app.errorhandler(CSRFError)
     def csrf_failed(error: CSRFError):
+        count("Refusals", code="csrf_failed")
         return error_response(
             400, "csrf_failed", "The form's security token is missing or stale. Reload the page and try again."
         )
@@ -73,6 +76,9 @@ def register(app: Flask) -> None:
     def aws_failed(error: Exception):
         # The exception text names the operation and the code, never credentials.
         log.error("AWS call failed: %s", error)
+        code = error.response.get("Error", {}).get("Code", "unknown") if isinstance(error, ClientError) else \
+            type(error).__name__
+        count("AwsErrors", code=str(code))
         return error_response(
             503, "storage_unavailable", "Storage is not answering right now.", WHAT_TO_DO[503]
         )

@@ -1,9 +1,15 @@
-"""Structured logs: one JSON line per request or event. Routes are logged as their
-rule (``/s/<token>``), never as the path, so no token or key ever reaches a log."""
+"""Structured logs and CloudWatch metrics, through aws-lambda-powertools.
+
+Logs: one JSON line per request or event, written by powertools' ``Logger``. Routes are
+logged as their rule (``/s/<token>``), never as the path, so no token or key ever reaches
+a log. Metrics: CloudWatch embedded metric format (EMF), one JSON line on stdout that
+CloudWatch Logs turns into metrics, so no API call and no extra permission. On in AWS
+(``MEDIAHUB_METRICS``, default true outside local mode), off in local mode.
+"""
 
 from __future__ import annotations
 
-import json
+import functools
 import logging
 import sys
 import time
@@ -11,11 +17,9 @@ import uuid
 
 from flask import Flask, g, request
 
-log = logging.getLogger("mediahub.access")
-
-
-def emit(**fields) -> None:
-    log.info(json.dumps(fields, separators=(",", ":"), default=str))
+NAMESPACE = "Mediahub"
+SERVICE = "mediahub"
+_metrics_on = False
 
 
 class _StdoutHandler(logging.StreamHandler):
@@ -30,13 +34,38 @@ class _StdoutHandler(logging.StreamHandler):
         pass
 
 
-def setup(level: int = logging.INFO) -> None:
-    if not log.handlers:
-        handler = _StdoutHandler()
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        log.addHandler(handler)
-        log.propagate = False
-    log.setLevel(level)
+@functools.cache
+def _logger():
+    from aws_lambda_powertools import Logger
+
+    # Its own handler, level and no propagation: Zappa's access log (which carries paths)
+    # stays off at the function's log level while these lines are written.
+    logger = Logger(service=SERVICE, level="INFO", logger_handler=_StdoutHandler(), utc=True)
+    logging.getLogger(SERVICE).propagate = False  # Lambda's root handler would write each line twice
+    return logger
+
+
+def emit(message: str, **fields) -> None:
+    """One JSON log line; ``fields`` must never hold a token, key, path or file name."""
+    _logger().info(message, extra=fields)
+
+
+def setup(metrics: bool) -> None:
+    global _metrics_on
+    _metrics_on = metrics
+    _logger()
+
+
+def count(name: str, value: float = 1, *, unit: str = "Count", **dimensions: str) -> None:
+    """One CloudWatch metric in EMF (say ``count("Refusals", code="file_too_large")``)."""
+    if not _metrics_on:
+        return
+    from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+    with single_metric(name=name, unit=MetricUnit(unit), value=value, namespace=NAMESPACE,
+                       default_dimensions={"service": SERVICE}) as metric:
+        for dimension, dimension_value in dimensions.items():
+            metric.add_dimension(name=dimension, value=str(dimension_value))
 
 
 def register(app: Flask) -> None:
@@ -51,6 +80,7 @@ def register(app: Flask) -> None:
     def log_request(response):
         started = g.get("started")
         emit(
+            "request",
             id=g.get("request_id"),
             route=request.url_rule.rule if request.url_rule else "(no route)",
             method=request.method,
@@ -75,5 +105,5 @@ class timed_event:
         if error:
             self.fields["error"] = type(error).__name__
         self.fields["duration_ms"] = round((time.perf_counter() - self.started) * 1000, 2)
-        emit(**self.fields)
+        emit("event", **self.fields)
         return False

@@ -16,6 +16,7 @@ import logging
 
 from webapp import rules, sniff, tokens
 from webapp.dates import iso
+from webapp.logs import count
 from webapp.rules import Refusal
 from webapp.services import Services
 from webapp.tokens import UploadClaim
@@ -71,6 +72,8 @@ def start_upload(svc: Services, data: object, uploader_id: str) -> dict:
         expires_in=settings.upload_policy_seconds,
         metadata={CLAIM_FIELD: signed_claim},
     )
+    count("UploadsStarted")
+    count("UploadBytesDeclared", request.size, unit="Bytes")
     return {
         "upload_id": svc.upload_tickets.upload_id(claim.media_id, claim.filename),
         "url": policy["url"],
@@ -115,10 +118,13 @@ def record_upload(svc: Services, key: str, uploader_id: str | None) -> Completio
         svc.storage.delete(key)
         svc.catalog.put_rejected(media_id, problem, int(svc.clock()) + REJECTION_KEPT_SECONDS)
         log.warning("upload rejected: %s", problem)
+        count("UploadsRejected")
         raise Refusal("upload_rejected", problem, 422)
 
     media, share, manage_token = _ready_record(svc, claim, stored)
     if svc.catalog.create_ready(media, share):
+        count("UploadsCompleted")
+        count("UploadBytes", stored.size, unit="Bytes")
         return Completion(media, created=True, manage_token=manage_token, share=share)
     existing = _already_recorded(svc, media_id)  # another request got there first
     if existing is None:

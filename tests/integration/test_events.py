@@ -1,7 +1,6 @@
 """Lambda events against moto's server: the ObjectCreated safety net and the cleanup schedule."""
 
 import json
-import time
 
 import pytest
 
@@ -115,8 +114,9 @@ def test_events_log_one_json_line_without_keys(site, settings, capsys):
     app, api, svc = site
     media_id, key = uploaded_without_callback(api, filename="secret-name.png")
     events.object_created(s3_event(settings.bucket, key), services=svc)
-    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{\"id\"")]
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     [line] = [entry for entry in lines if entry.get("event") == "object_created"]
+    assert line["service"] == "mediahub" and line["level"] == "INFO" and line["message"] == "event"
     assert line["recorded"] == 1 and line["status"] == "ok" and "duration_ms" in line
     assert "secret-name" not in json.dumps(lines) and media_id not in json.dumps(line)
 
@@ -131,7 +131,6 @@ def test_request_logs_name_the_route_not_the_token(site, capsys):
     entry = json.loads([line for line in out.splitlines() if '"route"' in line][-1])
     assert entry["route"] == "/s/<token>/download" and entry["status"] == 302
     assert token not in out
-    assert time.time()
 
 
 def test_abandoned_objects_are_found_a_page_per_run(site, monkeypatch, bucket_keys):
