@@ -1,0 +1,186 @@
+"""Copy the CDK stack's outputs into a stage of ``zappa_settings.json``.
+
+``cdk deploy mediahub-<stage> --outputs-file FILE`` writes ``{"mediahub-<stage>": {...}}``;
+this merges those values into the stage's entry so nothing is copied by hand:
+
+    python -m infra.zappa_stage --stage production --outputs .deploy/production/outputs.json
+
+It sets only what the stack owns: the role (``role_arn``, with ``manage_roles`` false and no
+``role_name``), the deployment bucket (``s3_bucket``), ``aws_region``, the uploads bucket's ARN
+in the S3 event, ``domain`` and ``certificate_arn`` when the stack has a domain (and, when told,
+``route53_enabled``: whether the domain's zone is in Route 53), and the ``MEDIAHUB_*``
+variables that name its resources. Everything else in the stage (mail sender,
+recipients, embed origins, memory, ...) is left as it is. The file is rewritten only when
+something changed, so a second run with the same outputs leaves it byte for byte the same.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import pathlib
+import sys
+from urllib.parse import urlsplit
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+SETTINGS_FILE = ROOT / "zappa_settings.json"
+OBJECT_CREATED = "webapp.events.object_created"
+CLEANUP = "webapp.events.cleanup"
+# The stage's keys this command owns, in the order it writes them.
+STACK_KEYS = ("aws_region", "s3_bucket", "role_arn", "manage_roles", "domain", "certificate_arn", "route53_enabled")
+REQUIRED_OUTPUTS = ("BucketName", "TableName", "CdnUrl", "CloudFrontKeyId", "CloudFrontKeysSecret",
+                    "SecretKeySecret", "RoleArn", "DeploymentBucket")
+# Stack output -> the environment variable the app reads it from.
+ENVIRONMENT = {
+    "BucketName": "MEDIAHUB_BUCKET",
+    "TableName": "MEDIAHUB_TABLE",
+    "CdnUrl": "MEDIAHUB_CDN_URL",
+    "CloudFrontKeysSecret": "MEDIAHUB_CLOUDFRONT_KEYS_SECRET",
+    "CloudFrontKeyId": "MEDIAHUB_CLOUDFRONT_KEY_ID",
+    "SecretKeySecret": "MEDIAHUB_SECRET_KEY_SECRET",
+}
+
+
+class OutputsError(ValueError):
+    """The outputs document is not what the stack writes; the message says what is missing."""
+
+
+def stack_name(stage: str) -> str:
+    return f"mediahub-{stage}"
+
+
+def stack_outputs(document: dict, stage: str) -> dict:
+    """The one stack's outputs from what ``cdk deploy --outputs-file`` wrote."""
+    outputs = document.get(stack_name(stage))
+    if not isinstance(outputs, dict):
+        raise OutputsError(f"the outputs name no stack {stack_name(stage)} (found: {', '.join(document) or 'none'})")
+    missing = [key for key in REQUIRED_OUTPUTS if not outputs.get(key)]
+    if missing:
+        raise OutputsError(f"{stack_name(stage)} has no output {', '.join(missing)}")
+    return outputs
+
+
+def region_of(outputs: dict) -> str | None:
+    """The stack's region, read from a regional ARN among its outputs (the alarm topic's)."""
+    parts = str(outputs.get("AlarmTopicArn", "")).split(":")
+    return parts[3] if len(parts) > 5 and parts[0] == "arn" and parts[3] else None
+
+
+def merge(settings: dict, stage: str, document: dict, *, region: str | None = None,
+          route53: bool | None = None) -> dict:
+    """``settings`` with the stack's outputs merged into ``stage``; the argument is not changed.
+
+    ``route53``: whether ``zappa certify`` may write the domain's DNS record in a Route 53 zone
+    (the deploy says so when it was given the hosted zone); None leaves the setting as it is.
+    """
+    outputs = stack_outputs(document, stage)
+    region = region or region_of(outputs)
+    if not region:
+        raise OutputsError(f"cannot tell {stack_name(stage)}'s region from its outputs: pass the region")
+    merged = copy.deepcopy(settings)
+    entry = merged.setdefault(stage, {"extends": "base"})
+    entry.pop("role_name", None)
+    entry.update(aws_region=region, s3_bucket=outputs["DeploymentBucket"], role_arn=outputs["RoleArn"],
+                 manage_roles=False)
+
+    environment = entry.setdefault("environment_variables", {})
+    for output, variable in ENVIRONMENT.items():
+        environment[variable] = outputs[output]
+
+    site_url = outputs.get("SiteUrl")
+    if site_url:
+        entry["domain"] = urlsplit(site_url).hostname
+        environment["MEDIAHUB_SITE_URL"] = site_url.rstrip("/")
+        if outputs.get("CertificateArn"):
+            entry["certificate_arn"] = outputs["CertificateArn"]
+        else:
+            entry.pop("certificate_arn", None)
+        if route53 is not None:
+            entry["route53_enabled"] = route53
+    else:
+        # The stack has no domain (any more): Zappa must not route for one, and a site URL this
+        # command wrote for that domain goes with it. A site URL the operator set stays.
+        old_domain = entry.pop("domain", None)
+        entry.pop("certificate_arn", None)
+        entry.pop("route53_enabled", None)
+        if old_domain and environment.get("MEDIAHUB_SITE_URL") == f"https://{old_domain}":
+            del environment["MEDIAHUB_SITE_URL"]
+
+    _set_events(entry, f"arn:aws:s3:::{outputs['BucketName']}")
+    merged[stage] = _ordered(entry)
+    return merged
+
+
+def _ordered(entry: dict) -> dict:
+    """``extends`` and the stack's keys first, in a fixed order, then the rest as they were."""
+    first = [key for key in ("extends", *STACK_KEYS) if key in entry]
+    return {**{key: entry[key] for key in first}, **{k: v for k, v in entry.items() if k not in first}}
+
+
+def _set_events(entry: dict, bucket_arn: str) -> None:
+    """The S3 ObjectCreated event on the uploads bucket and the hourly cleanup; others stay."""
+    events = entry.setdefault("events", [])
+    created = [e for e in events if e.get("function") == OBJECT_CREATED and "event_source" in e]
+    if not created:
+        events.append({"function": OBJECT_CREATED, "event_source": {
+            "arn": bucket_arn, "events": ["s3:ObjectCreated:*"], "prefix": "uploads/"}})
+    for event in created:
+        source = event["event_source"]
+        # Keep the key where it is, or put it first in a new source, so the file reads as usual.
+        if "arn" in source:
+            source["arn"] = bucket_arn
+        else:
+            event["event_source"] = {"arn": bucket_arn, **source}
+    if not any(e.get("function") == CLEANUP for e in events):
+        events.append({"function": CLEANUP, "expression": "rate(1 hour)"})
+
+
+def resolved_stage(settings: dict, stage: str) -> dict:
+    """The stage's settings with what it ``extends`` (as Zappa reads them); empty if absent."""
+    merged: dict = {}
+    chain, name = [], stage
+    while name in settings and name not in chain:
+        chain.append(name)
+        name = settings[name].get("extends")
+    for name in reversed(chain):
+        merged.update(settings[name])
+    return merged
+
+
+def render(settings: dict) -> str:
+    return json.dumps(settings, indent=4) + "\n"
+
+
+def update_file(path: pathlib.Path, stage: str, document: dict, *, region: str | None = None,
+                route53: bool | None = None) -> bool:
+    """Merge into the file at ``path``; True if it changed (it is not written otherwise)."""
+    before = path.read_text()
+    after = render(merge(json.loads(before), stage, document, region=region, route53=route53))
+    if after == before:
+        return False
+    path.write_text(after)
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m infra.zappa_stage", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--stage", required=True)
+    parser.add_argument("--outputs", required=True, type=pathlib.Path, help="the file cdk deploy --outputs-file wrote")
+    parser.add_argument("--region", help="the stack's region (default: read from its outputs)")
+    parser.add_argument("--route53", action=argparse.BooleanOptionalAction, default=None,
+                        help="with a domain: zappa certify writes its DNS record in Route 53 (or not)")
+    parser.add_argument("--settings", type=pathlib.Path, default=SETTINGS_FILE, help="default: %(default)s")
+    args = parser.parse_args(argv)
+    try:
+        document = json.loads(args.outputs.read_text())
+        changed = update_file(args.settings, args.stage, document, region=args.region, route53=args.route53)
+    except (OSError, ValueError) as error:
+        print(f"infra.zappa_stage: {error}", file=sys.stderr)
+        return 2
+    print(f"{args.settings.name} [{args.stage}]: " + ("updated from the stack's outputs" if changed else "up to date"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
