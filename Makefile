@@ -30,10 +30,34 @@ $(DEPS): requirements.txt requirements-dev.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-# What `zappa package` sees: the runtime requirements and zappa, nothing else.
-$(LAMBDA_DEPS): requirements.txt requirements-deploy.txt
-	$(PYTHON) -m venv $(LAMBDA_VENV)
-	$(LAMBDA_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-deploy.txt
+# The Lambda package is built from two virtualenvs. $(ZAPPA_VENV) runs the zappa command (its
+# dependencies, built for this machine, are never shipped). $(LAMBDA_VENV) is what `zappa package`
+# zips (VIRTUAL_ENV points at it): requirements.txt from manylinux2014 wheels (glibc 2.17, so they
+# load on Lambda's Amazon Linux) for the runtime's Python in zappa_settings.json, never this
+# machine's wheels, and zappa and durationpy without dependencies for the package's handler.py.
+# zappa_settings.json sets use_precompiled_packages to false, so Zappa keeps these wheels and
+# never looks anything up on PyPI.
+ZAPPA_VENV := .venv-zappa
+ZAPPA_DEPS := $(ZAPPA_VENV)/.deps-installed
+LAMBDA_PYTHON = $(shell sed -n 's/^ *"runtime": *"python\([0-9.]*\)".*/\1/p' zappa_settings.json | head -n 1)
+LAMBDA_PIP_INSTALL = $(ZAPPA_VENV)/bin/pip install --quiet --disable-pip-version-check --no-compile \
+	--platform manylinux2014_x86_64 --implementation cp --python-version $(LAMBDA_PYTHON) --only-binary=:all:
+
+.PHONY: lambda-venv
+lambda-venv: $(LAMBDA_DEPS)
+
+$(ZAPPA_DEPS): requirements-deploy.txt
+	$(PYTHON) -m venv $(ZAPPA_VENV)
+	$(ZAPPA_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-deploy.txt
+	touch $@
+
+$(LAMBDA_DEPS): requirements.txt requirements-deploy.txt zappa_settings.json | $(ZAPPA_DEPS)
+	@test -n "$(LAMBDA_PYTHON)" || { echo "zappa_settings.json names no python3.x runtime" >&2; exit 1; }
+	rm -rf $(LAMBDA_VENV)
+	$(PYTHON) -m venv --without-pip $(LAMBDA_VENV)
+	site="$$($(LAMBDA_VENV)/bin/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')" && \
+	$(LAMBDA_PIP_INSTALL) --target "$$site" -r requirements.txt && rm -rf "$$site/bin" && \
+	$(LAMBDA_PIP_INSTALL) --target "$$site" --no-deps -r requirements-deploy.txt && rm -rf "$$site/bin"
 	touch $@
 
 $(NODE_DEPS): package.json package-lock.json

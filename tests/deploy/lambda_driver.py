@@ -1,6 +1,9 @@
 """Runs inside the unzipped Lambda package, with no site-packages: calls its handler.
 
-Usage: python -S lambda_driver.py PACKAGE_DIR EVENTS_JSON -> prints one JSON result per event.
+Usage: python -S lambda_driver.py PACKAGE_DIR EVENTS_JSON RESULTS_JSON
+
+Writes ``{"results": [one per event], "modules": {name: file}}`` to RESULTS_JSON, so that
+stdout and stderr hold only what the package itself writes (on Lambda: its CloudWatch logs).
 """
 
 import json
@@ -19,14 +22,18 @@ class Context:
 
 
 def main() -> None:
-    package, events_file = sys.argv[1], sys.argv[2]
+    package, events_file, results_file = sys.argv[1:4]
     sys.path.insert(0, package)
     import handler  # the package's own entry point, as Lambda imports it
 
-    results = []
-    for event in json.load(open(events_file)):
-        results.append(handler.lambda_handler(event, Context()))
-    print("RESULTS " + json.dumps(results, default=str))
+    with open(events_file) as events:
+        results = [handler.lambda_handler(event, Context()) for event in json.load(events)]
+    import cryptography  # already imported by the app when it signed a link; where from?
+
+    modules = {name: getattr(sys.modules.get(name), "__file__", None)
+               for name in ("handler", "cryptography", "cffi", "flask", "boto3", "zappa")}
+    with open(results_file, "w") as out:
+        json.dump({"results": results, "modules": modules}, out, default=str)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,11 @@
-"""The very package Zappa builds: built from a clean virtualenv, unzipped, its handler called
-with API Gateway, S3 and schedule events against moto's server."""
+"""The very package Zappa builds, as `make deploy` builds it: the Makefile's virtualenvs, the dev
+stage's settings after `infra.zappa_stage` merged a stack's outputs, `zappa package dev`.
+
+Checked: its size and contents, that every shared object loads on the Lambda runtime's glibc
+and Python, the settings Zappa wrote into it; then unzipped, its handler is called with API
+Gateway, S3 and schedule events against moto's server, a signed CloudFront link comes out of
+it, and no request path (with its token) reaches its output.
+"""
 
 from __future__ import annotations
 
@@ -7,34 +13,59 @@ import json
 import os
 import pathlib
 import re
+import secrets
 import shutil
 import subprocess
 import sys
+import time
 import zipfile
 
 import pytest
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
+from infra import keys
 from tests.conftest import missing_tool
 from tests.support import png_bytes, post_to_storage, s3_event
-from webapp import provision
 from webapp.catalog import Catalog
+from webapp.local.resources import ensure_bucket, ensure_table
+from webapp.signing import verify_cloudfront_url
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 LAMBDA_VENV = ROOT / ".venv-lambda"
+ZAPPA = ROOT / ".venv-zappa" / "bin" / "zappa"
 DRIVER = pathlib.Path(__file__).with_name("lambda_driver.py")
 STAGE = "dev"
 ZIP_LIMIT = 25_000_000
+KEY_ID = "K2JCJMDEHXQW5F"
+SITE = "https://dev.media.example.com"
+CDN = "https://d111111abcdef8.cloudfront.net"
+# What `cdk deploy mediahub-dev --outputs-file` writes (infra/stack.py's outputs).
+SAMPLE_OUTPUTS = {f"mediahub-{STAGE}": {
+    "BucketName": "mediahub-dev-uploadsbucket-1a2b3c4d",
+    "TableName": "mediahub-dev-table-5e6f7a8b",
+    "CdnUrl": CDN,
+    "CloudFrontKeyId": KEY_ID,
+    "CloudFrontKeysSecret": keys.secret_name(STAGE),
+    "SecretKeySecret": f"mediahub/{STAGE}/secret-key",
+    "RoleArn": "arn:aws:iam::123456789012:role/mediahub-dev-FunctionRole-ABC123",
+    "DeploymentBucket": "mediahub-dev-deploymentbucket-9c8d7e6f",
+    "AlarmTopicArn": "arn:aws:sns:us-east-1:123456789012:mediahub-dev-AlarmTopic-XYZ",
+    "LogGroupName": f"/aws/lambda/mediahub-{STAGE}",
+    "SiteUrl": SITE,
+    "CertificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f",
+}}
 
 
-def stage_settings() -> dict:
-    return json.loads((ROOT / "zappa_settings.json").read_text())[STAGE]
+def runtime_limits(runtime: str) -> tuple[tuple[int, int], str]:
+    """The newest glibc a Lambda Python runtime has, and its CPython tag (``cpython-311``)."""
+    major, minor = (int(part) for part in runtime.removeprefix("python").split("."))
+    # python3.8-3.11 run on Amazon Linux 2 (glibc 2.26), python3.12+ on Amazon Linux 2023 (2.34).
+    return ((2, 26) if minor <= 11 else (2, 34)), f"cpython-{major}{minor}"
 
 
 @pytest.fixture(scope="module")
-def package(tmp_path_factory) -> pathlib.Path:
-    zappa = LAMBDA_VENV / "bin" / "zappa"
-    if not zappa.exists():
-        missing_tool(f"{LAMBDA_VENV} is missing; `make test` builds it (requirements.txt + zappa)")
+def project(tmp_path_factory) -> pathlib.Path:
+    """The project as committed, with the sample stack outputs merged into its dev stage."""
     project = tmp_path_factory.mktemp("project")
     tracked = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True,
                              text=True, check=True).stdout.split()
@@ -42,11 +73,36 @@ def package(tmp_path_factory) -> pathlib.Path:
         if (ROOT / name).is_file():
             (project / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, project / name)
+    outputs = project / ".deploy" / STAGE / "outputs.json"
+    outputs.parent.mkdir(parents=True)
+    outputs.write_text(json.dumps(SAMPLE_OUTPUTS))
+    merged = subprocess.run([sys.executable, "-m", "infra.zappa_stage", "--stage", STAGE, "--outputs", str(outputs)],
+                            cwd=project, capture_output=True, text=True, timeout=60)
+    assert merged.returncode == 0, merged.stdout + merged.stderr
+    return project
+
+
+@pytest.fixture(scope="module")
+def settings_file(project) -> dict:
+    return json.loads((project / "zappa_settings.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def stage_env(settings_file) -> dict:
+    return settings_file[STAGE]["environment_variables"]
+
+
+@pytest.fixture(scope="module")
+def package(project, tmp_path_factory) -> pathlib.Path:
+    if not (ZAPPA.exists() and (LAMBDA_VENV / ".deps-installed").exists()):
+        missing_tool(f"{ZAPPA} or {LAMBDA_VENV} is missing; `make test` (or `make lambda-venv`) builds them")
     archive = tmp_path_factory.mktemp("dist") / "mediahub-dev.zip"
-    env = {**os.environ, "VIRTUAL_ENV": str(LAMBDA_VENV), "PATH": f"{LAMBDA_VENV / 'bin'}:{os.environ['PATH']}"}
-    built = subprocess.run([str(zappa), "package", STAGE, "-o", str(archive)], cwd=project, env=env,
+    env = {**os.environ, "VIRTUAL_ENV": str(LAMBDA_VENV)}
+    built = subprocess.run([str(ZAPPA), "package", STAGE, "-o", str(archive)], cwd=project, env=env,
                            capture_output=True, text=True, timeout=600)
     assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
+    # Zappa's own manylinux lookup is off: it must not have replaced anything from PyPI.
+    assert "manylinux" not in built.stdout + built.stderr
     return archive
 
 
@@ -61,87 +117,180 @@ def unzipped(package, tmp_path_factory) -> pathlib.Path:
 def test_package_is_lean(package, unzipped):
     assert package.stat().st_size < ZIP_LIMIT, f"{package.stat().st_size / 1e6:.1f} MB"
     names = {p.name for p in unzipped.iterdir()}
-    assert {"handler.py", "wsgi.py", "webapp", "templates", "static", "flask", "boto3", "cryptography"} <= names
-    assert not names & {"tests", "bench", "moto", "pytest", "playwright", "troposphere", "node_modules", ".venv"}
+    assert {"handler.py", "zappa_settings.py", "wsgi.py", "webapp", "templates", "static", "flask", "boto3",
+            "cryptography", "zappa", "durationpy"} <= names
+    unwanted = {"tests", "bench", "infra", "scripts", "node_modules", "moto", "pytest", "playwright", "pip",
+                "setuptools", "wheel", "troposphere", "yaml", "bin", "README.md", "Makefile", "zappa_settings.json"}
+    assert not names & unwanted
+    assert not [name for name in names if name.startswith(".")]
     assert not (unzipped / "webapp" / "local").exists()
     models = {p.name for p in (unzipped / "botocore" / "data").iterdir()}
     assert {"s3", "dynamodb", "ses", "secretsmanager", "ssm"} <= models
 
 
+def glibc_needed(shared_object: pathlib.Path) -> tuple[int, int]:
+    """The newest GLIBC_x.y symbol version the object needs, from `objdump -T`'s version column."""
+    dump = subprocess.run(["objdump", "-T", str(shared_object)], capture_output=True, text=True, check=True).stdout
+    versions = {tuple(int(n) for n in found.split(".")[:2])
+                for found in re.findall(r"\bGLIBC_(\d+\.\d+(?:\.\d+)?)\b", dump)}
+    return max(versions, default=(0, 0))
+
+
+def test_every_shared_object_loads_on_the_lambda_runtime(unzipped, settings_file):
+    if not shutil.which("objdump"):
+        missing_tool("objdump is missing (Debian package binutils)")
+    runtime = settings_file[STAGE].get("runtime") or settings_file["base"]["runtime"]
+    limit, python_tag = runtime_limits(runtime)
+    shared = sorted(unzipped.rglob("*.so")) + sorted(unzipped.rglob("*.so.*"))
+    assert any(path.name.startswith("_rust") for path in shared), "cryptography's Rust binding is missing"
+    needs = {path.relative_to(unzipped).as_posix(): glibc_needed(path) for path in shared}
+    too_new = {name: "GLIBC_%d.%d" % need for name, need in needs.items() if need > limit}
+    assert not too_new, f"need a glibc newer than {runtime}'s {limit[0]}.{limit[1]}: {too_new}"
+    other_python = [name for name in needs if re.search(r"\.cpython-\d+", name) and python_tag not in name]
+    assert not other_python, f"built for another Python than {runtime}: {other_python}"
+    print("glibc needed:", {name: "%d.%d" % need for name, need in needs.items()})
+
+
+def test_settings_zappa_wrote_into_the_package(unzipped):
+    written = {}
+    exec((unzipped / "zappa_settings.py").read_text(), {}, written)
+    assert written["DEBUG"] is False  # no tracebacks in answers
+    assert written["LOG_LEVEL"] == "WARNING"  # Zappa's access log (with paths) is written at INFO
+    assert written["BINARY_SUPPORT"] is False
+    bucket = SAMPLE_OUTPUTS[f"mediahub-{STAGE}"]["BucketName"]
+    assert written["AWS_EVENT_MAPPING"] == {f"arn:aws:s3:::{bucket}": ["webapp.events.object_created"]}
+    assert written["ENVIRONMENT_VARIABLES"]["MEDIAHUB_CLOUDFRONT_KEY_ID"] == KEY_ID
+    assert written["DOMAIN"] == "dev.media.example.com"
+
+
 @pytest.fixture
-def deployed(settings, aws):
-    """The dev stage's resources, provisioned in moto, and the environment Lambda would give."""
-    stage_env = stage_settings()["environment_variables"]
-    cloud = settings.with_overrides(
-        local_mode=False,
-        bucket=stage_env["MEDIAHUB_BUCKET"],
-        table=stage_env["MEDIAHUB_TABLE"],
-        site_url=stage_env["MEDIAHUB_SITE_URL"],
-        secret_key_secret=stage_env["MEDIAHUB_SECRET_KEY_SECRET"],
-        cloudfront_keys_secret=stage_env["MEDIAHUB_CLOUDFRONT_KEYS_SECRET"],
-        mail_from=stage_env["MEDIAHUB_MAIL_FROM"],
-    )
-    provision.run(cloud, aws)
+def deployed(settings, aws, stage_env, tmp_path):
+    """The dev stage's resources in moto, made as on AWS (the key by infra.keys), and the
+    environment Lambda would give the function."""
+    assert stage_env["MEDIAHUB_CLOUDFRONT_KEYS_SECRET"] == keys.secret_name(STAGE)
+    ensure_bucket(aws.s3, stage_env["MEDIAHUB_BUCKET"], region="us-east-1", cors_origins=[SITE])
+    ensure_table(aws.dynamodb, stage_env["MEDIAHUB_TABLE"])
+    aws.secretsmanager.create_secret(Name=stage_env["MEDIAHUB_SECRET_KEY_SECRET"],
+                                     SecretString=secrets.token_urlsafe(48))
+    public_key = tmp_path / "cloudfront-public-key.pem"
+    keys.ensure_keys(aws.secretsmanager, STAGE, public_key)
     env = {
         "PATH": os.environ["PATH"],
         "MEDIAHUB_AWS_ENDPOINT_URL": settings.aws_endpoint_url,
         "AWS_ACCESS_KEY_ID": "lambda-role", "AWS_SECRET_ACCESS_KEY": "lambda-role",
         "AWS_SESSION_TOKEN": "lambda-session", "AWS_REGION": "us-east-1",
+        "AWS_LAMBDA_FUNCTION_NAME": f"mediahub-{STAGE}",
         **stage_env,
     }
-    return cloud, env
+    return env, public_key
 
 
-def invoke(unzipped: pathlib.Path, env: dict, events: list[dict], tmp_path: pathlib.Path) -> list:
-    events_file = tmp_path / "events.json"
+class Invocation:
+    def __init__(self, results: list, modules: dict, output: str):
+        self.results, self.modules, self.output = results, modules, output
+
+
+def invoke(unzipped: pathlib.Path, env: dict, events: list[dict], tmp_path: pathlib.Path) -> Invocation:
+    events_file, results_file = tmp_path / "events.json", tmp_path / "results.json"
     events_file.write_text(json.dumps(events))
-    ran = subprocess.run([sys.executable, "-S", str(DRIVER), str(unzipped), str(events_file)], env=env,
-                         capture_output=True, text=True, timeout=120)
+    ran = subprocess.run([sys.executable, "-S", str(DRIVER), str(unzipped), str(events_file), str(results_file)],
+                         env=env, capture_output=True, text=True, timeout=120)
     assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
-    [line] = [line for line in ran.stdout.splitlines() if line.startswith("RESULTS ")]
-    return json.loads(line[len("RESULTS "):])
+    answer = json.loads(results_file.read_text())
+    return Invocation(answer["results"], answer["modules"], ran.stdout + ran.stderr)
 
 
-def api_gateway_event(method: str, path: str, *, host: str, headers: dict | None = None, body: str | None = None):
-    all_headers = {"Host": host, "X-Forwarded-Proto": "https", "X-Forwarded-Port": "443",
-                   "Referer": f"https://{host}/", **(headers or {})}
-    return {
-        "resource": "/{proxy+}", "path": path, "httpMethod": method, "headers": all_headers,
-        "multiValueHeaders": {k: [v] for k, v in all_headers.items()},
-        "queryStringParameters": None, "multiValueQueryStringParameters": None, "pathParameters": {"proxy": path[1:]},
-        "stageVariables": None, "body": body, "isBase64Encoded": False,
-        "requestContext": {"resourcePath": "/{proxy+}", "httpMethod": method, "path": path, "stage": STAGE,
-                           "requestId": "req-1", "identity": {"sourceIp": "203.0.113.5", "userAgent": "test"}},
-    }
+class Browser:
+    """API Gateway events as a browser on the site's domain would cause them, with its cookies."""
+
+    def __init__(self):
+        self.cookies: dict[str, str] = {}
+        self.host = SITE.split("://")[1]
+
+    def event(self, method: str, path: str, *, headers: dict | None = None, body: str | None = None) -> dict:
+        all_headers = {"Host": self.host, "X-Forwarded-Proto": "https", "X-Forwarded-Port": "443",
+                       "Referer": f"{SITE}/", "User-Agent": "test", **(headers or {})}
+        if self.cookies:
+            all_headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        return {
+            "resource": "/{proxy+}", "path": path, "httpMethod": method, "headers": all_headers,
+            "multiValueHeaders": {k: [v] for k, v in all_headers.items()},
+            "queryStringParameters": None, "multiValueQueryStringParameters": None,
+            "pathParameters": {"proxy": path[1:]}, "stageVariables": None, "body": body, "isBase64Encoded": False,
+            "requestContext": {"resourcePath": "/{proxy+}", "httpMethod": method, "path": path, "stage": STAGE,
+                               "requestId": "req-1", "identity": {"sourceIp": "203.0.113.5", "userAgent": "test"}},
+        }
+
+    def keep(self, answer: dict) -> dict:
+        for cookie in (answer.get("multiValueHeaders") or {}).get("Set-Cookie", []):
+            name, _, value = cookie.split(";")[0].partition("=")
+            self.cookies[name] = value
+        return answer
 
 
-def test_handler_serves_the_app_and_the_events(unzipped, deployed, aws, tmp_path):
-    cloud, env = deployed
-    host = cloud.site_url.split("://")[1]
+def header(answer: dict, name: str) -> str:
+    return (answer.get("multiValueHeaders") or {}).get(name, [None])[0] or (answer.get("headers") or {}).get(name)
 
-    [page] = invoke(unzipped, env, [api_gateway_event("GET", "/", host=host)], tmp_path)
-    assert page["statusCode"] == 200
-    assert "Upload a file" in page["body"] and "Local mode" not in page["body"]
-    cookie = page["multiValueHeaders"]["Set-Cookie"][0].split(";")[0]
-    csrf = re.search(r'name="csrf-token" content="([^"]+)"', page["body"]).group(1)
+
+def test_handler_serves_the_app_the_events_and_signed_links(unzipped, deployed, aws, stage_env, tmp_path):
+    env, public_key_file = deployed
+    browser = Browser()
+
+    page = invoke(unzipped, env, [browser.event("GET", "/")], tmp_path)
+    [home] = page.results
+    browser.keep(home)
+    assert home["statusCode"] == 200
+    assert "Upload a file" in home["body"] and "Local mode" not in home["body"]
+    csrf = re.search(r'name="csrf-token" content="([^"]+)"', home["body"]).group(1)
+    json_headers = {"Content-Type": "application/json", "X-CSRFToken": csrf}
 
     data = png_bytes(padding=100)
     body = json.dumps({"filename": "from-lambda.png", "content_type": "image/png", "size": len(data), "name": "L"})
-    [created] = invoke(unzipped, env, [api_gateway_event(
-        "POST", "/api/uploads", host=host, body=body,
-        headers={"Content-Type": "application/json", "X-CSRFToken": csrf, "Cookie": cookie})], tmp_path)
+    [created] = invoke(unzipped, env, [browser.event("POST", "/api/uploads", headers=json_headers, body=body)],
+                       tmp_path).results
+    browser.keep(created)
     assert created["statusCode"] == 201, created["body"]
     policy = json.loads(created["body"])
-    assert policy["url"].startswith(cloud.aws_endpoint_url)
+    assert policy["url"].startswith(env["MEDIAHUB_AWS_ENDPOINT_URL"])
     assert "x-amz-security-token" in policy["fields"]  # signed with the role's session credentials
     assert post_to_storage(policy, data, "from-lambda.png").status_code == 201
+
+    [completed] = invoke(unzipped, env, [browser.event(
+        "POST", f"/api/uploads/{policy['upload_id']}/complete", headers=json_headers)], tmp_path).results
+    assert completed["statusCode"] == 201, completed["body"]
+    links = json.loads(completed["body"])["media"]["links"]
 
     schedule = {"version": "0", "id": "e-1", "detail-type": "Scheduled Event", "source": "aws.events",
                 "account": "123456789012", "time": "2026-11-22T00:00:00Z", "region": "us-east-1",
                 "resources": ["arn:aws:events:us-east-1:123456789012:rule/mediahub-dev-webapp.events.cleanup"],
                 "detail": {}}
-    recorded, cleaned = invoke(unzipped, env, [s3_event(cloud.bucket, policy["fields"]["key"]), schedule], tmp_path)
-    assert recorded == {"recorded": 1, "already": 0, "rejected": 0, "removed": 0, "ignored": 0}
+    recorded, cleaned = invoke(unzipped, env, [s3_event(stage_env["MEDIAHUB_BUCKET"], policy["fields"]["key"]),
+                                               schedule], tmp_path).results
+    assert recorded["already"] == 1 and recorded["recorded"] == 0  # the S3 event finds the same record
     assert cleaned == {"expired": 0, "abandoned": 0}
-    media = Catalog(aws.dynamodb, cloud.table).get_media(policy["fields"]["key"].split("/")[1])
+    media = Catalog(aws.dynamodb, stage_env["MEDIAHUB_TABLE"]).get_media(policy["fields"]["key"].split("/")[1])
     assert media["status"] == "ready" and media["name"] == "L"
+
+    # A recipient follows the download link: a 302 to a CloudFront URL signed with the stage's key.
+    download_path = links["download"].removeprefix(SITE)
+    manage_path = links["manage"].removeprefix(SITE)
+    share_token = download_path.split("/")[2]
+    manage_token = manage_path.split("/")[3]
+    followed = invoke(unzipped, env, [Browser().event("GET", download_path), browser.event("GET", manage_path)],
+                      tmp_path)
+    download, manage = followed.results
+    assert download["statusCode"] == 302, download.get("body")
+    location = header(download, "Location")
+    assert location.startswith(f"{CDN}/") and "Signature=" in location and f"Key-Pair-Id={KEY_ID}" in location
+    verify_cloudfront_url(location, {KEY_ID: load_pem_public_key(public_key_file.read_bytes())}, now=time.time(),
+                          client_ip="203.0.113.5")
+    assert manage["statusCode"] == 200
+
+    # Signed by the package's own cryptography (manylinux wheel), not one from this machine.
+    for name in ("cryptography", "handler", "flask", "boto3"):
+        assert pathlib.Path(followed.modules[name]).resolve().is_relative_to(unzipped.resolve()), followed.modules
+
+    # The function's output (its CloudWatch logs) holds no path and no token.
+    assert followed.output.strip(), "the app logs a line per request"
+    for secret in (share_token, manage_token, download_path, manage_path):
+        assert secret not in followed.output
