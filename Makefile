@@ -43,7 +43,7 @@ LAMBDA_PYTHON = $(shell sed -n 's/^ *"runtime": *"python\([0-9.]*\)".*/\1/p' zap
 LAMBDA_PIP_INSTALL = $(ZAPPA_VENV)/bin/pip install --quiet --disable-pip-version-check --no-compile \
 	--platform manylinux2014_x86_64 --implementation cp --python-version $(LAMBDA_PYTHON) --only-binary=:all:
 
-.PHONY: lambda-venv
+.PHONY: lambda-venv deploy
 lambda-venv: $(LAMBDA_DEPS)
 
 $(ZAPPA_DEPS): requirements-deploy.txt
@@ -59,6 +59,14 @@ $(LAMBDA_DEPS): requirements.txt requirements-deploy.txt zappa_settings.json | $
 	$(LAMBDA_PIP_INSTALL) --target "$$site" -r requirements.txt && rm -rf "$$site/bin" && \
 	$(LAMBDA_PIP_INSTALL) --target "$$site" --no-deps -r requirements-deploy.txt && rm -rf "$$site/bin"
 	touch $@
+
+# From an empty AWS account to a running site (README, "Deploying to AWS"), each step safe to
+# run again: make deploy STAGE=production [DOMAIN=media.example.com HOSTED_ZONE=example.com
+# ALARM_EMAIL=ops@example.com REGION=us-east-1]; DRY_RUN=1 prints the commands only.
+deploy: $(DEPS) $(INFRA_DEPS) $(NODE_DEPS)
+	$(PY) -m infra.deploy --stage "$(STAGE)" $(if $(REGION),--region "$(REGION)") \
+		$(if $(DOMAIN),--domain "$(DOMAIN)") $(if $(HOSTED_ZONE),--hosted-zone "$(HOSTED_ZONE)") \
+		$(if $(ALARM_EMAIL),--alarm-email "$(ALARM_EMAIL)") $(if $(DRY_RUN),--dry-run)
 
 $(NODE_DEPS): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error

@@ -1,0 +1,258 @@
+"""``make deploy``: one stage from an empty AWS account to a running site, every step safe to repeat.
+
+    python -m infra.deploy --stage production [--region R] [--domain media.example.com
+        --hosted-zone example.com] [--alarm-email ops@example.com] [--dry-run]
+
+In order, each printed before it runs:
+
+1. ``cdk bootstrap`` of the account and region (the CDK's own bucket and roles; once per account).
+2. ``python -m infra.keys``: the CloudFront signing key in Secrets Manager, its public half in
+   ``.deploy/<stage>/cloudfront-public-key.pem``.
+3. ``cdk deploy mediahub-<stage>``: the stack (bucket, table, distribution with that public key,
+   secret key, role, alarms, certificate), its outputs in ``.deploy/<stage>/outputs.json``.
+4. ``python -m infra.zappa_stage``: those outputs into the stage of ``zappa_settings.json``.
+5. ``make lambda-venv``: the virtualenv Zappa packages, from manylinux wheels (see the Makefile).
+6. ``zappa update <stage>``, or ``zappa deploy <stage>`` while the function does not exist.
+7. With a domain: ``zappa certify <stage> --yes`` (the API's custom domain and its DNS record).
+
+``--dry-run`` (``make deploy DRY_RUN=1``) prints the commands and calls nothing, AWS included.
+AWS credentials are the usual chain (environment, ``AWS_PROFILE``, SSO); every step gets the
+same region through ``AWS_REGION``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import pathlib
+import re
+import shlex
+import subprocess
+import sys
+
+from infra.zappa_stage import resolved_stage
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+INFRA = ROOT / "infra"
+SETTINGS_FILE = ROOT / "zappa_settings.json"
+LAMBDA_VENV = ROOT / ".venv-lambda"
+ZAPPA = ROOT / ".venv-zappa" / "bin" / "zappa"
+STAGE_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]*")
+# The local aws-cdk from package.json; never whatever npx would fetch under that name.
+CDK = ("npx", "--no-install", "cdk")
+
+
+class DeployError(Exception):
+    """The deploy cannot go on; the message says why and what to do."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Step:
+    title: str
+    command: tuple[str, ...]
+    cwd: pathlib.Path = ROOT
+    env: tuple[tuple[str, str], ...] = ()
+    otherwise: tuple[str, ...] | None = None  # a dry run's other possible command
+
+    def shown(self, command: tuple[str, ...] | None = None) -> str:
+        """The command as one could paste it into a shell at the repository's root."""
+        text = " ".join(f"{k}={shlex.quote(v)}" for k, v in self.env)
+        text = f"{text} {shlex.join(command or self.command)}".strip()
+        if self.cwd != ROOT:
+            text = f"(cd {shlex.quote(relative(self.cwd))} && {text})"
+        return text
+
+    def lines(self, number: int, total: int) -> str:
+        shown = [self.shown()] + ([self.shown(self.otherwise)] if self.otherwise else [])
+        return f"==> [{number}/{total}] {self.title}\n" + "\n".join(f"    {line}" for line in shown)
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    stage: str
+    region: str
+    domain: str | None
+    hosted_zone: str | None
+    alarm_email: str | None
+    state: pathlib.Path  # .deploy/<stage>/
+
+    @property
+    def outputs_file(self) -> pathlib.Path:
+        return self.state / "outputs.json"
+
+    @property
+    def public_key_file(self) -> pathlib.Path:
+        return self.state / "cloudfront-public-key.pem"
+
+    @property
+    def function_name(self) -> str:
+        return f"{project_name(self.stage)}-{self.stage}"
+
+    def context(self, *, public_key: bool) -> list[str]:
+        """The CDK context the app (infra/app.py) reads."""
+        pairs = [("stage", self.stage), ("region", self.region)]
+        if public_key:
+            pairs.append(("publicKeyFile", str(self.public_key_file)))
+        for key, value in (("domain", self.domain), ("hostedZone", self.hosted_zone),
+                           ("alarmEmail", self.alarm_email)):
+            if value:
+                pairs.append((key, value))
+        return [arg for key, value in pairs for arg in ("-c", f"{key}={value}")]
+
+    def zappa(self, *args: str) -> tuple[str, ...]:
+        return (relative(ZAPPA), *args)
+
+    def steps(self, account: str) -> list[Step]:
+        """The commands in order. Whether the function exists is asked only when its step comes
+        (``Step.otherwise`` holds ``zappa deploy``), after the stack and the settings are in place."""
+        python = relative(pathlib.Path(sys.executable)) if is_inside(pathlib.Path(sys.executable)) else sys.executable
+        zappa_env = (("VIRTUAL_ENV", relative(LAMBDA_VENV)),)
+        waits = (f" (the certificate waits for its DNS validation record: create it in {self.domain}'s zone "
+                 "as ACM's console shows it)") if self.domain and not self.hosted_zone else ""
+        steps = [
+            Step("CDK bootstrap (the CDK's bucket and roles in the account and region)",
+                 (*CDK, "bootstrap", f"aws://{account}/{self.region}"), cwd=INFRA),
+            Step("CloudFront signing key (private key in Secrets Manager, public key to a file)",
+                 (python, "-m", "infra.keys", "--stage", self.stage, "--region", self.region,
+                  "--public-key-out", relative(self.public_key_file))),
+            Step(f"the stack mediahub-{self.stage}{waits}",
+                 (*CDK, "deploy", f"mediahub-{self.stage}", "--require-approval", "never",
+                  "--outputs-file", str(self.outputs_file), *self.context(public_key=True)), cwd=INFRA),
+            Step(f"the stack's outputs into zappa_settings.json [{self.stage}]",
+                 (python, "-m", "infra.zappa_stage", "--stage", self.stage, "--outputs", relative(self.outputs_file),
+                  "--region", self.region,
+                  # zappa certify writes the domain's DNS record only into a zone it was given.
+                  *((("--route53" if self.hosted_zone else "--no-route53"),) if self.domain else ()))),
+            Step("the Lambda virtualenv (manylinux wheels for the Lambda runtime)",
+                 (os.environ.get("MAKE", "make"), "--no-print-directory", "lambda-venv")),
+            Step(f"the function {self.function_name}: updated if it exists, else deployed",
+                 self.zappa("update", self.stage), env=zappa_env, otherwise=self.zappa("deploy", self.stage)),
+        ]
+        if self.domain:
+            steps.append(Step(f"the API's custom domain {self.domain}", self.zappa("certify", self.stage, "--yes"),
+                              env=zappa_env))
+        return steps
+
+
+def relative(path: pathlib.Path) -> str:
+    try:
+        return str(path.relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+def is_inside(path: pathlib.Path) -> bool:
+    return path.is_relative_to(ROOT)
+
+
+def stage_settings(stage: str) -> dict:
+    """The stage's Zappa settings with what it extends; empty for a stage not in the file."""
+    return resolved_stage(json.loads(SETTINGS_FILE.read_text()), stage)
+
+
+def project_name(stage: str) -> str:
+    """Zappa names the function ``<project_name>-<stage>``."""
+    return stage_settings(stage).get("project_name") or stage_settings("base").get("project_name") or "mediahub"
+
+
+def resolve_region(stage: str, given: str | None) -> str:
+    """--region, else the stage's aws_region in zappa_settings.json, else AWS_REGION / the profile's."""
+    if given:
+        return given
+    region = stage_settings(stage).get("aws_region") or os.environ.get("AWS_REGION") \
+        or os.environ.get("AWS_DEFAULT_REGION")
+    if not region:
+        import boto3
+
+        region = boto3.session.Session().region_name  # the profile's; reads local files only
+    if not region:
+        raise DeployError("no region: pass REGION=... (make) or --region, or set the stage's aws_region")
+    return region
+
+
+def account_id(region: str) -> str:
+    import boto3
+
+    return boto3.client("sts", region_name=region).get_caller_identity()["Account"]
+
+
+def function_exists(name: str, region: str) -> bool:
+    import boto3
+    from botocore.exceptions import ClientError
+
+    try:
+        boto3.client("lambda", region_name=region).get_function(FunctionName=name)
+        return True
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+            return False
+        raise
+
+
+def run(step: Step, number: int, total: int, env: dict[str, str]) -> None:
+    print(step.lines(number, total), flush=True)
+    done = subprocess.run(step.command, cwd=step.cwd, env={**env, **dict(step.env)})
+    if done.returncode != 0:
+        raise DeployError(f"step {number} failed (exit {done.returncode}); fix it and run the same command again: "
+                          "every step is safe to repeat")
+
+
+def deploy(plan: Plan, *, dry_run: bool) -> None:
+    if dry_run:
+        steps = plan.steps("<account of your credentials>")
+        print(f"Dry run: the commands `make deploy STAGE={plan.stage}` runs, in order (region {plan.region}):")
+        for number, step in enumerate(steps, 1):
+            print(step.lines(number, len(steps)))
+        return
+    env = {**os.environ, "AWS_REGION": plan.region, "AWS_DEFAULT_REGION": plan.region}
+    plan.state.mkdir(parents=True, exist_ok=True)
+    steps = plan.steps(account_id(plan.region))
+    for number, step in enumerate(steps, 1):
+        if step.otherwise:
+            exists = function_exists(plan.function_name, plan.region)
+            step = dataclasses.replace(
+                step, title=f"the function {plan.function_name} ({'exists' if exists else 'does not exist yet'})",
+                command=step.command if exists else step.otherwise, otherwise=None)
+        run(step, number, len(steps), env)
+    manual = ["verify the sender's domain in SES and ask AWS to leave the SES sandbox"]
+    if plan.domain and not plan.hosted_zone:
+        manual.append(f"point {plan.domain} at the API's domain name that `zappa certify` printed")
+    print(f"mediahub-{plan.stage} is deployed. Still by hand: " + "; ".join(manual) + ".")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m infra.deploy", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--stage", required=True, help="a stage of zappa_settings.json, e.g. production")
+    parser.add_argument("--region", help="default: the stage's aws_region, else AWS_REGION or the profile's")
+    parser.add_argument("--domain", help="the site's host name, e.g. media.example.com")
+    parser.add_argument("--hosted-zone", help="the Route 53 zone holding the domain, e.g. example.com")
+    parser.add_argument("--alarm-email", help="where the alarms are mailed")
+    parser.add_argument("--dry-run", action="store_true", default=os.environ.get("DRY_RUN", "") not in ("", "0"),
+                        help="print the commands only (also DRY_RUN=1)")
+    args = parser.parse_args(argv)
+    if not STAGE_PATTERN.fullmatch(args.stage or ""):
+        parser.error("--stage must be lower-case letters, digits and hyphens (make deploy STAGE=production)")
+    if args.hosted_zone and not args.domain:
+        parser.error("--hosted-zone needs --domain (the zone validates the domain's certificate)")
+    try:
+        plan = Plan(stage=args.stage, region=resolve_region(args.stage, args.region), domain=args.domain,
+                    hosted_zone=args.hosted_zone, alarm_email=args.alarm_email,
+                    state=ROOT / ".deploy" / args.stage)
+        deploy(plan, dry_run=args.dry_run)
+    except DeployError as error:
+        print(f"infra.deploy: {error}", file=sys.stderr)
+        return 1
+    except Exception as error:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        if not isinstance(error, (BotoCoreError, ClientError)):
+            raise
+        print(f"infra.deploy: AWS said: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

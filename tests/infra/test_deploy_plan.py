@@ -1,0 +1,118 @@
+"""`make deploy`'s orchestration (`infra.deploy`): the ordered commands it prints in a dry run,
+with and without a domain, and the choice between `zappa update` and `zappa deploy`."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from infra import deploy
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+def dry_run(*args: str) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "DRY_RUN"}
+    env.update(AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull, DRY_RUN="1")
+    done = subprocess.run([sys.executable, "-m", "infra.deploy", *args], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def commands(output: str) -> list[str]:
+    return [line.strip() for line in output.splitlines() if line.startswith("    ")]
+
+
+def test_without_a_domain(tmp_path):
+    settings_before = (ROOT / "zappa_settings.json").read_bytes()
+    output = dry_run("--stage", "production")
+    lines = commands(output)
+    expected = [
+        r"\(cd infra && npx --no-install cdk bootstrap 'aws://<account of your credentials>/us-east-1'\)",
+        r"\S+python\S* -m infra\.keys --stage production --region us-east-1 "
+        r"--public-key-out \.deploy/production/cloudfront-public-key\.pem",
+        r"\(cd infra && npx --no-install cdk deploy mediahub-production --require-approval never "
+        r"--outputs-file \S+/\.deploy/production/outputs\.json -c stage=production -c region=us-east-1 "
+        r"-c publicKeyFile=\S+/\.deploy/production/cloudfront-public-key\.pem\)",
+        r"\S+python\S* -m infra\.zappa_stage --stage production --outputs \.deploy/production/outputs\.json "
+        r"--region us-east-1",
+        r"make --no-print-directory lambda-venv",
+        r"VIRTUAL_ENV=\.venv-lambda \.venv-zappa/bin/zappa update production",
+        r"VIRTUAL_ENV=\.venv-lambda \.venv-zappa/bin/zappa deploy production",
+    ]
+    assert len(lines) == len(expected), output
+    for line, pattern in zip(lines, expected):
+        assert re.fullmatch(pattern, line), (line, pattern)
+    assert "certify" not in output and "domain=" not in output
+    assert [int(n) for n in re.findall(r"==> \[(\d)/6\]", output)] == [1, 2, 3, 4, 5, 6]
+    # A dry run touches nothing.
+    assert (ROOT / "zappa_settings.json").read_bytes() == settings_before
+
+
+def test_with_a_domain_a_zone_and_alarms():
+    output = dry_run("--stage", "production", "--domain", "media.example.com", "--hosted-zone", "example.com",
+                     "--alarm-email", "ops@example.com", "--region", "eu-west-1")
+    lines = commands(output)
+    assert lines[0].endswith("cdk bootstrap 'aws://<account of your credentials>/eu-west-1')")
+    assert lines[2].endswith("-c stage=production -c region=eu-west-1 -c publicKeyFile="
+                             f"{ROOT}/.deploy/production/cloudfront-public-key.pem -c domain=media.example.com "
+                             "-c hostedZone=example.com -c alarmEmail=ops@example.com)")
+    assert lines[3].endswith("--region eu-west-1 --route53")
+    assert lines[-1] == "VIRTUAL_ENV=.venv-lambda .venv-zappa/bin/zappa certify production --yes"
+    steps = re.findall(r"==> \[(\d)/(\d)\] (.*)", output)
+    assert [(int(n), int(total)) for n, total, _ in steps] == [(n, 7) for n in range(1, 8)]
+    order = [title for _, _, title in steps]
+    assert order[0].startswith("CDK bootstrap") and "signing key" in order[1] and "mediahub-production" in order[2]
+    assert "custom domain media.example.com" in order[6]
+
+
+def test_a_domain_without_a_zone_leaves_dns_to_the_operator():
+    output = dry_run("--stage", "dev", "--domain", "dev.media.example.com")
+    lines = commands(output)
+    assert lines[3].endswith("--no-route53")
+    assert "DNS validation record" in output
+    assert lines[-1].endswith("zappa certify dev --yes")
+
+
+def test_bad_arguments_are_refused():
+    for args in (["--stage", ""], ["--stage", "Prod_1"], ["--stage", "dev", "--hosted-zone", "example.com"]):
+        done = subprocess.run([sys.executable, "-m", "infra.deploy", *args, "--dry-run"], cwd=ROOT,
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 2, args
+
+
+def test_make_deploy_runs_this_command():
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    shown = subprocess.run(["make", "-n", "deploy", "STAGE=production", "DOMAIN=media.example.com",
+                            "HOSTED_ZONE=example.com", "ALARM_EMAIL=ops@example.com", "DRY_RUN=1"],
+                           cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert shown.returncode == 0, shown.stderr
+    recipe = shown.stdout.replace("\\\n", " ")
+    [line] = [line for line in recipe.splitlines() if "-m infra.deploy" in line]
+    assert line.split() == [".venv/bin/python", "-m", "infra.deploy", "--stage", '"production"',
+                            "--domain", '"media.example.com"', "--hosted-zone", '"example.com"',
+                            "--alarm-email", '"ops@example.com"', "--dry-run"]
+
+
+def test_a_real_run_updates_an_existing_function_and_deploys_a_new_one(monkeypatch, tmp_path):
+    ran: list[tuple[str, ...]] = []
+    monkeypatch.setattr(deploy, "run", lambda step, number, total, env: ran.append(step.command))
+    monkeypatch.setattr(deploy, "account_id", lambda region: "123456789012")
+    plan = deploy.Plan(stage="production", region="us-east-1", domain=None, hosted_zone=None, alarm_email=None,
+                       state=tmp_path / ".deploy" / "production")
+    for exists, verb in ((True, "update"), (False, "deploy")):
+        ran.clear()
+        monkeypatch.setattr(deploy, "function_exists", lambda name, region: exists)
+        deploy.deploy(plan, dry_run=False)
+        assert ran[0][-1] == "aws://123456789012/us-east-1"
+        assert ran[-1][-2:] == (verb, "production")
+        assert len(ran) == 6
+    assert plan.state.is_dir()
