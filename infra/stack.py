@@ -1,0 +1,491 @@
+"""One stage of Mediahub on AWS: everything Zappa's function needs around it.
+
+Zappa creates the function and its REST API (both named ``mediahub-<stage>``); this stack
+creates what they use and what must exist first: the private uploads bucket, the table, the
+CloudFront distribution that serves the bucket only through signed links, the app's secret key,
+the role Zappa gives the function, the bucket Zappa uploads its packages to, the function's log
+group, alarms, and optionally the certificate of the site's own domain.
+
+The function's permissions come from ``webapp.iam`` and the table's keys and indexes from
+``webapp.catalog``: the same values the app and ``flask iam-policy`` use, so they cannot drift.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+from aws_cdk import (
+    Annotations,
+    Aws,
+    CfnOutput,
+    Duration,
+    RemovalPolicy,
+    Stack,
+    Tags,
+    Token,
+)
+from aws_cdk import aws_certificatemanager as acm
+from aws_cdk import aws_cloudfront as cloudfront
+from aws_cdk import aws_cloudfront_origins as origins
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_route53 as route53
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from constructs import Construct
+
+from webapp.catalog import TABLE_DEFINITION
+from webapp.iam import QUARANTINE_PREFIX, role_statements
+
+PROJECT = "mediahub"
+PRODUCTION_STAGE = "production"
+STAGE_PATTERN = re.compile(r"[a-z0-9-]+")
+DOMAIN_PATTERN = re.compile(r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]")
+# An edge-optimised API Gateway custom domain (what `zappa certify` sets up) only accepts a
+# certificate from us-east-1, and CloudFormation creates certificates in the stack's region.
+CERTIFICATE_REGION = "us-east-1"
+# What the function's own calls may take; the Duration alarm fires well before this.
+DEFAULT_TIMEOUT_SECONDS = 30
+
+
+class ConfigError(Exception):
+    """The stage cannot be synthesised as asked; the message says what to change."""
+
+
+@dataclasses.dataclass(frozen=True)
+class StageConfig:
+    """What varies between stages, already read and checked by ``infra.app``."""
+
+    stage: str
+    public_key_pem: str
+    placeholder_key: bool = False
+    domain: str | None = None
+    hosted_zone: str | None = None
+    hosted_zone_id: str | None = None
+    alarm_email: str | None = None
+    mail_from: str | None = None
+    timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS
+
+    @property
+    def production(self) -> bool:
+        return self.stage == PRODUCTION_STAGE
+
+    @property
+    def name(self) -> str:
+        """Zappa's name for the function and its REST API: ``<project_name>-<stage>``."""
+        return f"{PROJECT}-{self.stage}"
+
+    @property
+    def cloudfront_keys_secret(self) -> str:
+        """Written once, before the first deploy, by the deploy command; never by this stack."""
+        return f"{PROJECT}/{self.stage}/cloudfront-keys"
+
+    @property
+    def secret_key_secret(self) -> str:
+        return f"{PROJECT}/{self.stage}/secret-key"
+
+    @property
+    def site_origin(self) -> str | None:
+        return f"https://{self.domain}" if self.domain else None
+
+
+def check_config(config: StageConfig) -> None:
+    """Refuse values CloudFormation would accept and the site would trip over later."""
+    if not STAGE_PATTERN.fullmatch(config.stage):
+        raise ConfigError(f"stage {config.stage!r} must match [a-z0-9-]+ (it names the stack and its resources)")
+    if config.domain is not None and not DOMAIN_PATTERN.fullmatch(config.domain):
+        raise ConfigError(f"domain {config.domain!r} is not a lower-case host name such as media.example.com")
+    if config.hosted_zone_id and not config.hosted_zone:
+        raise ConfigError("hostedZoneId is given without hostedZone (the zone's name)")
+    if config.hosted_zone and not config.domain:
+        raise ConfigError("hostedZone is given without domain: the zone only validates the domain's certificate")
+    if config.hosted_zone and config.domain:
+        zone = config.hosted_zone.rstrip(".")
+        if config.domain != zone and not config.domain.endswith("." + zone):
+            raise ConfigError(f"domain {config.domain} is not inside the hosted zone {zone}")
+
+
+def _table_key(key_schema: list[dict], attribute_types: dict[str, str], key_type: str) -> dynamodb.Attribute | None:
+    for key in key_schema:
+        if key["KeyType"] == key_type:
+            name = key["AttributeName"]
+            return dynamodb.Attribute(name=name, type=dynamodb.AttributeType(
+                {"S": "STRING", "N": "NUMBER", "B": "BINARY"}[attribute_types[name]]))
+    return None
+
+
+class MediahubStack(Stack):
+    """``mediahub-<stage>``: the bucket, table, distribution, keys, role, logs and alarms of one stage."""
+
+    def __init__(self, scope: Construct, config: StageConfig, **kwargs) -> None:
+        check_config(config)
+        super().__init__(
+            scope, config.name, stack_name=config.name,
+            description=f"Mediahub {config.stage}: uploads bucket, table, CloudFront, secrets, Lambda role, alarms",
+            **kwargs,
+        )
+        self.config = config
+        # Production keeps its data when a resource leaves the stack or the stack is deleted.
+        # Other stages clean up, except that a bucket still holding objects makes the delete
+        # fail (nothing here empties a bucket automatically): empty it first, on purpose.
+        self.removal_policy = RemovalPolicy.RETAIN if config.production else RemovalPolicy.DESTROY
+        Tags.of(self).add("project", PROJECT)
+        Tags.of(self).add("stage", config.stage)
+
+        self.log_bucket = self._access_log_bucket()
+        self.uploads = self._uploads_bucket()
+        self.table = self._table()
+        self.distribution, self.public_key = self._distribution()
+        self.secret_key = self._secret_key()
+        self.role = self._lambda_role()
+        self.deployment_bucket = self._deployment_bucket()
+        self.log_group = self._log_group()
+        self.alarm_topic = self._alarms()
+        self.certificate = self._certificate()
+        self._outputs()
+
+    # Storage -------------------------------------------------------------------------------
+
+    def _access_log_bucket(self) -> s3.Bucket:
+        """Where S3 server access logs and CloudFront standard logs go.
+
+        CloudFront's standard logging writes through ACLs, so ACLs stay enabled here with the
+        bucket owner owning every object (BucketOwnerPreferred); S3 server access logs are
+        granted by bucket policy.
+        """
+        return s3.Bucket(
+            self, "AccessLogBucket",
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+            lifecycle_rules=[s3.LifecycleRule(id="expire-logs", expiration=Duration.days(90))],
+            removal_policy=self.removal_policy,
+        )
+
+    def _uploads_bucket(self) -> s3.Bucket:
+        """The private bucket browsers upload into directly and CloudFront reads from.
+
+        CORS admits the site's own origin only: browsers POST (policy uploads) and PUT (parts)
+        straight to S3 and need ETag to complete a multipart upload. Without a domain nothing
+        cross-origin is allowed, so uploads from a browser fail until one is given.
+        """
+        cors = None
+        if self.config.site_origin:
+            cors = [s3.CorsRule(
+                allowed_origins=[self.config.site_origin],
+                allowed_methods=[s3.HttpMethods.POST, s3.HttpMethods.PUT, s3.HttpMethods.GET, s3.HttpMethods.HEAD],
+                allowed_headers=["*"],
+                exposed_headers=["ETag"],
+                max_age=3600,
+            )]
+        else:
+            Annotations.of(self).add_warning_v2(
+                "mediahub:cors-without-domain",
+                "No context 'domain': the uploads bucket's CORS allows no origin, so browsers cannot "
+                "upload until the stack is deployed with -c domain=<the site's host name>.",
+            )
+        return s3.Bucket(
+            self, "UploadsBucket",
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            versioned=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            cors=cors,
+            lifecycle_rules=[
+                # Multipart uploads a browser abandoned still cost storage until aborted.
+                s3.LifecycleRule(id="abort-incomplete-multipart-uploads",
+                                 abort_incomplete_multipart_upload_after=Duration.days(1)),
+                # Versioning protects against a mistaken delete for a week, then frees the space.
+                s3.LifecycleRule(id="expire-noncurrent-versions",
+                                 noncurrent_version_expiration=Duration.days(7),
+                                 expired_object_delete_marker=True),
+                # Objects that failed the checks are kept a week for a look, then go.
+                s3.LifecycleRule(id="expire-quarantine", prefix=QUARANTINE_PREFIX,
+                                 expiration=Duration.days(7)),
+            ],
+            server_access_logs_bucket=self.log_bucket,
+            server_access_logs_prefix="s3/uploads/",
+            # Never emptied by the stack: uploads are people's files.
+            auto_delete_objects=False,
+            removal_policy=self.removal_policy,
+        )
+
+    def _table(self) -> dynamodb.Table:
+        """The one table, with the keys and indexes ``webapp.catalog`` creates in local mode."""
+        definition = TABLE_DEFINITION
+        types = {a["AttributeName"]: a["AttributeType"] for a in definition["AttributeDefinitions"]}
+        if definition.get("BillingMode") != "PAY_PER_REQUEST":
+            raise ConfigError("webapp.catalog.TABLE_DEFINITION is expected to be on-demand (PAY_PER_REQUEST)")
+        table = dynamodb.Table(
+            self, "Table",
+            table_name=self.config.name,
+            partition_key=_table_key(definition["KeySchema"], types, "HASH"),
+            sort_key=_table_key(definition["KeySchema"], types, "RANGE"),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True),
+            time_to_live_attribute="expires_at",
+            deletion_protection=self.config.production,
+            removal_policy=self.removal_policy,
+        )
+        for index in definition.get("GlobalSecondaryIndexes", []):
+            projection = index.get("Projection", {"ProjectionType": "ALL"})
+            table.add_global_secondary_index(
+                index_name=index["IndexName"],
+                partition_key=_table_key(index["KeySchema"], types, "HASH"),
+                sort_key=_table_key(index["KeySchema"], types, "RANGE"),
+                projection_type=dynamodb.ProjectionType(projection["ProjectionType"]),
+                non_key_attributes=projection.get("NonKeyAttributes"),
+            )
+        return table
+
+    # Delivery ------------------------------------------------------------------------------
+
+    def _distribution(self) -> tuple[cloudfront.Distribution, cloudfront.PublicKey]:
+        """CloudFront in front of the private bucket, answering signed requests only.
+
+        The origin access control lets only this distribution read the bucket (it writes the
+        bucket policy statement); the trusted key group makes every viewer request carry a
+        signature from the private key the app holds. The key pair is made outside the stack
+        so that its private half never passes through CloudFormation.
+        """
+        if self.config.placeholder_key:
+            Annotations.of(self).add_warning_v2(
+                "mediahub:placeholder-public-key",
+                "The CloudFront public key is a placeholder generated at synth time; its private half "
+                "was thrown away, so no link signed by the app would verify. Deploy with "
+                "-c publicKeyFile=<PEM> instead.",
+            )
+        public_key = cloudfront.PublicKey(
+            self, "CloudFrontPublicKey",
+            encoded_key=self.config.public_key_pem,
+            comment=f"Mediahub {self.config.stage}: verifies the links the app signs",
+        )
+        key_group = cloudfront.KeyGroup(
+            self, "CloudFrontKeyGroup", items=[public_key],
+            comment=f"Mediahub {self.config.stage}: the app's signing key",
+        )
+        distribution = cloudfront.Distribution(
+            self, "Distribution",
+            comment=f"Mediahub {self.config.stage}: uploaded media through signed links",
+            default_behavior=cloudfront.BehaviorOptions(
+                origin=origins.S3BucketOrigin.with_origin_access_control(self.uploads),
+                trusted_key_groups=[key_group],
+                viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
+                allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD,
+                cached_methods=cloudfront.CachedMethods.CACHE_GET_HEAD,
+                cache_policy=cloudfront.CachePolicy.CACHING_OPTIMIZED,
+                response_headers_policy=cloudfront.ResponseHeadersPolicy.SECURITY_HEADERS,
+                compress=True,
+            ),
+            enable_logging=True,
+            log_bucket=self.log_bucket,
+            log_file_prefix="cloudfront/",
+        )
+        return distribution, public_key
+
+    # Secrets and permissions ---------------------------------------------------------------
+
+    def _secret_key(self) -> secretsmanager.Secret:
+        """Flask's secret key, generated by CloudFormation: nobody ever sees or types it."""
+        return secretsmanager.Secret(
+            self, "SecretKey",
+            secret_name=self.config.secret_key_secret,
+            description=f"Mediahub {self.config.stage}: the Flask secret key (sessions, CSRF, signed claims)",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=64, exclude_punctuation=True, include_space=False),
+            removal_policy=self.removal_policy,
+        )
+
+    def _lambda_role(self) -> iam.Role:
+        """The role named in Zappa's ``role_name`` (``manage_roles: false``).
+
+        Zappa also uses it as API Gateway's integration credentials and as the EventBridge
+        rule's role, hence the three services it trusts. Its policy is exactly
+        ``webapp.iam.role_statements``, the same statements ``flask iam-policy`` prints.
+        """
+        statements = role_statements(
+            bucket=self.uploads.bucket_name,
+            table=self.table.table_name,
+            region=Aws.REGION,
+            account=Aws.ACCOUNT_ID,
+            function_name=self.config.name,
+            mail_from=self.config.mail_from,
+            secret_names=(self.config.cloudfront_keys_secret, self.config.secret_key_secret),
+        )
+        return iam.Role(
+            self, "LambdaRole",
+            role_name=f"{self.config.name}-lambda",
+            description=f"Mediahub {self.config.stage}: the function, its API integration and its schedule",
+            assumed_by=iam.CompositePrincipal(
+                iam.ServicePrincipal("lambda.amazonaws.com"),
+                iam.ServicePrincipal("apigateway.amazonaws.com"),
+                iam.ServicePrincipal("events.amazonaws.com"),
+            ),
+            inline_policies={
+                "mediahub": iam.PolicyDocument(
+                    statements=[iam.PolicyStatement.from_json(statement) for statement in statements]),
+            },
+        )
+
+    def _deployment_bucket(self) -> s3.Bucket:
+        """Zappa's ``s3_bucket``: it uploads each package here before updating the function."""
+        return s3.Bucket(
+            self, "ZappaPackagesBucket",
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            lifecycle_rules=[s3.LifecycleRule(id="expire-packages", expiration=Duration.days(30))],
+            removal_policy=self.removal_policy,
+        )
+
+    # Operations ----------------------------------------------------------------------------
+
+    def _log_group(self) -> logs.LogGroup:
+        """The function's log group, made before Zappa makes the function, so it has a retention
+        (Lambda would otherwise create it on first run, keeping logs forever) and the role needs
+        no ``logs:CreateLogGroup``."""
+        return logs.LogGroup(
+            self, "FunctionLogGroup",
+            log_group_name=f"/aws/lambda/{self.config.name}",
+            retention=logs.RetentionDays.ONE_YEAR if self.config.production else logs.RetentionDays.THREE_MONTHS,
+            removal_policy=self.removal_policy,
+        )
+
+    def _alarms(self) -> sns.Topic:
+        """Alarms on what users would notice, to one topic (mailed when ``alarmEmail`` is given).
+
+        Missing data is not breaching: a quiet site sends no metrics and is not in trouble.
+        """
+        topic = sns.Topic(self, "AlarmTopic", topic_name=f"{self.config.name}-alarms",
+                          display_name=f"Mediahub {self.config.stage} alarms", enforce_ssl=True)
+        if self.config.alarm_email:
+            topic.add_subscription(subscriptions.EmailSubscription(self.config.alarm_email))
+        action = cloudwatch_actions.SnsAction(topic)
+        five_minutes = Duration.minutes(5)
+        name = self.config.name
+        # Alarm when p99 comes within a sixth of the timeout (25 s for 30 s).
+        slow_ms = self.config.timeout_seconds * 1000 * 5 // 6
+
+        def lambda_metric(metric_name: str, statistic: str) -> cloudwatch.Metric:
+            return cloudwatch.Metric(namespace="AWS/Lambda", metric_name=metric_name,
+                                     dimensions_map={"FunctionName": name}, statistic=statistic, period=five_minutes)
+
+        alarms = {
+            "ApiServerErrorsAlarm": dict(
+                metric=cloudwatch.Metric(namespace="AWS/ApiGateway", metric_name="5XXError",
+                                         dimensions_map={"ApiName": name}, statistic="Sum", period=five_minutes),
+                threshold=5, evaluation_periods=1,
+                description="The API answered 5 or more 5XX errors within 5 minutes."),
+            "FunctionErrorsAlarm": dict(
+                metric=lambda_metric("Errors", "Sum"), threshold=5, evaluation_periods=1,
+                description="The function raised 5 or more errors within 5 minutes."),
+            "FunctionThrottlesAlarm": dict(
+                metric=lambda_metric("Throttles", "Sum"), threshold=1, evaluation_periods=1,
+                description="The function was throttled (account or reserved concurrency exhausted)."),
+            "FunctionDurationAlarm": dict(
+                metric=lambda_metric("Duration", "p99"), threshold=slow_ms, evaluation_periods=3,
+                datapoints_to_alarm=2,
+                description=f"The function's p99 duration reached {slow_ms} ms (timeout "
+                            f"{self.config.timeout_seconds} s) in 2 of 3 five-minute periods."),
+            "TableThrottlesAlarm": dict(
+                metric=self.table.metric_throttled_requests_for_operations(
+                    operations=[dynamodb.Operation.GET_ITEM, dynamodb.Operation.BATCH_GET_ITEM,
+                                dynamodb.Operation.PUT_ITEM, dynamodb.Operation.UPDATE_ITEM,
+                                dynamodb.Operation.DELETE_ITEM, dynamodb.Operation.QUERY,
+                                dynamodb.Operation.TRANSACT_WRITE_ITEMS],
+                    period=five_minutes),
+                threshold=1, evaluation_periods=1,
+                description="DynamoDB throttled requests to the table within 5 minutes."),
+        }
+        for construct_id, spec in alarms.items():
+            alarm = cloudwatch.Alarm(
+                self, construct_id,
+                alarm_name=f"{name}-{re.sub(r'(?<!^)(?=[A-Z])', '-', construct_id.removesuffix('Alarm')).lower()}",
+                alarm_description=f"Mediahub {self.config.stage}: {spec['description']}",
+                metric=spec["metric"],
+                threshold=spec["threshold"],
+                evaluation_periods=spec["evaluation_periods"],
+                datapoints_to_alarm=spec.get("datapoints_to_alarm"),
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+            alarm.add_alarm_action(action)
+            alarm.add_ok_action(action)
+        return topic
+
+    def _certificate(self) -> acm.Certificate | None:
+        """The certificate for the site's domain, for ``zappa certify`` (an edge API's domain).
+
+        Edge-optimised API Gateway domains only take certificates from us-east-1, and
+        CloudFormation creates the certificate in the stack's own region.
+        """
+        if not self.config.domain:
+            return None
+        region = Stack.of(self).region
+        if Token.is_unresolved(region):
+            Annotations.of(self).add_warning_v2(
+                "mediahub:certificate-region",
+                f"The stack's region is only known at deploy time; the certificate for {self.config.domain} "
+                f"is only usable by the API's custom domain if the stack is deployed to {CERTIFICATE_REGION}.",
+            )
+        elif region != CERTIFICATE_REGION:
+            raise ConfigError(
+                f"the certificate for {self.config.domain} must be made in {CERTIFICATE_REGION} (an edge "
+                f"API's custom domain only takes certificates from there), but the stack's region is {region}: "
+                f"deploy mediahub-{self.config.stage} to {CERTIFICATE_REGION}")
+        if self.config.hosted_zone:
+            if self.config.hosted_zone_id:
+                zone = route53.HostedZone.from_hosted_zone_attributes(
+                    self, "HostedZone", hosted_zone_id=self.config.hosted_zone_id,
+                    zone_name=self.config.hosted_zone.rstrip("."))
+            else:
+                if Token.is_unresolved(Stack.of(self).account):
+                    raise ConfigError(
+                        f"looking up the hosted zone {self.config.hosted_zone} needs the account: deploy with "
+                        "AWS credentials (the CDK CLI passes their account), or give -c account=... or "
+                        "-c hostedZoneId=<the zone's id>")
+                zone = route53.HostedZone.from_lookup(self, "HostedZone",
+                                                      domain_name=self.config.hosted_zone.rstrip("."))
+            validation = acm.CertificateValidation.from_dns(zone)
+        else:
+            validation = acm.CertificateValidation.from_dns()
+            Annotations.of(self).add_warning_v2(
+                "mediahub:certificate-manual-validation",
+                f"No context 'hostedZone': the deploy waits until the DNS record that validates the certificate "
+                f"for {self.config.domain} is created by hand (ACM's console shows it).",
+            )
+        return acm.Certificate(self, "Certificate", domain_name=self.config.domain, validation=validation)
+
+    # Outputs -------------------------------------------------------------------------------
+
+    def _outputs(self) -> None:
+        """What the deploy command copies into Zappa's settings; the ids are its keys."""
+        outputs = {
+            "BucketName": (self.uploads.bucket_name, "MEDIAHUB_BUCKET"),
+            "TableName": (self.table.table_name, "MEDIAHUB_TABLE"),
+            "CdnUrl": (f"https://{self.distribution.distribution_domain_name}", "MEDIAHUB_CDN_URL"),
+            "CloudFrontKeyId": (self.public_key.public_key_id, "the key id the app signs links with"),
+            "CloudFrontKeysSecret": (self.config.cloudfront_keys_secret,
+                                     "MEDIAHUB_CLOUDFRONT_KEYS_SECRET (written by the deploy command, not the stack)"),
+            "SecretKeySecret": (self.config.secret_key_secret, "MEDIAHUB_SECRET_KEY_SECRET"),
+            "RoleArn": (self.role.role_arn, "Zappa's role_name is this role's name"),
+            "DeploymentBucket": (self.deployment_bucket.bucket_name, "Zappa's s3_bucket"),
+            "AlarmTopicArn": (self.alarm_topic.topic_arn, "where the alarms go"),
+            "LogGroupName": (self.log_group.log_group_name, "the function's logs"),
+        }
+        if self.config.domain:
+            outputs["SiteUrl"] = (self.config.site_origin, "MEDIAHUB_SITE_URL")
+        if self.certificate is not None:
+            outputs["CertificateArn"] = (self.certificate.certificate_arn, "Zappa's certificate_arn (zappa certify)")
+        for key, (value, description) in outputs.items():
+            CfnOutput(self, key, value=value, description=description)
