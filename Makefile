@@ -5,6 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 DEPS := $(VENV)/.deps-installed
+INFRA_DEPS := $(VENV)/.infra-deps-installed
 NODE_DEPS := node_modules/.deps-installed
 LAMBDA_VENV := .venv-lambda
 LAMBDA_DEPS := $(LAMBDA_VENV)/.deps-installed
@@ -14,7 +15,7 @@ LAMBDA_DEPS := $(LAMBDA_VENV)/.deps-installed
 run: $(DEPS)
 	$(PY) -m webapp.local
 
-test: $(DEPS) $(NODE_DEPS) $(LAMBDA_DEPS)
+test: $(DEPS) $(INFRA_DEPS) $(NODE_DEPS) $(LAMBDA_DEPS)
 	scripts/ensure-system-packages
 	scripts/private-network $(PY) -m pytest $(PYTEST_ARGS)
 
@@ -29,6 +30,17 @@ $(DEPS): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
+
+# aws-cdk-lib and cfn-lint, in the same virtualenv: `make synth` and the infra tests use them.
+$(INFRA_DEPS): requirements-infra.txt $(DEPS)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-infra.txt
+	touch $@
+
+# Every stage's CloudFormation template, in infra/cdk.out/<stage>/: offline, no AWS credentials,
+# a placeholder CloudFront key (infra/synth.py). SYNTH_ARGS adds e.g. `-c alarmEmail=ops@example.com`.
+.PHONY: synth
+synth: $(INFRA_DEPS)
+	$(PY) -m infra.synth --outdir infra/cdk.out $(SYNTH_ARGS)
 
 # The Lambda package is built from two virtualenvs. $(ZAPPA_VENV) runs the zappa command (its
 # dependencies, built for this machine, are never shipped). $(LAMBDA_VENV) is what `zappa package`
