@@ -1,0 +1,424 @@
+"""The ``mediahub-<stage>`` stack, read from its synthesised template."""
+
+from __future__ import annotations
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from webapp.catalog import TABLE_DEFINITION
+
+from .conftest import DEV_CONTEXT
+
+# CloudFront's managed policies: Managed-CachingOptimized and Managed-SecurityHeadersPolicy.
+CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
+SECURITY_HEADERS = "67f7725c-6f97-4210-82d7-5512b31e9d03"
+ALL_BLOCKED = {"BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True,
+               "RestrictPublicBuckets": True}
+SSE_S3 = {"ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]}
+OUTPUTS = {"BucketName", "TableName", "CdnUrl", "CloudFrontKeyId", "CloudFrontKeysSecret", "SecretKeySecret",
+           "RoleArn", "DeploymentBucket", "AlarmTopicArn", "LogGroupName"}
+
+
+def as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def uploads_bucket_id(synth) -> str:
+    return synth.output_ref("BucketName")
+
+
+def uploads_bucket(synth) -> dict:
+    return synth.data["Resources"][uploads_bucket_id(synth)]
+
+
+def log_bucket_id(synth) -> str:
+    return uploads_bucket(synth)["Properties"]["LoggingConfiguration"]["DestinationBucketName"]["Ref"]
+
+
+def test_one_stack_per_stage(dev, production):
+    assert dev.stack.stack_name == "mediahub-dev"
+    assert production.stack.stack_name == "mediahub-production"
+
+
+@pytest.mark.parametrize("bad", ["Prod", "dev_1", "dev stage", ""])
+def test_stage_names_are_checked(cdk, bad):
+    from infra.app import create_app
+    from infra.stack import ConfigError
+
+    with pytest.raises(ConfigError, match=r"\[a-z0-9-\]\+"):
+        create_app({**DEV_CONTEXT, "stage": bad})
+
+
+# Uploads bucket ---------------------------------------------------------------------------
+
+
+def test_uploads_bucket_is_private_encrypted_versioned_and_https_only(stage):
+    properties = uploads_bucket(stage)["Properties"]
+    assert properties["PublicAccessBlockConfiguration"] == ALL_BLOCKED
+    assert properties["BucketEncryption"] == SSE_S3
+    assert properties["VersioningConfiguration"] == {"Status": "Enabled"}
+    _, policy = next((name, p) for name, p in stage.resources("AWS::S3::BucketPolicy").items()
+                     if p["Properties"]["Bucket"] == {"Ref": stage.output_ref("BucketName")})
+    deny = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"]
+    assert deny and deny[0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_cors_allows_the_site_origin_only(production):
+    assert uploads_bucket(production)["Properties"]["CorsConfiguration"] == {"CorsRules": [{
+        "AllowedOrigins": ["https://media.example.com"],
+        "AllowedMethods": ["POST", "PUT", "GET", "HEAD"],
+        "AllowedHeaders": ["*"],
+        "ExposedHeaders": ["ETag"],
+        "MaxAge": 3600,
+    }]}
+
+
+def test_without_a_domain_cors_allows_nothing_and_says_so(dev):
+    assert "CorsConfiguration" not in uploads_bucket(dev)["Properties"]
+    assert any("CORS allows no origin" in w for w in dev.warnings()), dev.warnings()
+
+
+def test_uploads_lifecycle(stage):
+    rules = {r["Id"]: r for r in uploads_bucket(stage)["Properties"]["LifecycleConfiguration"]["Rules"]}
+    assert all(r["Status"] == "Enabled" for r in rules.values())
+    multipart = [r for r in rules.values() if "AbortIncompleteMultipartUpload" in r]
+    assert [r["AbortIncompleteMultipartUpload"] for r in multipart] == [{"DaysAfterInitiation": 1}]
+    assert "Prefix" not in multipart[0]
+    noncurrent = [r for r in rules.values() if "NoncurrentVersionExpiration" in r]
+    assert [r["NoncurrentVersionExpiration"] for r in noncurrent] == [{"NoncurrentDays": 7}]
+    assert "Prefix" not in noncurrent[0]
+    quarantine = [r for r in rules.values() if "ExpirationInDays" in r]
+    assert [(r["Prefix"], r["ExpirationInDays"]) for r in quarantine] == [("quarantine/", 7)]
+    assert len(rules) == 3
+
+
+def test_uploads_access_logs_go_to_the_log_bucket(stage):
+    logging = uploads_bucket(stage)["Properties"]["LoggingConfiguration"]
+    log_bucket = stage.data["Resources"][logging["DestinationBucketName"]["Ref"]]
+    assert log_bucket["Type"] == "AWS::S3::Bucket"
+    assert logging["LogFilePrefix"]
+    properties = log_bucket["Properties"]
+    assert properties["PublicAccessBlockConfiguration"] == ALL_BLOCKED
+    assert properties["BucketEncryption"] == SSE_S3
+    # CloudFront's standard logging writes with ACLs: they must stay enabled, owner-preferred.
+    assert properties["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerPreferred"}]}
+    assert properties["LifecycleConfiguration"]["Rules"] == [
+        {"Id": "expire-logs", "ExpirationInDays": 90, "Status": "Enabled"}]
+    policy = next(p for p in stage.resources("AWS::S3::BucketPolicy").values()
+                  if p["Properties"]["Bucket"] == {"Ref": logging["DestinationBucketName"]["Ref"]})
+    delivery = [s for s in policy["Properties"]["PolicyDocument"]["Statement"]
+                if s.get("Principal") == {"Service": "logging.s3.amazonaws.com"}]
+    assert delivery and delivery[0]["Action"] == "s3:PutObject"
+    assert delivery[0]["Condition"]["ArnLike"]["aws:SourceArn"] == {
+        "Fn::GetAtt": [uploads_bucket_id(stage), "Arn"]}
+
+
+def test_production_keeps_its_data(production, dev):
+    for name in (uploads_bucket_id(production), log_bucket_id(production), production.output_ref("TableName"),
+                 production.output_ref("DeploymentBucket"), production.output_ref("LogGroupName")):
+        resource = production.data["Resources"][name]
+        assert resource["DeletionPolicy"] == "Retain", name
+        assert resource["UpdateReplacePolicy"] == "Retain", name
+    assert dev.data["Resources"][dev.output_ref("TableName")]["DeletionPolicy"] == "Delete"
+
+
+def test_no_bucket_is_ever_emptied_automatically(stage):
+    assert not [r for r in stage.data["Resources"].values() if r["Type"].startswith("Custom::")]
+    tags = uploads_bucket(stage)["Properties"].get("Tags", [])
+    assert not [t for t in tags if t["Key"] == "aws-cdk:auto-delete-objects"]
+
+
+# Table -------------------------------------------------------------------------------------
+
+
+def test_table_is_on_demand_with_recovery_and_ttl(stage):
+    table = stage.data["Resources"][stage.output_ref("TableName")]
+    properties = table["Properties"]
+    assert properties["TableName"] == stage.stack.stack_name
+    assert properties["BillingMode"] == "PAY_PER_REQUEST"
+    assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert properties["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert "ProvisionedThroughput" not in properties
+
+
+def test_table_keys_and_indexes_are_the_catalogs(stage):
+    properties = stage.data["Resources"][stage.output_ref("TableName")]["Properties"]
+    assert properties["KeySchema"] == TABLE_DEFINITION["KeySchema"]
+    assert sorted(properties["AttributeDefinitions"], key=lambda a: a["AttributeName"]) == sorted(
+        TABLE_DEFINITION["AttributeDefinitions"], key=lambda a: a["AttributeName"])
+    indexes = {i["IndexName"]: i for i in properties["GlobalSecondaryIndexes"]}
+    expected = {i["IndexName"]: i for i in TABLE_DEFINITION["GlobalSecondaryIndexes"]}
+    assert indexes.keys() == expected.keys()
+    for name, index in expected.items():
+        assert indexes[name]["KeySchema"] == index["KeySchema"], name
+        assert indexes[name]["Projection"] == index["Projection"], name
+        assert "ProvisionedThroughput" not in indexes[name]
+
+
+def test_deletion_protection_in_production_only(dev, production):
+    def protected(synth):
+        return synth.data["Resources"][synth.output_ref("TableName")]["Properties"]["DeletionProtectionEnabled"]
+
+    assert protected(production) is True
+    assert protected(dev) is False
+
+
+# CloudFront --------------------------------------------------------------------------------
+
+
+def distribution_config(synth) -> dict:
+    return synth.one("AWS::CloudFront::Distribution")[1]["Properties"]["DistributionConfig"]
+
+
+def test_distribution_reads_the_bucket_through_an_origin_access_control(stage):
+    oac_id, oac = stage.one("AWS::CloudFront::OriginAccessControl")
+    config = oac["Properties"]["OriginAccessControlConfig"]
+    assert (config["OriginAccessControlOriginType"], config["SigningBehavior"], config["SigningProtocol"]) == (
+        "s3", "always", "sigv4")
+    (origin,) = distribution_config(stage)["Origins"]
+    assert origin["DomainName"] == {"Fn::GetAtt": [uploads_bucket_id(stage), "RegionalDomainName"]}
+    assert origin["OriginAccessControlId"] == {"Fn::GetAtt": [oac_id, "Id"]}
+    assert origin["S3OriginConfig"] == {"OriginAccessIdentity": ""}
+
+
+def test_distribution_answers_signed_https_get_and_head_only(stage):
+    behaviour = distribution_config(stage)["DefaultCacheBehavior"]
+    key_group_id, key_group = stage.one("AWS::CloudFront::KeyGroup")
+    public_key_id, _ = stage.one("AWS::CloudFront::PublicKey")
+    assert behaviour["TrustedKeyGroups"] == [{"Ref": key_group_id}]
+    assert key_group["Properties"]["KeyGroupConfig"]["Items"] == [{"Ref": public_key_id}]
+    assert behaviour["CachePolicyId"] == CACHING_OPTIMIZED
+    assert behaviour["ResponseHeadersPolicyId"] == SECURITY_HEADERS
+    assert behaviour["ViewerProtocolPolicy"] == "https-only"
+    assert behaviour["AllowedMethods"] == ["GET", "HEAD"]
+    assert behaviour["CachedMethods"] == ["GET", "HEAD"]
+    assert "CacheBehaviors" not in distribution_config(stage)
+
+
+def test_distribution_logs_to_the_log_bucket(stage):
+    assert distribution_config(stage)["Logging"] == {
+        "Bucket": {"Fn::GetAtt": [log_bucket_id(stage), "RegionalDomainName"]}, "Prefix": "cloudfront/"}
+
+
+def test_bucket_policy_lets_only_this_distribution_read(stage):
+    distribution_id, _ = stage.one("AWS::CloudFront::Distribution")
+    policy = next(p for p in stage.resources("AWS::S3::BucketPolicy").values()
+                  if p["Properties"]["Bucket"] == {"Ref": uploads_bucket_id(stage)})
+    (grant,) = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
+    assert grant["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+    assert grant["Action"] == "s3:GetObject"
+    assert grant["Resource"] == {"Fn::Join": ["", [{"Fn::GetAtt": [uploads_bucket_id(stage), "Arn"]}, "/*"]]}
+    source = grant["Condition"]["StringEquals"]["AWS:SourceArn"]
+    assert source["Fn::Join"][1][-2:] == [":distribution/", {"Ref": distribution_id}]
+
+
+def test_public_key_is_an_rsa_2048_public_key_and_a_placeholder_says_so(stage):
+    _, public_key = stage.one("AWS::CloudFront::PublicKey")
+    pem = public_key["Properties"]["PublicKeyConfig"]["EncodedKey"]
+    key = serialization.load_pem_public_key(pem.encode())
+    assert isinstance(key, rsa.RSAPublicKey) and key.key_size == 2048
+    assert any("placeholder" in w for w in stage.warnings()), stage.warnings()
+
+
+def test_missing_public_key_file_fails_clearly(cdk):
+    from infra.app import create_app
+    from infra.stack import ConfigError
+
+    with pytest.raises(ConfigError, match=r"publicKeyFile=.*placeholderKey=true"):
+        create_app({"stage": "dev"})
+    with pytest.raises(ConfigError, match=r"publicKeyFile=.*placeholderKey=true"):
+        create_app({"stage": "dev", "placeholderKey": "false"})
+
+
+def test_public_key_file_is_registered_as_given(synth, tmp_path):
+    from infra.app import create_app
+    from infra.stack import ConfigError
+
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = private.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    key_file = tmp_path / "public.pem"
+    key_file.write_text(pem)
+    result = synth({"stage": "dev", "region": "us-east-1", "publicKeyFile": str(key_file)})
+    _, public_key = result.one("AWS::CloudFront::PublicKey")
+    assert public_key["Properties"]["PublicKeyConfig"]["EncodedKey"] == pem
+    assert not any("placeholder" in w for w in result.warnings())
+
+    private_file = tmp_path / "private.pem"
+    private_file.write_bytes(private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    with pytest.raises(ConfigError, match="private key"):
+        create_app({"stage": "dev", "publicKeyFile": str(private_file)})
+    with pytest.raises(ConfigError, match="cannot be read"):
+        create_app({"stage": "dev", "publicKeyFile": str(tmp_path / "missing.pem")})
+
+
+# Secrets, role, deployment bucket, logs ----------------------------------------------------
+
+
+def test_secret_key_is_generated_by_cloudformation(stage):
+    _, secret = stage.one("AWS::SecretsManager::Secret")
+    properties = secret["Properties"]
+    assert properties["Name"] == f"mediahub/{stage.stack.stack_name.removeprefix('mediahub-')}/secret-key"
+    generated = properties["GenerateSecretString"]
+    assert generated["PasswordLength"] >= 32
+    assert generated["ExcludePunctuation"] is True
+    assert "SecretString" not in properties
+
+
+def test_role_is_trusted_by_lambda_api_gateway_and_eventbridge_exactly(stage):
+    _, role = stage.one("AWS::IAM::Role")
+    properties = role["Properties"]
+    assert properties["RoleName"] == f"{stage.stack.stack_name}-lambda"
+    statements = properties["AssumeRolePolicyDocument"]["Statement"]
+    assert all(s["Effect"] == "Allow" and s["Action"] == "sts:AssumeRole" and "Condition" not in s
+               for s in statements)
+    principals = sorted(service for s in statements for service in as_list(s["Principal"]["Service"]))
+    assert principals == ["apigateway.amazonaws.com", "events.amazonaws.com", "lambda.amazonaws.com"]
+    assert all(set(s["Principal"]) == {"Service"} for s in statements)
+    assert "ManagedPolicyArns" not in properties
+    assert len(properties["Policies"]) == 1
+    assert not stage.resources("AWS::IAM::Policy")
+
+
+def test_deployment_bucket(stage):
+    bucket = stage.data["Resources"][stage.output_ref("DeploymentBucket")]["Properties"]
+    assert bucket["PublicAccessBlockConfiguration"] == ALL_BLOCKED
+    assert bucket["BucketEncryption"] == SSE_S3
+    assert bucket["LifecycleConfiguration"]["Rules"] == [
+        {"Id": "expire-packages", "ExpirationInDays": 30, "Status": "Enabled"}]
+
+
+def test_function_log_group_has_a_retention(dev, production):
+    for synth, days in ((dev, 90), (production, 365)):
+        _, group = synth.one("AWS::Logs::LogGroup")
+        assert group["Properties"]["LogGroupName"] == f"/aws/lambda/{synth.stack.stack_name}"
+        assert group["Properties"]["RetentionInDays"] == days
+
+
+# Alarms ------------------------------------------------------------------------------------
+
+
+def alarms(synth) -> dict[str, dict]:
+    """Alarms by their single metric's name (the table's math expression as ThrottledRequests)."""
+    found = {}
+    for alarm in synth.resources("AWS::CloudWatch::Alarm").values():
+        properties = alarm["Properties"]
+        if "MetricName" in properties:
+            found[properties["MetricName"]] = properties
+        else:
+            (name,) = {m["MetricStat"]["Metric"]["MetricName"] for m in properties["Metrics"] if "MetricStat" in m}
+            found[name] = properties
+    return found
+
+
+def dimensions(properties: dict) -> dict:
+    return {d["Name"]: d["Value"] for d in properties["Dimensions"]}
+
+
+def test_alarms_watch_the_api_the_function_and_the_table(stage):
+    name = stage.stack.stack_name
+    found = alarms(stage)
+    assert set(found) == {"5XXError", "Errors", "Throttles", "Duration", "ThrottledRequests"}
+    topic_id, topic = stage.one("AWS::SNS::Topic")
+    assert topic["Properties"]["TopicName"] == f"{name}-alarms"
+    for metric, properties in found.items():
+        assert properties["TreatMissingData"] == "notBreaching", metric
+        assert properties["AlarmActions"] == [{"Ref": topic_id}], metric
+        assert properties["ComparisonOperator"] == "GreaterThanOrEqualToThreshold", metric
+        assert properties["EvaluationPeriods"] >= 1, metric
+    api = found["5XXError"]
+    assert (api["Namespace"], dimensions(api), api["Statistic"], api["Period"]) == (
+        "AWS/ApiGateway", {"ApiName": name}, "Sum", 300)
+    for metric in ("Errors", "Throttles", "Duration"):
+        assert found[metric]["Namespace"] == "AWS/Lambda"
+        assert dimensions(found[metric]) == {"FunctionName": name}
+    duration = found["Duration"]
+    assert duration["ExtendedStatistic"] == "p99"
+    assert 20_000 <= duration["Threshold"] < 30_000  # near the 30 s timeout, before it
+    table = found["ThrottledRequests"]
+    stats = [m["MetricStat"] for m in table["Metrics"] if "MetricStat" in m]
+    assert {s["Metric"]["Namespace"] for s in stats} == {"AWS/DynamoDB"}
+    assert all({d["Name"]: d["Value"] for d in s["Metric"]["Dimensions"]}["TableName"]
+               == {"Ref": stage.output_ref("TableName")} for s in stats)
+    operations = {d["Value"] for s in stats for d in s["Metric"]["Dimensions"] if d["Name"] == "Operation"}
+    assert {"GetItem", "PutItem", "UpdateItem", "Query", "TransactWriteItems"} <= operations
+    (expression,) = [m for m in table["Metrics"] if "Expression" in m]
+    assert expression["ReturnData"] is True
+
+
+def test_alarm_mail_only_with_alarm_email(dev, production):
+    assert not dev.resources("AWS::SNS::Subscription")
+    _, subscription = production.one("AWS::SNS::Subscription")
+    assert subscription["Properties"]["Protocol"] == "email"
+    assert subscription["Properties"]["Endpoint"] == "ops@example.com"
+    assert subscription["Properties"]["TopicArn"] == {"Ref": production.one("AWS::SNS::Topic")[0]}
+
+
+# Domain ------------------------------------------------------------------------------------
+
+
+def test_certificate_for_the_domain_validated_in_the_zone(production, dev):
+    _, certificate = production.one("AWS::CertificateManager::Certificate")
+    properties = certificate["Properties"]
+    assert properties["DomainName"] == "media.example.com"
+    assert properties["ValidationMethod"] == "DNS"
+    assert properties["DomainValidationOptions"] == [
+        {"DomainName": "media.example.com", "HostedZoneId": "Z0123456789EXAMPLE"}]
+    assert not dev.resources("AWS::CertificateManager::Certificate")
+
+
+def test_certificate_outside_us_east_1_is_refused(cdk):
+    from infra.app import create_app
+    from infra.stack import ConfigError
+
+    with pytest.raises(ConfigError, match="us-east-1"):
+        create_app({**DEV_CONTEXT, "domain": "media.example.com", "region": "eu-west-1"})
+
+
+def test_certificate_region_unknown_until_deploy_is_a_warning(synth, monkeypatch):
+    monkeypatch.delenv("CDK_DEFAULT_REGION", raising=False)
+    # A stage zappa_settings.json does not have, so no aws_region from there either.
+    result = synth({"stage": "qa", "placeholderKey": "true", "domain": "qa.media.example.com"})
+    assert result.stack.stack_name == "mediahub-qa"
+    assert result.one("AWS::CertificateManager::Certificate")
+    assert any("only known at deploy time" in w for w in result.warnings()), result.warnings()
+
+
+def test_zone_lookup_without_an_account_is_refused(cdk, monkeypatch):
+    from infra.app import create_app
+    from infra.stack import ConfigError
+
+    monkeypatch.delenv("CDK_DEFAULT_ACCOUNT", raising=False)
+    with pytest.raises(ConfigError, match="hostedZoneId"):
+        create_app({**DEV_CONTEXT, "domain": "media.example.com", "hostedZone": "example.com"})
+
+
+def test_domain_outside_the_zone_is_refused(cdk):
+    from infra.app import create_app
+    from infra.stack import ConfigError
+
+    with pytest.raises(ConfigError, match="not inside the hosted zone"):
+        create_app({**DEV_CONTEXT, "domain": "media.example.org", "hostedZone": "example.com",
+                    "hostedZoneId": "Z0123456789EXAMPLE"})
+
+
+# Outputs -----------------------------------------------------------------------------------
+
+
+def test_outputs_have_the_names_the_deploy_command_reads(dev, production):
+    assert set(dev.data["Outputs"]) == OUTPUTS
+    assert set(production.data["Outputs"]) == OUTPUTS | {"SiteUrl", "CertificateArn"}
+    outputs = {key: value["Value"] for key, value in production.data["Outputs"].items()}
+    assert outputs["CloudFrontKeysSecret"] == "mediahub/production/cloudfront-keys"
+    assert outputs["SecretKeySecret"] == "mediahub/production/secret-key"
+    assert outputs["SiteUrl"] == "https://media.example.com"
+    distribution_id, _ = production.one("AWS::CloudFront::Distribution")
+    assert outputs["CdnUrl"] == {"Fn::Join": ["", ["https://", {"Fn::GetAtt": [distribution_id, "DomainName"]}]]}
+    assert outputs["CloudFrontKeyId"] == {"Ref": production.one("AWS::CloudFront::PublicKey")[0]}
+    assert outputs["RoleArn"] == {"Fn::GetAtt": [production.one("AWS::IAM::Role")[0], "Arn"]}
+    assert outputs["AlarmTopicArn"] == {"Ref": production.one("AWS::SNS::Topic")[0]}
+    assert outputs["CertificateArn"] == {"Ref": production.one("AWS::CertificateManager::Certificate")[0]}
+    for key in ("BucketName", "TableName", "DeploymentBucket", "LogGroupName"):
+        assert set(outputs[key]) == {"Ref"}, key
