@@ -12,7 +12,7 @@ import os
 import secrets
 from typing import Mapping
 
-from webapp import rules, sniff
+from webapp import parts, rules, sniff
 
 DEFAULT_ALLOWED_TYPES = (
     "image/png",
@@ -55,6 +55,8 @@ class Settings:
     aws_endpoint_url: str | None = None
     site_url: str | None = None
     max_upload_bytes: int = 100_000_000
+    multipart_threshold: int = parts.DEFAULT_MULTIPART_THRESHOLD
+    multipart_part_bytes: int = parts.DEFAULT_PART_BYTES
     allowed_types: tuple[str, ...] = DEFAULT_ALLOWED_TYPES
     share_ttl_seconds: int = 3600
     retention_days: int = 7
@@ -85,10 +87,22 @@ class Settings:
         problems = []
         if not self.local_mode and not self.secret_key_secret and len(self.secret_key) < 32:
             problems.append("MEDIAHUB_SECRET_KEY must be at least 32 characters outside local mode")
-        if not 1 <= self.max_upload_bytes <= S3_SINGLE_POST_LIMIT:
+        if not 1 <= self.max_upload_bytes <= parts.S3_MAX_OBJECT_BYTES:
             problems.append(
-                f"MEDIAHUB_MAX_UPLOAD_BYTES must be between 1 and {S3_SINGLE_POST_LIMIT} "
+                f"MEDIAHUB_MAX_UPLOAD_BYTES must be between 1 and {parts.S3_MAX_OBJECT_BYTES} "
+                "(S3's limit for one object)"
+            )
+        if not 1 <= self.multipart_threshold <= S3_SINGLE_POST_LIMIT:
+            # Files above the threshold go in parts; at or below it, in one POST, which S3
+            # takes up to 5 GiB: so every size up to the limit has a way in.
+            problems.append(
+                f"MEDIAHUB_MULTIPART_THRESHOLD must be between 1 and {S3_SINGLE_POST_LIMIT} "
                 "(S3's limit for one POST)"
+            )
+        if not parts.S3_MIN_PART_BYTES <= self.multipart_part_bytes <= parts.S3_MAX_PART_BYTES:
+            problems.append(
+                f"MEDIAHUB_MULTIPART_PART_BYTES must be between {parts.S3_MIN_PART_BYTES} (5 MiB) "
+                f"and {parts.S3_MAX_PART_BYTES} (5 GiB), S3's limits for a part"
             )
         if not 1 <= self.upload_policy_seconds <= MAX_POLICY_SECONDS:
             problems.append(f"MEDIAHUB_UPLOAD_POLICY_SECONDS must be between 1 and {MAX_POLICY_SECONDS}")
@@ -181,6 +195,8 @@ class Settings:
         }
         for field, name in (
             ("max_upload_bytes", "MEDIAHUB_MAX_UPLOAD_BYTES"),
+            ("multipart_threshold", "MEDIAHUB_MULTIPART_THRESHOLD"),
+            ("multipart_part_bytes", "MEDIAHUB_MULTIPART_PART_BYTES"),
             ("share_ttl_seconds", "MEDIAHUB_SHARE_TTL_SECONDS"),
             ("retention_days", "MEDIAHUB_RETENTION_DAYS"),
             ("upload_policy_seconds", "MEDIAHUB_UPLOAD_POLICY_SECONDS"),

@@ -40,8 +40,11 @@ def role_statements(*, bucket: str, table: str, region: str, account: str, funct
         {
             "Sid": "UploadsObjects",
             "Effect": "Allow",
-            # PutObject is what a presigned POST signed by this role is allowed to do.
-            "Action": ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"],
+            # PutObject is what a presigned POST or part URL signed by this role is allowed to do
+            # (it covers creating and completing multipart uploads); cancelling one and listing
+            # its parts (to resume, and to complete from S3's own list) are separate actions.
+            "Action": ["s3:PutObject", "s3:GetObject", "s3:DeleteObject",
+                       "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
             "Resource": f"arn:aws:s3:::{bucket}/{UPLOAD_PREFIX}*",
         },
         {

@@ -1,8 +1,9 @@
-"""S3: presigned POST policies, ranged reads, deletes, listing.
+"""S3: presigned POST policies, multipart uploads, ranged reads, deletes, listing.
 
-The bucket stays private. The browser receives a POST policy for one exact key;
-everything S3 cannot be trusted to have enforced (moto and misconfigured proxies
-enforce nothing) is re-checked on completion with one ranged GET (``peek``).
+The bucket stays private. The browser receives a POST policy for one exact key, or
+part URLs for one multipart upload, each pinning its length and checksum; everything
+S3 cannot be trusted to have enforced (moto and misconfigured proxies enforce nothing)
+is re-checked on completion with one ranged GET (``peek``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from urllib.parse import urlsplit
 from botocore.exceptions import ClientError
 
 log = logging.getLogger(__name__)
+
+METADATA_PREFIX = "x-amz-meta-"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,6 +102,86 @@ class Storage:
         return self._s3.generate_presigned_post(
             self.bucket, key, Fields=fields, Conditions=conditions, ExpiresIn=expires_in
         )
+
+    def start_multipart(self, key: str, *, content_type: str, content_disposition: str,
+                        checksum_algorithm: str, metadata: dict[str, str] | None = None) -> str:
+        """Create a multipart upload; its type, disposition and metadata are the completed object's.
+
+        ``metadata`` is named as in a POST policy (``x-amz-meta-...``), so both paths store the
+        same headers. The checksum algorithm is fixed here: S3 then refuses parts without it.
+        """
+        answer = self._s3.create_multipart_upload(
+            Bucket=self.bucket,
+            Key=key,
+            ContentType=content_type,
+            ContentDisposition=content_disposition,
+            Metadata={name.removeprefix(METADATA_PREFIX): value for name, value in (metadata or {}).items()},
+            ChecksumAlgorithm=checksum_algorithm,
+        )
+        return answer["UploadId"]
+
+    def part_url(self, key: str, upload_id: str, number: int, *, length: int, checksum_algorithm: str,
+                 checksum: str, expires_in: int) -> str:
+        """A presigned ``UploadPart`` URL that signs the part's exact Content-Length and checksum.
+
+        botocore signs both as headers (``X-Amz-SignedHeaders``), so S3 refuses a PUT of any
+        other length or content. No AWS call: signing is local.
+        """
+        return self._s3.generate_presigned_url(
+            "upload_part",
+            Params={
+                "Bucket": self.bucket,
+                "Key": key,
+                "UploadId": upload_id,
+                "PartNumber": number,
+                "ContentLength": length,
+                f"Checksum{checksum_algorithm}": checksum,
+            },
+            ExpiresIn=expires_in,
+        )
+
+    def parts(self, key: str, upload_id: str) -> list[dict] | None:
+        """The parts S3 holds for an upload, by number (None if it was completed or aborted)."""
+        found: list[dict] = []
+        marker = 0
+        while True:
+            try:
+                answer = self._s3.list_parts(
+                    Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumberMarker=marker, MaxParts=1000
+                )
+            except ClientError as error:
+                if _code(error) in ("NoSuchUpload", "404"):
+                    return None
+                raise
+            found += answer.get("Parts", [])
+            if not answer.get("IsTruncated"):
+                return found
+            marker = int(answer["NextPartNumberMarker"])
+
+    def finish_multipart(self, key: str, upload_id: str, parts: list[dict], checksum_algorithm: str) -> bool:
+        """Join the parts into the object. False if the upload was already completed or aborted."""
+        checksum = f"Checksum{checksum_algorithm}"
+        listed = [
+            {name: part[name] for name in ("PartNumber", "ETag", checksum) if name in part}
+            for part in sorted(parts, key=lambda part: part["PartNumber"])
+        ]
+        try:
+            self._s3.complete_multipart_upload(
+                Bucket=self.bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": listed}
+            )
+        except ClientError as error:
+            if _code(error) in ("NoSuchUpload", "404"):
+                return False
+            raise
+        return True
+
+    def abort_multipart(self, key: str, upload_id: str) -> None:
+        """Drop an upload and every part it holds; nothing is left to pay for."""
+        try:
+            self._s3.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+        except ClientError as error:
+            if _code(error) not in ("NoSuchUpload", "404"):
+                raise
 
     def peek(self, key: str, length: int) -> StoredObject | None:
         """The object's headers and its first ``length`` bytes in one ranged GET (None if missing).

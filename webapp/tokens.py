@@ -63,6 +63,31 @@ class UploadClaim:
         return f"uploads/{self.media_id}/{self.filename}"
 
 
+@dataclasses.dataclass(frozen=True)
+class MultipartTicket:
+    """A multipart upload in progress, as its signed id carries it.
+
+    S3 keeps no metadata we can read before completion, so what later calls need is here:
+    the S3 upload id, who started it (the hash of their upload session), and the plan
+    (size and part size), so parts are signed with their exact lengths without an AWS call.
+    """
+
+    media_id: str
+    filename: str
+    s3_upload_id: str
+    uploader_hash: str
+    size: int
+    part_size: int
+    checksum_algorithm: str
+
+    @property
+    def key(self) -> str:
+        return f"uploads/{self.media_id}/{self.filename}"
+
+
+MAX_MULTIPART_ID_CHARS = 4096
+
+
 class UploadTickets:
     """Signed upload claims (stored with the object) and signed upload ids (for the callback).
 
@@ -73,6 +98,21 @@ class UploadTickets:
     def __init__(self, secret_key: str):
         self._claims = URLSafeSerializer(secret_key, salt="mediahub.upload-claim")
         self._ids = URLSafeSerializer(secret_key, salt="mediahub.upload-id")
+        self._multipart = URLSafeSerializer(secret_key, salt="mediahub.multipart-id")
+
+    def multipart_id(self, ticket: MultipartTicket) -> str:
+        return self._multipart.dumps([getattr(ticket, field.name) for field in dataclasses.fields(ticket)])
+
+    def read_multipart_id(self, upload_id: str) -> MultipartTicket | None:
+        """The ticket of a signed multipart upload id, or None (forged, or a POST upload's id)."""
+        if not upload_id or len(upload_id) > MAX_MULTIPART_ID_CHARS:
+            return None
+        try:
+            values = self._multipart.loads(upload_id)
+            ticket = MultipartTicket(*values)
+        except (BadSignature, ValueError, TypeError):
+            return None
+        return ticket if all(isinstance(v, t) for v, t in zip(values, (str, str, str, str, int, int, str))) else None
 
     def claim(self, claim: UploadClaim) -> str:
         # A flat list in field order (dataclasses.astuple would deep-copy every value).

@@ -1,12 +1,17 @@
-"""Upload flow: sign a POST policy, then check what arrived and record it.
+"""Upload flow: sign a POST policy or a multipart upload, then check what arrived and record it.
 
 Nothing is written before the file arrives. What the uploader declared (size,
 type, name, caption, options, who they are) is signed and pinned into the POST
-policy as the object's ``x-amz-meta-mediahub``, so it travels with the bytes.
-``record_upload`` is the one record step shared by the browser's completion
-callback and the S3 ObjectCreated event: it trusts only that signature and what
-it reads from the object, and writes once, so replays and the event arriving
-before or after the callback leave exactly one record.
+policy, or set on the multipart upload, as the object's ``x-amz-meta-mediahub``,
+so it travels with the bytes. ``record_upload`` is the one record step shared by
+the browser's completion callback and the S3 ObjectCreated event: it trusts only
+that signature and what it reads from the object, and writes once, so replays and
+the event arriving before or after the callback leave exactly one record.
+
+Files above the multipart threshold go as parts: the upload's signed id carries the
+S3 upload id, the uploader's session hash and the part plan, so signing, listing,
+completing and aborting are bound to the session that started it, and every part URL
+pins its exact length and the browser's checksum.
 """
 
 from __future__ import annotations
@@ -14,12 +19,13 @@ from __future__ import annotations
 import dataclasses
 import logging
 
-from webapp import rules, sniff, tokens
+from webapp import parts, rules, sniff, tokens
+from webapp.config import S3_SINGLE_POST_LIMIT
 from webapp.dates import iso
 from webapp.logs import count
 from webapp.rules import Refusal
 from webapp.services import Services
-from webapp.tokens import UploadClaim
+from webapp.tokens import MultipartTicket, UploadClaim
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +44,8 @@ class Completion:
 
 
 def start_upload(svc: Services, data: object, uploader_id: str) -> dict:
-    """Validate the request and sign a POST policy for its exact key. No AWS call."""
+    """Validate the request; below the threshold sign a POST policy (no AWS call), above it
+    start a multipart upload and answer its part plan."""
     settings = svc.settings
     request = rules.check_upload_request(
         data,
@@ -47,6 +54,8 @@ def start_upload(svc: Services, data: object, uploader_id: str) -> dict:
         retention_days=settings.retention_days,
         max_retention_days=settings.max_retention_days,
     )
+    multipart = parts.uses_multipart(request.size, settings.multipart_threshold)
+    algorithm = parts.check_checksum_algorithm(data.get("checksum_algorithm")) if multipart else ""
     now = svc.clock()
     claim = UploadClaim(
         media_id=tokens.new_id(),
@@ -64,29 +73,144 @@ def start_upload(svc: Services, data: object, uploader_id: str) -> dict:
     signed_claim = svc.upload_tickets.claim(claim)
     if len(signed_claim) > MAX_CLAIM_BYTES:
         raise Refusal("invalid_request", "The name and caption are too long to store with the file; shorten the caption.")
+    disposition = stored_disposition(request.filename, request.content_type)
+    metadata = {CLAIM_FIELD: signed_claim}
+    count("UploadsStarted")
+    count("UploadBytesDeclared", request.size, unit="Bytes")
+    if multipart:
+        plan = parts.plan_parts(request.size, settings.multipart_part_bytes)
+        s3_upload_id = svc.storage.start_multipart(
+            claim.key, content_type=request.content_type, content_disposition=disposition,
+            checksum_algorithm=algorithm, metadata=metadata,
+        )
+        ticket = MultipartTicket(
+            media_id=claim.media_id, filename=claim.filename, s3_upload_id=s3_upload_id,
+            uploader_hash=claim.uploader_hash, size=plan.size, part_size=plan.part_size,
+            checksum_algorithm=algorithm,
+        )
+        return {
+            "upload_id": svc.upload_tickets.multipart_id(ticket),
+            "method": "multipart",
+            "key": claim.key,
+            "part_size": plan.part_size,
+            "part_count": plan.count,
+            "checksum_algorithm": algorithm,
+        }
     policy = svc.storage.post_policy(
         claim.key,
         content_type=request.content_type,
-        content_disposition=stored_disposition(request.filename, request.content_type),
-        max_bytes=settings.max_upload_bytes,
+        content_disposition=disposition,
+        max_bytes=min(settings.max_upload_bytes, S3_SINGLE_POST_LIMIT),
         expires_in=settings.upload_policy_seconds,
-        metadata={CLAIM_FIELD: signed_claim},
+        metadata=metadata,
     )
-    count("UploadsStarted")
-    count("UploadBytesDeclared", request.size, unit="Bytes")
     return {
         "upload_id": svc.upload_tickets.upload_id(claim.media_id, claim.filename),
+        "method": "post",
         "url": policy["url"],
         "fields": policy["fields"],
         "expires_at": iso(now + settings.upload_policy_seconds),
     }
 
 
+def _own_multipart(svc: Services, upload_id: str, uploader_id: str) -> MultipartTicket:
+    """The multipart upload behind a signed id, if this session started it."""
+    ticket = svc.upload_tickets.read_multipart_id(upload_id)
+    if ticket is None:
+        raise Refusal("upload_not_found", "There is no multipart upload with this id.", 404)
+    if not tokens.secret_matches(uploader_id, ticket.uploader_hash):
+        raise Refusal("not_your_upload", "This upload was started by someone else.", 403)
+    return ticket
+
+
+def sign_parts(svc: Services, upload_id: str, data: object, uploader_id: str) -> dict:
+    """Part URLs for a batch, signed just in time: each pins its length and the browser's checksum."""
+    ticket = _own_multipart(svc, upload_id, uploader_id)
+    plan = parts.PartPlan(size=ticket.size, part_size=ticket.part_size)
+    batch = parts.check_part_batch(data, plan, ticket.checksum_algorithm)
+    header = f"x-amz-checksum-{ticket.checksum_algorithm.lower()}"
+    signed = [
+        {
+            "number": part.number,
+            "url": svc.storage.part_url(
+                ticket.key, ticket.s3_upload_id, part.number, length=part.length,
+                checksum_algorithm=ticket.checksum_algorithm, checksum=part.checksum,
+                expires_in=parts.PART_URL_SECONDS,
+            ),
+            "size": part.length,
+            # The browser sets Content-Length itself; it must send this header as signed.
+            "headers": {header: part.checksum},
+        }
+        for part in batch
+    ]
+    return {"parts": signed, "expires_at": iso(svc.clock() + parts.PART_URL_SECONDS)}
+
+
+def list_parts(svc: Services, upload_id: str, uploader_id: str) -> dict:
+    """The parts S3 already holds, to resume after a reload or a dropped connection."""
+    ticket = _own_multipart(svc, upload_id, uploader_id)
+    held = svc.storage.parts(ticket.key, ticket.s3_upload_id)
+    if held is None:
+        raise Refusal("upload_not_found", "This upload was completed or cancelled.", 404)
+    return {
+        "parts": [
+            {"number": part["PartNumber"], "size": part["Size"], "etag": part["ETag"]}
+            for part in sorted(held, key=lambda part: part["PartNumber"])
+        ],
+        "part_size": ticket.part_size,
+        "part_count": parts.PartPlan(ticket.size, ticket.part_size).count,
+    }
+
+
+def abort_upload(svc: Services, upload_id: str, uploader_id: str) -> None:
+    """Cancel a multipart upload: S3 drops every part. A completed upload is left alone."""
+    ticket = _own_multipart(svc, upload_id, uploader_id)
+    svc.storage.abort_multipart(ticket.key, ticket.s3_upload_id)
+    count("UploadsAborted")
+
+
+def _finish_multipart(svc: Services, ticket: MultipartTicket) -> None:
+    """Join the parts once they make exactly the declared file; refuse (and abort) if they cannot.
+
+    The parts are taken from S3's own listing, never from the browser. When the upload is
+    already gone (completed by an earlier call, or aborted) there is nothing to do here:
+    ``record_upload`` finds the object, the record, or nothing.
+    """
+    held = svc.storage.parts(ticket.key, ticket.s3_upload_id)
+    if held is None:
+        return
+    plan = parts.PartPlan(size=ticket.size, part_size=ticket.part_size)
+    problem = parts.arrived_problem(plan, {part["PartNumber"]: part["Size"] for part in held})
+    if problem is not None:
+        kind, message = problem
+        if kind == "missing":
+            raise Refusal("upload_missing", message, 409)
+        svc.storage.abort_multipart(ticket.key, ticket.s3_upload_id)
+        _reject(svc, ticket.media_id, ticket.key, message)
+    svc.storage.finish_multipart(ticket.key, ticket.s3_upload_id, held, ticket.checksum_algorithm)
+
+
+def _reject(svc: Services, media_id: str, key: str, problem: str):
+    svc.storage.delete(key)
+    svc.catalog.put_rejected(media_id, problem, int(svc.clock()) + REJECTION_KEPT_SECONDS)
+    log.warning("upload rejected: %s", problem)
+    count("UploadsRejected")
+    raise Refusal("upload_rejected", problem, 422)
+
+
 def complete_upload(svc: Services, upload_id: str, uploader_id: str) -> Completion:
-    """The browser's callback: only the session that started an upload may complete it."""
+    """The browser's callback: only the session that started an upload may complete it.
+
+    A multipart upload's parts are joined first; then both paths are checked alike.
+    """
     reference = svc.upload_tickets.read_upload_id(upload_id)
     if reference is None:
-        raise Refusal("upload_not_found", "There is no upload with this id.", 404)
+        ticket = svc.upload_tickets.read_multipart_id(upload_id)
+        if ticket is None:
+            raise Refusal("upload_not_found", "There is no upload with this id.", 404)
+        ticket = _own_multipart(svc, upload_id, uploader_id)
+        _finish_multipart(svc, ticket)
+        reference = ticket.media_id, ticket.filename
     media_id, filename = reference
     return record_upload(svc, rules.object_key(media_id, filename), uploader_id=uploader_id)
 
@@ -115,11 +239,7 @@ def record_upload(svc: Services, key: str, uploader_id: str | None) -> Completio
 
     problem = _problem_with(svc, claim, stored)
     if problem:
-        svc.storage.delete(key)
-        svc.catalog.put_rejected(media_id, problem, int(svc.clock()) + REJECTION_KEPT_SECONDS)
-        log.warning("upload rejected: %s", problem)
-        count("UploadsRejected")
-        raise Refusal("upload_rejected", problem, 422)
+        _reject(svc, media_id, key, problem)
 
     media, share, manage_token = _ready_record(svc, claim, stored)
     if svc.catalog.create_ready(media, share):

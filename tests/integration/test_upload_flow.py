@@ -238,7 +238,8 @@ def test_openapi_document_is_valid(client):
 
     spec = client.get("/api/openapi.json").get_json()
     validate(spec)
-    assert {"/api/uploads", "/api/uploads/{upload_id}/complete"} <= set(spec["paths"])
+    assert {"/api/uploads", "/api/uploads/{upload_id}/complete", "/api/uploads/{upload_id}/parts",
+            "/api/uploads/{upload_id}"} <= set(spec["paths"])
 
 
 def test_unknown_api_path_answers_json(client):

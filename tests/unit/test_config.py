@@ -38,7 +38,11 @@ def test_aws_mode_reads_everything():
         ({"MEDIAHUB_BUCKET": "b", "MEDIAHUB_SECRET_KEY": "short"}, "at least 32 characters"),
         ({"MEDIAHUB_MAX_UPLOAD_BYTES": "ten"}, "MEDIAHUB_MAX_UPLOAD_BYTES must be a whole number"),
         ({"MEDIAHUB_MAX_UPLOAD_BYTES": "0"}, "MEDIAHUB_MAX_UPLOAD_BYTES must be between"),
-        ({"MEDIAHUB_MAX_UPLOAD_BYTES": str(6 * 1024**3)}, "S3's limit for one POST"),
+        ({"MEDIAHUB_MAX_UPLOAD_BYTES": str(5 * 1024**4 + 1)}, "S3's limit for one object"),
+        ({"MEDIAHUB_MULTIPART_THRESHOLD": str(5 * 1024**3 + 1)}, "MEDIAHUB_MULTIPART_THRESHOLD .*one POST"),
+        ({"MEDIAHUB_MULTIPART_THRESHOLD": "0"}, "MEDIAHUB_MULTIPART_THRESHOLD must be between"),
+        ({"MEDIAHUB_MULTIPART_PART_BYTES": str(5 * 1024**2 - 1)}, "MEDIAHUB_MULTIPART_PART_BYTES must be between"),
+        ({"MEDIAHUB_MULTIPART_PART_BYTES": str(5 * 1024**3 + 1)}, "MEDIAHUB_MULTIPART_PART_BYTES must be between"),
         ({"MEDIAHUB_UPLOAD_POLICY_SECONDS": "3600"}, "MEDIAHUB_UPLOAD_POLICY_SECONDS must be between 1 and 600"),
         ({"MEDIAHUB_SHARE_TTL_SECONDS": "10"}, "MEDIAHUB_SHARE_TTL_SECONDS"),
         ({"MEDIAHUB_ALLOWED_TYPES": "text/html"}, "cannot verify"),
@@ -50,6 +54,19 @@ def test_aws_mode_reads_everything():
 def test_bad_settings_are_named(env, message):
     with pytest.raises(ConfigError, match=message):
         Settings.from_env(env)
+
+
+def test_uploads_past_one_post_up_to_s3s_object_limit():
+    """Past 5 GiB a file can only go in parts: the limit may then reach S3's 5 TiB per object."""
+    settings = Settings.from_env({
+        "MEDIAHUB_MAX_UPLOAD_BYTES": str(5 * 1024**4),
+        "MEDIAHUB_MULTIPART_THRESHOLD": str(64 * 1024**2),
+        "MEDIAHUB_MULTIPART_PART_BYTES": str(16 * 1024**2),
+    })
+    assert settings.max_upload_bytes == 5 * 1024**4
+    assert (settings.multipart_threshold, settings.multipart_part_bytes) == (64 * 1024**2, 16 * 1024**2)
+    defaults = Settings.from_env({})
+    assert (defaults.multipart_threshold, defaults.multipart_part_bytes) == (100 * 1024**2, 8 * 1024**2)
 
 
 def test_several_problems_are_reported_together():

@@ -37,7 +37,8 @@ def test_every_resource_is_exact(monkeypatch):
         assert not any(action.endswith(":*") for action in as_list(statement["Action"]))
     by_sid = {s["Sid"]: s for s in policy["Statement"]}
     assert by_sid["UploadsObjects"]["Resource"] == "arn:aws:s3:::mediahub-prod-uploads/uploads/*"
-    assert set(by_sid["UploadsObjects"]["Action"]) == {"s3:PutObject", "s3:GetObject", "s3:DeleteObject"}
+    assert set(by_sid["UploadsObjects"]["Action"]) == {
+        "s3:PutObject", "s3:GetObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"}
     assert by_sid["UploadsListing"]["Condition"] == {"StringLike": {"s3:prefix": "uploads/*"}}
     assert set(by_sid["CatalogItems"]["Action"]) == {  # every DynamoDB call the app makes, and no more
         "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",

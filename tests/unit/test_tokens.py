@@ -49,3 +49,18 @@ def test_secret_hash_comparison():
     assert not tokens.secret_matches(secret + "x", stored)
     assert not tokens.secret_matches(None, stored)
     assert not tokens.secret_matches(secret, None)
+
+
+def test_multipart_ids_carry_the_plan_and_the_uploader_and_cannot_be_forged():
+    from webapp.tokens import MultipartTicket, UploadTickets
+
+    tickets = UploadTickets("k" * 40)
+    ticket = MultipartTicket("m" * 22, "Fête d’été.mov", "s3-upload-" + "x" * 200, "h" * 64,
+                             size=5 * 1024**4, part_size=549755814, checksum_algorithm="SHA256")
+    upload_id = tickets.multipart_id(ticket)
+    assert tickets.read_multipart_id(upload_id) == ticket
+    assert tickets.read_multipart_id(upload_id[:-2] + "xx") is None
+    assert UploadTickets("o" * 40).read_multipart_id(upload_id) is None
+    # A POST upload's id is not a multipart id, nor the other way round.
+    assert tickets.read_multipart_id(tickets.upload_id("m" * 22, "a.png")) is None
+    assert tickets.read_upload_id(upload_id) is None

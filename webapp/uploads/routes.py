@@ -37,6 +37,22 @@ def create_upload():
     return jsonify(answer), 201
 
 
+@bp.post("/api/uploads/<upload_id>/parts")
+def sign_parts(upload_id: str):
+    return jsonify(uploading.sign_parts(services(), upload_id, request.get_json(silent=True), uploader_id() or ""))
+
+
+@bp.get("/api/uploads/<upload_id>/parts")
+def list_parts(upload_id: str):
+    return jsonify(uploading.list_parts(services(), upload_id, uploader_id() or ""))
+
+
+@bp.delete("/api/uploads/<upload_id>")
+def abort_upload(upload_id: str):
+    uploading.abort_upload(services(), upload_id, uploader_id() or "")
+    return "", 204
+
+
 @bp.post("/api/uploads/<upload_id>/complete")
 def complete_upload(upload_id: str):
     svc = services()
