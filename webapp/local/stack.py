@@ -23,7 +23,10 @@ def start_moto_server(port: int | None = None):
     """Start moto's server on 127.0.0.1 and return (server, endpoint URL)."""
     from moto.server import ThreadedMotoServer
 
+    from webapp.local.moto_fixes import serialise_dynamodb
+
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    serialise_dynamodb()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port or 0, verbose=False)
     server.start()
     host, bound = server.get_host_and_port()
