@@ -94,8 +94,12 @@ def stage_env(settings_file) -> dict:
 
 @pytest.fixture(scope="module")
 def package(project, tmp_path_factory) -> pathlib.Path:
-    if not (ZAPPA.exists() and (LAMBDA_VENV / ".deps-installed").exists()):
+    stamp = LAMBDA_VENV / ".deps-installed"
+    if not (ZAPPA.exists() and stamp.exists()):
         missing_tool(f"{ZAPPA} or {LAMBDA_VENV} is missing; `make test` (or `make lambda-venv`) builds them")
+    stale = [name for name in ("requirements.txt", "requirements-deploy.txt", "zappa_settings.json")
+             if (ROOT / name).stat().st_mtime > stamp.stat().st_mtime]
+    assert not stale, f"{LAMBDA_VENV} is older than {', '.join(stale)}: `make lambda-venv` rebuilds it"
     archive = tmp_path_factory.mktemp("dist") / "mediahub-dev.zip"
     env = {**os.environ, "VIRTUAL_ENV": str(LAMBDA_VENV)}
     built = subprocess.run([str(ZAPPA), "package", STAGE, "-o", str(archive)], cwd=project, env=env,
