@@ -19,6 +19,8 @@ DEFAULT_ALLOWED_TYPES = (
     "image/jpeg",
     "image/gif",
     "image/webp",
+    "image/heic",
+    "image/heif",
     "video/mp4",
     "video/webm",
     "video/quicktime",

@@ -24,6 +24,8 @@ EXTENSIONS = {
     "image/gif": {"gif"},
     "image/webp": {"webp"},
     "image/avif": {"avif"},
+    "image/heic": {"heic"},
+    "image/heif": {"heif", "hif", "heic"},
     "image/svg+xml": {"svg"},
     "video/mp4": {"mp4", "m4v"},
     "video/webm": {"webm"},
@@ -39,6 +41,19 @@ EXTENSIONS = {
     "application/pdf": {"pdf"},
     "text/plain": {"txt", "text", "log"},
 }
+# Names browsers and systems give the same type: stored and checked under one name.
+TYPE_ALIASES = {
+    "audio/x-m4a": "audio/mp4",
+    "audio/m4a": "audio/mp4",
+    "video/x-quicktime": "video/quicktime",
+    "image/x-png": "image/png",
+    "image/pjpeg": "image/jpeg",
+    "audio/mp3": "audio/mpeg",
+    "audio/x-flac": "audio/flac",
+}
+# What a browser says when it does not know a type (Chromium on Linux sends "" for .MOV):
+# the type is then taken from the extension, and the bytes are checked as always.
+UNKNOWN_TYPES = ("", "application/octet-stream")
 KNOWN_EXTENSIONS = set().union(*EXTENSIONS.values()) | {
     "html", "htm", "xhtml", "js", "mjs", "xml", "exe", "bat", "cmd", "sh", "php", "svgz",
 }
@@ -109,6 +124,8 @@ def check_upload_request(
         )
 
     content_type = normalize_content_type(data.get("content_type"))
+    if content_type in UNKNOWN_TYPES:
+        content_type = type_from_extension(file_extension(filename), allowed_types) or content_type
     if content_type not in allowed_types:
         shown = content_type or "an unknown type"
         raise Refusal(
@@ -153,7 +170,17 @@ def _optional_whole(value: object, field: str, low: int, high: int, message: str
 def normalize_content_type(value: object) -> str:
     if not isinstance(value, str):
         return ""
-    return value.split(";", 1)[0].strip().lower()
+    content_type = value.split(";", 1)[0].strip().lower()
+    return TYPE_ALIASES.get(content_type, content_type)
+
+
+def type_from_extension(extension: str, allowed_types) -> str | None:
+    """The first allowed type a file with this extension may be (``mov`` → video/quicktime;
+    ``mp4`` → video/mp4 before audio/mp4, in the order the types are allowed)."""
+    for content_type in allowed_types:
+        if extension and extension in EXTENSIONS.get(content_type, ()):
+            return content_type
+    return None
 
 
 def _clean_text(value: object, field: str, limit: int, *, keep_newlines: bool) -> str:
@@ -239,8 +266,12 @@ def may_render_inline(content_type: str) -> bool:
     return content_type not in ACTIVE_TYPES and content_type.startswith(PREVIEW_FAMILIES + ("application/pdf",))
 
 
+# Stored and delivered, but most browsers cannot show them (only Safari decodes HEIC).
+NOT_PREVIEWED = {"image/heic", "image/heif"}
+
+
 def preview_kind(content_type: str) -> str | None:
-    if content_type in ACTIVE_TYPES:
+    if content_type in ACTIVE_TYPES or content_type in NOT_PREVIEWED:
         return None
     for family in PREVIEW_FAMILIES:
         if content_type.startswith(family):

@@ -15,10 +15,40 @@ _MP4_VIDEO_BRANDS = {b"isom", b"iso2", b"iso4", b"iso5", b"iso6", b"mp41", b"mp4
 _MP4_AUDIO_BRANDS = {b"M4A ", b"M4B ", b"isom", b"mp42", b"mp41", b"dash"}
 
 
+# HEIF (ISO/IEC 23008-12) brands: HEVC-coded images (HEIC) and the generic image brands.
+_HEIC_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx"}
+_HEIF_BRANDS = _HEIC_BRANDS | {b"mif1", b"msf1"}
+
+
 def _ftyp_brand(head: bytes) -> bytes | None:
     if len(head) >= 12 and head[4:8] == b"ftyp":
         return head[8:12]
     return None
+
+
+def _ftyp_brands(head: bytes) -> set[bytes]:
+    """The major brand and the compatible brands of an ISO base media file's ``ftyp`` box."""
+    major = _ftyp_brand(head)
+    if major is None:
+        return set()
+    end = min(int.from_bytes(head[:4], "big"), len(head))
+    return {major} | {head[i:i + 4] for i in range(16, end - 3, 4)}
+
+
+def _heic(head: bytes) -> bool:
+    """HEVC-coded HEIF: an HEIC major brand, or a generic image brand listing one."""
+    major = _ftyp_brand(head)
+    return major in _HEIC_BRANDS or (major in (b"mif1", b"msf1") and bool(_ftyp_brands(head) & _HEIC_BRANDS))
+
+
+def _heif(head: bytes) -> bool:
+    """Any HEIF image: the major brand says so (AVIF, also HEIF-based, names ``avif`` first)."""
+    return _ftyp_brand(head) in _HEIF_BRANDS
+
+
+def _quicktime(head: bytes) -> bool:
+    """QuickTime: the ``qt  `` brand, or (older files, no ``ftyp``) a first atom QuickTime writes."""
+    return _ftyp_brand(head) == b"qt  " or head[4:8] in (b"moov", b"mdat", b"wide", b"pnot")
 
 
 def _riff(kind: bytes) -> Callable[[bytes], bool]:
@@ -53,9 +83,11 @@ SIGNATURES: dict[str, Callable[[bytes], bool]] = {
     "image/gif": lambda h: h.startswith((b"GIF87a", b"GIF89a")),
     "image/webp": _riff(b"WEBP"),
     "image/avif": lambda h: _ftyp_brand(h) in (b"avif", b"avis"),
+    "image/heic": _heic,
+    "image/heif": _heif,
     "image/svg+xml": _svg,
     "video/mp4": lambda h: _ftyp_brand(h) in _MP4_VIDEO_BRANDS,
-    "video/quicktime": lambda h: _ftyp_brand(h) == b"qt  " or h[4:8] in (b"moov", b"mdat", b"wide"),
+    "video/quicktime": _quicktime,
     "video/webm": lambda h: h.startswith(b"\x1a\x45\xdf\xa3"),
     "video/ogg": lambda h: h.startswith(b"OggS"),
     "audio/webm": lambda h: h.startswith(b"\x1a\x45\xdf\xa3"),

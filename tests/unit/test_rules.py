@@ -76,8 +76,9 @@ def test_name_defaults_to_filename():
         ({"filename": ""}, "invalid_request"),
         ({"filename": None}, "invalid_request"),
         ({"content_type": "text/html"}, "type_not_allowed"),
-        ({"content_type": ""}, "type_not_allowed"),
-        ({"content_type": None}, "type_not_allowed"),
+        ({"content_type": "", "filename": "cat"}, "type_not_allowed"),
+        ({"content_type": None, "filename": "cat.xyz"}, "type_not_allowed"),
+        ({"content_type": "application/octet-stream", "filename": "page.html"}, "type_not_allowed"),
         ({"filename": "page.html", "content_type": "image/png"}, "type_not_allowed"),
         ({"filename": "movie.mp4", "content_type": "image/png"}, "type_not_allowed"),
         ({"name": "n" * 201}, "invalid_request"),
@@ -91,6 +92,34 @@ def test_check_upload_request_refuses(fields, code):
     assert refused.value.code == code
     assert refused.value.status == 400
     assert refused.value.message
+
+
+@pytest.mark.parametrize(
+    ("filename", "browser_type", "stored_type"),
+    [
+        ("IMG_0001.MOV", "", "video/quicktime"),  # Chromium on Linux sends no type for .MOV
+        ("IMG_0001.MOV", "application/octet-stream", "video/quicktime"),
+        ("IMG_0001.MOV", "video/quicktime", "video/quicktime"),
+        ("voice memo.m4a", "audio/x-m4a", "audio/mp4"),  # Chromium's name for .m4a
+        ("voice memo.m4a", "", "audio/mp4"),
+        ("IMG_1234.HEIC", "", "image/heic"),
+        ("IMG_1234.heic", "image/heic", "image/heic"),
+        ("photo.heif", "", "image/heif"),
+        ("clip.mp4", "", "video/mp4"),  # ambiguous extensions take the first allowed type
+    ],
+)
+def test_browser_types_are_normalised_or_taken_from_the_extension(filename, browser_type, stored_type):
+    assert check(filename=filename, content_type=browser_type).content_type == stored_type
+
+
+def test_a_declared_type_is_never_replaced_by_the_extensions():
+    with pytest.raises(Refusal):
+        check(filename="IMG_0001.MOV", content_type="image/png")
+
+
+def test_heic_is_stored_but_not_previewed():
+    assert rules.preview_kind("image/heic") is None and rules.preview_kind("image/heif") is None
+    assert not rules.may_render_inline("text/html")
 
 
 def test_refuses_a_body_that_is_not_an_object():
