@@ -85,4 +85,4 @@ $(NODE_DEPS): package.json package-lock.json
 	touch $@
 
 clean:
-	rm -rf $(VENV) $(LAMBDA_VENV) node_modules .pytest_cache
+	rm -rf $(VENV) $(LAMBDA_VENV) $(ZAPPA_VENV) node_modules .pytest_cache infra/cdk.out

@@ -68,7 +68,15 @@ def count(name: str, value: float = 1, *, unit: str = "Count", **dimensions: str
             metric.add_dimension(name=dimension, value=str(dimension_value))
 
 
+def log_exception(app: Flask, exc_info) -> None:
+    """Flask's own line names ``request.path`` (``/manage/<id>/<token>``): name the rule."""
+    route = request.url_rule.rule if request.url_rule else "(no route)"
+    app.logger.error("Exception on %s [%s]", route, request.method, exc_info=exc_info)
+
+
 def register(app: Flask) -> None:
+    app.log_exception = functools.partial(log_exception, app)
+
     @app.before_request
     def start_timer():
         g.started = time.perf_counter()

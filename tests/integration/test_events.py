@@ -150,3 +150,23 @@ def test_cleanup_keeps_fresh_unrecorded_uploads(site, bucket_keys):
     uploaded_without_callback(api)  # the callback may still come
     assert events.cleanup(services=svc) == {"expired": 0, "abandoned": 0}
     assert len(bucket_keys()) == 1
+
+
+def test_a_failing_request_logs_its_route_not_its_token(make_app, capsys, caplog):
+    """Flask's own error line carries the request's path; ours names the rule."""
+    app = make_app()
+    app.config["TESTING"] = False
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    svc = app.extensions["mediahub"]
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    svc.share_tokens.read = broken
+    token = "Zm9vYmFyYmF6cXV4LXNlY3JldC10b2tlbi12YWx1ZQ"
+    with caplog.at_level("ERROR"):
+        answer = app.test_client().get(f"/s/{token}")
+    assert answer.status_code == 500
+    logged = caplog.text + capsys.readouterr().out
+    assert "Exception on /s/<token> [GET]" in logged
+    assert token not in logged
