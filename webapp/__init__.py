@@ -143,11 +143,13 @@ def register_commands(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
-    from webapp import rules
-    from webapp.dates import iso
+    from webapp import presenters, rules
+    from webapp.dates import utc_text
 
     app.jinja_env.filters["human_size"] = rules.human_size
-    app.jinja_env.filters["utc"] = lambda epoch: iso(epoch).replace("T", " ").replace("Z", " UTC")
+    app.jinja_env.filters["utc"] = utc_text
+    app.jinja_env.filters["time_tag"] = presenters.time_tag
+    app.jinja_env.filters["qr_svg"] = presenters.qr_svg
 
     @app.context_processor
     def site_context():

@@ -67,4 +67,4 @@ def delete(svc: Services, media_id: str) -> dict:
 
 
 def revoke_all(svc: Services, media_id: str) -> int:
-    return shares.revoke_all(svc, ownership.live_media(svc, media_id))
+    return shares.revoke_all(svc, ownership.live_media(svc, media_id), by=shares.ADMIN)

@@ -18,3 +18,16 @@ def recent_months(now: float, count: int) -> list[str]:
         months.append(f"{year:04d}-{month:02d}")
         year, month = (year, month - 1) if month > 1 else (year - 1, 12)
     return months
+
+
+def epoch_of(value: float | str) -> float:
+    """An epoch from either form the records hold: a number, or ISO 8601 in UTC."""
+    if isinstance(value, str):
+        return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    return float(value)
+
+
+def utc_text(value: float | str) -> str:
+    """What a person reads when no script turns it into their own time: minutes, marked UTC."""
+    moment = dt.datetime.fromtimestamp(epoch_of(value), dt.timezone.utc)
+    return moment.strftime("%Y-%m-%d %H:%M UTC")

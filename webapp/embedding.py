@@ -77,3 +77,29 @@ def gallery(svc: Services, client_ip: str | None, limit: int = 100) -> list[dict
         media["url"] = delivery.signed_url(svc, media, now, inline=True, client_ip=client_ip)
     return items
 
+
+
+def public_item(svc: Services, media_id: str, client_ip: str | None) -> dict:
+    """A gallery item's own page: only items their uploader chose to show publicly."""
+    media = ownership.live_media(svc, media_id)
+    if media.get("visibility") != "public":
+        raise ownership.not_found()
+    media["preview_kind"] = rules.preview_kind(media["content_type"])
+    media["url"] = delivery.signed_url(svc, media, svc.clock(), inline=True, client_ip=client_ip)
+    return media
+
+
+def player(svc: Services, media_id: str, origin: str | None, client_ip: str | None) -> dict:
+    """The framed player for video and audio: a signed link, and the origins that may frame it.
+
+    A frame's request carries its parent page as Referer; with none (a direct visit) the
+    frame-ancestors policy alone keeps other sites from framing it.
+    """
+    media = embeddable(svc, media_id)
+    kind = rules.preview_kind(media["content_type"])
+    if kind not in ("video", "audio"):
+        raise Refusal("no_player", "There is a player only for video and audio.", 404)
+    if origin is not None:
+        check_origin(svc, media, origin)
+    ancestors = [rules.canonical_origin(o) for o in allowed_origins(svc, media)]
+    return {"media": media, "kind": kind, "url": link(svc, media, client_ip)["url"], "ancestors": ancestors}

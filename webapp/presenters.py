@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from flask import request, url_for
+from markupsafe import Markup, escape
 
-from webapp import delivery
+from webapp import delivery, rules, shares
 from webapp.services import Services
-from webapp.dates import iso
+from webapp.dates import iso, utc_text
 
 
 def absolute_url(svc: Services, endpoint: str, **values) -> str:
@@ -34,4 +35,84 @@ def media_json(svc: Services, media: dict, *, manage_token: str | None = None, s
         "expires_at": iso(media["expires_at"]),
         "download_count": media.get("download_count", 0),
         "links": links,
+    }
+
+
+def time_tag(value, relative: bool = True) -> Markup:
+    """A moment as ``<time>``: UTC as written by the server, turned into the viewer's local
+    time (and "in 3 days") by static/page.js; the title keeps UTC either way."""
+    if not value:  # never happened (or an attribute the record does not have)
+        return Markup("—")
+    text = utc_text(value)
+    stamp = iso(float(value)) if not isinstance(value, str) else value
+    extra = Markup(" data-relative") if relative else Markup("")
+    return Markup('<time datetime="{}" title="{}"{}>{}</time>').format(stamp, text, extra, text)
+
+
+def qr_svg(url: str, label: str) -> Markup:
+    """The link as a QR code, drawn on the server as inline SVG: no script, no image request,
+    and nothing the strict CSP has to allow. Dark on white in both themes, as scanners expect."""
+    import segno  # only pages that show a QR code pay for the import
+
+    svg = segno.make(url, error="m").svg_inline(scale=4, border=4, dark="#000", light="#fff", omitsize=True,
+                                               title=label)
+    return Markup(svg.replace("<svg ", '<svg role="img" focusable="false" ', 1))
+
+
+def share_rows(svc: Services, media: dict) -> list[dict]:
+    """The owner's links table, newest first: each link's real expiry, state and a link to copy
+    for links anyone may open (the owner made those to hand on)."""
+    now = svc.clock()
+    rows = []
+    for share in sorted(svc.catalog.shares_of(media["id"]), key=lambda s: s["created_at"], reverse=True):
+        state = shares.link_state(media, share, now)
+        row = {
+            **share,
+            "anyone": share["recipient"] == shares.ANYONE,
+            "has_password": bool(share.get("password_hash") or media.get("password_hash")),
+            "expires_at": shares.effective_expiry(media, share),
+            "state": state,
+            "state_text": state_text(share, state),
+            "url": None,
+        }
+        if row["anyone"] and state == "active":
+            row["url"] = absolute_url(svc, "sharing.share_page", token=delivery.share_token(svc, media, share))
+        rows.append(row)
+    return rows
+
+
+def state_text(share: dict, state: str) -> str:
+    if state == "withdrawn":
+        by = {shares.OWNER: "by the owner", shares.ADMIN: "by an administrator"}.get(share.get("revoked_by"), "")
+        return f"withdrawn {by}".strip()
+    return state
+
+
+def share_facts(media: dict, share: dict) -> dict:
+    """What a recipient is told on the share page: until when, and how many downloads remain."""
+    return {"expires_at": shares.effective_expiry(media, share), "downloads_left": shares.downloads_left(media, share)}
+
+
+def embed_snippet(svc: Services, media: dict) -> str:
+    """Markup another site can paste: the player in a frame for video and audio, else an image."""
+    name = str(escape(media["name"] or media["filename"]))
+    if rules.preview_kind(media["content_type"]) in ("video", "audio"):
+        player = absolute_url(svc, "embed.player", media_id=media["id"])
+        return f'<iframe src="{player}" title="{name}" width="640" height="360" allow="fullscreen"></iframe>'
+    return f'<img src="{absolute_url(svc, "embed.embed", media_id=media["id"])}" alt="{name}">'
+
+
+def result_page(svc: Services, media: dict, manage_token: str | None, client_ip: str | None) -> dict:
+    """The uploader's result page: what was stored, a preview, the share link (with a QR code)
+    and, this once only, the manage link."""
+    share = delivery.default_share(svc, media)
+    shown = media_json(svc, media, manage_token=manage_token)
+    kind = rules.preview_kind(media["content_type"])
+    share_url = shown["links"].get("share")
+    return {
+        "media": shown,
+        "share_expires_at": shares.effective_expiry(media, share) if share else None,
+        "preview_kind": kind,
+        "preview": delivery.signed_url(svc, media, svc.clock(), inline=True, client_ip=client_ip) if kind else None,
+        "share_qr": qr_svg(share_url, "QR code of the share link") if share_url else None,
     }

@@ -23,6 +23,7 @@ PASSWORD_ATTEMPTS = 5
 LOCK_SECONDS = 15 * 60
 MAX_MESSAGE_CHARS = 2000
 MIN_PASSWORD_CHARS = 8
+MAX_PASSWORD_CHARS = 200
 
 
 @dataclasses.dataclass
@@ -87,16 +88,82 @@ def share_by_email(svc: Services, mailer: Mailer | None, media: dict, request: S
     return outcome
 
 
-def revoke(svc: Services, media: dict, share_id: str) -> None:
+OWNER, ADMIN = "owner", "admin"
+ANYONE = "anyone"
+
+
+def revoke(svc: Services, media: dict, share_id: str, by: str = OWNER) -> None:
     if not tokens.looks_like_id(share_id) or not svc.catalog.revoke_share(media["id"], share_id):
         raise Refusal("share_not_found", "There is no such link for this file.", 404)
+    _note_withdrawal(svc, media, share_id, by)
 
 
-def revoke_all(svc: Services, media: dict) -> int:
+def revoke_all(svc: Services, media: dict, by: str = OWNER) -> int:
     shares = [s for s in svc.catalog.shares_of(media["id"]) if not s.get("revoked")]
     for share in shares:
-        svc.catalog.revoke_share(media["id"], share["share_id"])
+        if svc.catalog.revoke_share(media["id"], share["share_id"]):
+            _note_withdrawal(svc, media, share["share_id"], by)
     return len(shares)
+
+
+def _note_withdrawal(svc: Services, media: dict, share_id: str, by: str) -> None:
+    """Who withdrew a link and when, for the owner's links table.
+
+    Written after the withdrawal itself, which is the conditional step that stops the link:
+    the label is for people and never decides access.
+    """
+    svc.catalog.set_fields(media["id"], {"revoked_by": by, "revoked_at": iso(svc.clock())}, sk=share_sk(share_id))
+
+
+def new_link_for_anyone(svc: Services, media: dict, days: int) -> dict:
+    """A fresh link anyone may open, for ``days`` (never past the file's own expiry).
+
+    The link made at upload lasts only MEDIAHUB_SHARE_TTL_SECONDS; the owner makes longer ones here.
+    """
+    limit = svc.settings.max_share_days
+    if not 1 <= days <= limit:
+        raise Refusal("invalid_request", f"A link can last from 1 to {limit} days.")
+    now = svc.clock()
+    share = {
+        "share_id": tokens.new_id(),
+        "recipient": ANYONE,
+        "created_at": iso(now),
+        "expires_at": min(int(now) + days * 86400, int(media["expires_at"])),
+        "downloads": 0,
+        "revoked": False,
+    }
+    svc.catalog.put_share(media["id"], share)
+    return share
+
+
+def effective_expiry(media: dict, share: dict) -> int:
+    """A link stops with its own expiry or the file's, whichever comes first.
+
+    The file's expiry can be shortened after the link was made; the link's own date then no
+    longer tells the truth, so pages show this instead.
+    """
+    return int(min(share["expires_at"], media["expires_at"]))
+
+
+def downloads_left(media: dict, share: dict) -> int | None:
+    """Downloads this link still allows (the link's limit and the file's), or None for no limit."""
+    left = []
+    if share.get("max_downloads") is not None:
+        left.append(int(share["max_downloads"]) - int(share.get("downloads", 0)))
+    if media.get("max_downloads") is not None:
+        left.append(int(media["max_downloads"]) - int(media.get("download_count", 0)))
+    return max(0, min(left)) if left else None
+
+
+def link_state(media: dict, share: dict, now: float) -> str:
+    """One word for the owner: withdrawn, expired, used up, or active (in that order of precedence)."""
+    if share.get("revoked"):
+        return "withdrawn"
+    if effective_expiry(media, share) <= now:
+        return "expired"
+    if downloads_left(media, share) == 0:
+        return "used up"
+    return "active"
 
 
 def change_expiry(svc: Services, media: dict, days: int) -> int:
@@ -112,8 +179,8 @@ def change_expiry(svc: Services, media: dict, days: int) -> int:
 def hash_password(password: str) -> str:
     if len(password) < MIN_PASSWORD_CHARS:
         raise Refusal("invalid_request", f"A password needs at least {MIN_PASSWORD_CHARS} characters.")
-    if len(password) > 200:
-        raise Refusal("invalid_request", "A password can be at most 200 characters.")
+    if len(password) > MAX_PASSWORD_CHARS:
+        raise Refusal("invalid_request", f"A password can be at most {MAX_PASSWORD_CHARS} characters.")
     return generate_password_hash(password)  # scrypt: slow on purpose
 
 
@@ -136,7 +203,7 @@ def unlock(svc: Services, media: dict, share: dict, attempt: str) -> None:
         minutes = max(1, (locked_until - now + 59) // 60)
         raise Refusal("too_many_attempts", f"Too many wrong passwords. Try again in {minutes} minutes.", 429)
     expected = share.get("password_hash") or media.get("password_hash")
-    if expected and attempt and check_password_hash(expected, attempt[:200]):
+    if expected and attempt and check_password_hash(expected, attempt[:MAX_PASSWORD_CHARS]):
         if share.get("password_failures"):
             svc.catalog.set_fields(media["id"], {"password_failures": 0}, sk=share_sk(share["share_id"]))
         return

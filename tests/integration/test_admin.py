@@ -5,6 +5,7 @@ import re
 import pytest
 from werkzeug.security import generate_password_hash
 
+from tests.page_parts import duplicate_ids, parse, table_rows
 from tests.support import Api, png_bytes
 
 PASSWORD = "admin password 123"
@@ -55,11 +56,11 @@ def test_paging_across_more_than_one_page(admin_app):
         assert uploader.upload(png_bytes(), filename=f"file-{number:02d}.png", name=f"Item {number:02d}").status_code == 201
     admin = signed_in(admin_app)
     first = admin.client.get("/admin/").get_data(as_text=True)
-    names = re.findall(r"<tr><td>(Item \d\d)</td>", first)
+    names = [row["name"] for row in table_rows(first, "admin-items")]
     assert len(names) == 20 and names[0] == "Item 22"  # newest first
     next_link = re.search(r'id="next-page" href="([^"]+)"', first).group(1).replace("&amp;", "&")
     second = admin.client.get(next_link).get_data(as_text=True)
-    rest = re.findall(r"<tr><td>(Item \d\d)</td>", second)
+    rest = [row["name"] for row in table_rows(second, "admin-items")]
     assert set(names) | set(rest) == {f"Item {n:02d}" for n in range(23)} and not set(names) & set(rest)
     assert admin.client.get("/admin/?cursor=forged").status_code == 400
 
@@ -69,8 +70,8 @@ def test_search_by_name_or_filename(admin_app):
     uploader.upload(png_bytes(), filename="holiday.png", name="Beach")
     uploader.upload(png_bytes(), filename="report.png", name="Numbers")
     admin = signed_in(admin_app)
-    assert re.findall(r"<tr><td>(\w+)</td>", admin.client.get("/admin/?q=HOLI").get_data(as_text=True)) == ["Beach"]
-    assert re.findall(r"<tr><td>(\w+)</td>", admin.client.get("/admin/?q=numb").get_data(as_text=True)) == ["Numbers"]
+    assert [r["name"] for r in table_rows(admin.client.get("/admin/?q=HOLI").get_data(as_text=True), "admin-items")] == ["Beach"]
+    assert [r["name"] for r in table_rows(admin.client.get("/admin/?q=numb").get_data(as_text=True), "admin-items")] == ["Numbers"]
 
 
 def test_admin_deletes_and_revokes(admin_app, bucket_keys):
@@ -83,3 +84,29 @@ def test_admin_deletes_and_revokes(admin_app, bucket_keys):
     assert bucket_keys() == [f"uploads/{kept['id']}/photo.png"]
     assert admin.client.post(f"/admin/media/{kept['id']}/revoke", data={"csrf_token": admin.csrf}).status_code == 302
     assert admin_app.test_client().get(kept["links"]["share"]).status_code == 410
+
+
+def test_admin_list_has_unique_ids_marked_times_and_asks_before_destroying(admin_app):
+    uploader = Api(admin_app.test_client())
+    for name in ("One", "Two", "Three"):
+        uploader.upload(png_bytes(), name=name)
+    page = signed_in(admin_app).client.get("/admin/").get_data(as_text=True)
+    assert duplicate_ids(page) == []
+    root = parse(page)
+    for row in root.find("table", id="admin-items").find("tbody").find_all("tr"):
+        uploaded = row.find("td", data_label="Uploaded").find("time")
+        assert uploaded.attrs["title"].endswith(" UTC") and uploaded.text().endswith(" UTC")
+        delete, withdraw = row.find_all("form")[1], row.find_all("form")[0]
+        assert delete.attrs["action"].endswith("/delete") and delete.attrs.get("data-confirm")
+        assert "danger" in delete.find("button").attrs["class"]
+        assert withdraw.attrs.get("data-confirm")
+    assert all(th.text() for th in root.find("table", id="admin-items").find_all("th"))
+
+
+def test_links_withdrawn_by_an_admin_say_so_to_the_owner(admin_app):
+    uploader = Api(admin_app.test_client())
+    media = uploader.upload(png_bytes(), name="Kept").get_json()["media"]
+    admin = signed_in(admin_app)
+    assert admin.client.post(f"/admin/media/{media['id']}/revoke", data={"csrf_token": admin.csrf}).status_code == 302
+    rows = table_rows(uploader.client.get(media["links"]["manage"]).get_data(as_text=True), "shares")
+    assert [row["state"].split(" 20")[0] for row in rows] == ["withdrawn by an administrator"]

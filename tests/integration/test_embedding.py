@@ -5,6 +5,7 @@ import hashlib
 import pytest
 import requests
 
+from tests.page_parts import parse
 from tests.support import Api, png_bytes
 
 ALLOWED = "https://allowed.example"
@@ -147,13 +148,18 @@ def test_owner_allows_a_site_for_one_item(site):
     assert api.client.get(f"/embed/{other['id']}", headers=referer).status_code == 403
     saved = api.client.post(
         other["links"]["manage"] + "/embed",
-        data={"csrf_token": api.csrf, "origins": "https://owner-blog.example\nhttps://*.owner.example"},
+        data={"embed-csrf_token": api.csrf, "embed-origins": "https://owner-blog.example\nhttps://*.owner.example"},
     )
     assert saved.status_code == 302
     assert api.client.get(f"/embed/{other['id']}", headers=referer).status_code == 302
     assert api.client.get(f"/embed/{media['id']}", headers=referer).status_code == 403  # only that item
-    bad = api.client.post(other["links"]["manage"] + "/embed", data={"csrf_token": api.csrf, "origins": "owner-blog"})
+    bad = api.client.post(other["links"]["manage"] + "/embed",
+                          data={"embed-csrf_token": api.csrf, "embed-origins": "https://fine.example\nowner-blog"})
     assert bad.status_code == 400
+    root = parse(bad.get_data(as_text=True))
+    assert root.find("h1").text().startswith("Manage:")  # the page itself, not a dead end
+    assert root.find("textarea", id="embed-origins").text() == "https://fine.example owner-blog"  # as typed
+    assert "owner-blog" in root.find(id="embed-origins-error").text()
 
 
 def test_items_with_a_download_limit_are_not_embedded(site):
@@ -176,14 +182,37 @@ def test_player_allows_framing_only_by_allowed_origins(make_app):
     assert "<video" in player.get_data(as_text=True)
     framed_elsewhere = api.client.get(f"/embed/{media['id']}/player", headers={"Referer": "https://evil.test/"})
     assert framed_elsewhere.status_code == 403
+    assert "<video" not in framed_elsewhere.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("what", ["disallowed", "unknown", "not a player"])
+def test_a_refused_player_is_a_placeholder_any_page_may_frame(make_app, what):
+    app = make_app(embed_origins=(ALLOWED,), allowed_types=("video/webm", "image/png"))
+    api = Api(app.test_client())
+    webm = b"\x1a\x45\xdf\xa3" + b"\x00" * 200
+    video = api.upload(webm, filename="clip.webm", content_type="video/webm").get_json()["media"]
+    image = api.upload(png_bytes()).get_json()["media"]
+    media_id = {"disallowed": video["id"], "unknown": "A" * 22, "not a player": image["id"]}[what]
+    answer = api.client.get(f"/embed/{media_id}/player", headers={"Referer": "https://evil.test/"})
+    assert answer.status_code in (403, 404)
+    assert "frame-ancestors *" in answer.headers["Content-Security-Policy"]
+    assert "X-Frame-Options" not in answer.headers
+    page = parse(answer.get_data(as_text=True))
+    assert page.find(id="player-refused") is not None and page.find("video") is None
+    assert "Key-Pair-Id" not in answer.get_data(as_text=True)
 
 
 def test_gallery_shows_public_items_only(site):
     _, api, _ = site
     public = api.upload(png_bytes(), name="Public one", visibility="public").get_json()["media"]
     page = api.client.get("/gallery").get_data(as_text=True)
-    assert "Public one" in page and page.count("<li>") == 1
+    tiles = parse(page).find_all("a", class_="tile")
+    assert "Public one" in page and len(tiles) == 1
     assert "Key-Pair-Id=" in page
-    assert public["id"]
+    assert tiles[0].attrs["href"] == f"/gallery/{public['id']}"
+    item = api.client.get(tiles[0].attrs["href"])
+    assert item.status_code == 200 and parse(item.get_data(as_text=True)).find("h1").text() == "Public one"
+    private = api.upload(png_bytes(), name="Private one").get_json()["media"]
+    assert api.client.get(f"/gallery/{private['id']}").status_code == 404
     refused = api.start(png_bytes(), visibility="public", max_downloads=2)
     assert refused.status_code == 400

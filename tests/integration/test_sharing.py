@@ -6,6 +6,7 @@ import time
 import pytest
 import requests
 
+from tests.page_parts import control_for, duplicate_ids, parse, row_node, table_rows
 from tests.support import Api, png_bytes
 
 LINK = re.compile(r'href="(http://localhost/s/[^"]+)"')
@@ -23,9 +24,24 @@ def sent_mail(settings) -> list[dict]:
     return requests.get(f"{settings.aws_endpoint_url}/moto-api/data.json", timeout=10).json()["ses"]["Message"]
 
 
+def submit(api, media, action: str, prefix: str, **fields):
+    """Post one of the manage page's forms, its fields named with the form's prefix."""
+    data = {f"{prefix}-csrf_token": api.csrf, **{f"{prefix}-{name}": value for name, value in fields.items()}}
+    return api.client.post(media["links"]["manage"] + action, data=data)
+
+
 def share(api, media, recipients: str, **fields):
-    data = {"csrf_token": api.csrf, "recipients": recipients, "days": "3", **fields}
-    return api.client.post(media["links"]["manage"] + "/share", data=data)
+    return submit(api, media, "/share", "share", recipients=recipients, **{"days": "3", **fields})
+
+
+def manage_page(api, media) -> str:
+    answer = api.client.get(media["links"]["manage"])
+    assert answer.status_code == 200
+    return answer.get_data(as_text=True)
+
+
+def shares_by_recipient(api, media) -> dict[str, dict]:
+    return {row["recipient"]: row for row in table_rows(manage_page(api, media), "shares")}
 
 
 def link_for(settings, address: str) -> str:
@@ -41,7 +57,7 @@ def test_mail_goes_only_to_allowed_recipients_each_with_their_own_link(owner, se
     page = answer.get_data(as_text=True)
     assert "Sent to: <span id=\"sent-to\">ann@allowed.com, bob@allowed.com, boss@partner.org</span>" in page
     assert "mallory@allowed.com.evil.io" in page and "not on the list of allowed recipients" in page
-    box = re.search(r'<textarea[^>]*name="recipients"[^>]*>(.*?)</textarea>', page, re.S).group(1)
+    box = re.search(r'<textarea[^>]*name="share-recipients"[^>]*>(.*?)</textarea>', page, re.S).group(1)
     assert box.strip() == "mallory@allowed.com.evil.io"  # only what still needs attention
 
     mails = sent_mail(settings)
@@ -63,10 +79,9 @@ def test_a_recipients_link_counts_for_that_recipient(owner, settings):
     assert viewer.get(ann).status_code == 200
     assert viewer.get(ann + "/download").status_code == 302
     assert viewer.get(ann + "/download").status_code == 302
-    manage = api.client.get(media["links"]["manage"]).get_data(as_text=True)
-    row = re.search(r"<tr><td>ann@allowed.com</td>.*?</tr>", manage, re.S).group(0)
-    assert "<td>2</td>" in row and "UTC" in row
-    assert re.search(r"<tr><td>bob@allowed.com</td><td>[^<]+</td>\s*<td>0</td>", manage)
+    rows = shares_by_recipient(api, media)
+    assert rows["ann@allowed.com"]["downloads"] == "2" and "UTC" in rows["ann@allowed.com"]["last-download"]
+    assert rows["bob@allowed.com"]["downloads"] == "0" and rows["bob@allowed.com"]["last-download"] == "—"
 
 
 def test_one_recipients_token_does_not_open_anothers_share(owner, settings):
@@ -92,7 +107,8 @@ def test_a_failed_send_is_shown_and_leaves_no_share(make_app, table_items):
 
 def test_sharing_needs_the_csrf_token(owner, table_items):
     _, api, media = owner
-    answer = api.client.post(media["links"]["manage"] + "/share", data={"recipients": "ann@allowed.com", "days": "3"})
+    answer = api.client.post(media["links"]["manage"] + "/share",
+                             data={"share-recipients": "ann@allowed.com", "share-days": "3"})
     assert answer.status_code == 400
     assert len([i for i in table_items() if i["sk"].startswith("SHARE#")]) == 1
 
@@ -101,8 +117,8 @@ def test_revoke_one_then_all(owner, settings):
     app, api, media = owner
     share(api, media, "ann@allowed.com\nbob@allowed.com")
     ann, bob = link_for(settings, "ann@allowed.com"), link_for(settings, "bob@allowed.com")
-    manage = api.client.get(media["links"]["manage"]).get_data(as_text=True)
-    revoke_path = re.search(r'<tr><td>ann@allowed.com</td>.*?action="([^"]+/revoke)"', manage, re.S).group(1)
+    row = row_node(manage_page(api, media), "shares", "recipient", "ann@allowed.com")
+    revoke_path = row.find("form").attrs["action"]
     assert api.client.post(revoke_path, data={"csrf_token": api.csrf}).status_code == 302
     viewer = app.test_client()
     gone = viewer.get(ann)
@@ -151,10 +167,9 @@ def test_repeated_wrong_passwords_lock_the_link(owner, settings):
 
 def test_item_password_and_short_passwords(owner):
     app, api, media = owner
-    manage = media["links"]["manage"]
-    short = api.client.post(manage + "/password", data={"csrf_token": api.csrf, "password": "short"})
+    short = submit(api, media, "/password", "item", password="short")
     assert short.status_code == 400
-    assert api.client.post(manage + "/password", data={"csrf_token": api.csrf, "password": "item password 1"}).status_code == 302
+    assert submit(api, media, "/password", "item", password="item password 1").status_code == 302
     viewer = Api(app.test_client())
     assert 'type="password"' in viewer.client.get(media["links"]["share"]).get_data(as_text=True)
     opened = viewer.client.post(media["links"]["share"], data={"csrf_token": viewer.csrf, "password": "item password 1"})
@@ -163,11 +178,10 @@ def test_item_password_and_short_passwords(owner):
 
 def test_owner_changes_expiry_within_the_maximum(owner, table_items):
     app, api, media = owner
-    manage = media["links"]["manage"]
-    assert api.client.post(manage + "/expiry", data={"csrf_token": api.csrf, "days": "2"}).status_code == 302
+    assert submit(api, media, "/expiry", "expiry", days="2").status_code == 302
     [meta] = [i for i in table_items() if i["sk"] == "META"]
     assert abs(meta["expires_at"] - (time.time() + 2 * 86400)) < 30
-    too_long = api.client.post(manage + "/expiry", data={"csrf_token": api.csrf, "days": "31"})
+    too_long = submit(api, media, "/expiry", "expiry", days="31")
     assert too_long.status_code == 400 and "1 to 30 days" in too_long.get_data(as_text=True)
 
 
@@ -176,3 +190,170 @@ def test_local_outbox_lists_the_mail(owner, settings):
     share(api, media, "ann@allowed.com")
     page = api.client.get("/local/outbox").get_data(as_text=True)
     assert "ann@allowed.com" in page and link_for(settings, "ann@allowed.com") in page
+
+
+def test_manage_page_ids_are_unique_and_each_label_names_its_own_control(owner):
+    _, api, media = owner
+    share(api, media, "ann@allowed.com")
+    page = manage_page(api, media)
+    assert duplicate_ids(page) == []
+    forms = {
+        "Keep for (days from now)": "/expiry",
+        "Password for every link": "/password",
+        "Link works for (days)": "/share",
+        "Password (optional)": "/share",
+        "Sites allowed to embed": "/embed",
+        "New link works for (days)": "/links",
+    }
+    for label, action in forms.items():
+        control = control_for(page, label)
+        assert control.ancestor("form").attrs["action"].endswith(action), label
+
+
+def test_a_too_short_password_is_shown_beside_the_field_and_keeps_what_was_typed(owner, settings, table_items):
+    _, api, media = owner
+    answer = share(api, media, "ann@allowed.com\nbob@allowed.com", message="See page 4", password="short")
+    assert answer.status_code == 400
+    page = answer.get_data(as_text=True)
+    assert "Manage: Quarterly plan" in page and "Go to the upload page" not in page
+    root = parse(page)
+    assert root.find("textarea", id="share-recipients").text() == "ann@allowed.com bob@allowed.com"
+    assert root.find("textarea", id="share-message").text() == "See page 4"
+    password = root.find("input", id="share-password")
+    assert password.attrs["minlength"] == "8" and password.attrs["aria-invalid"] == "true"
+    assert "share-password-error" in password.attrs["aria-describedby"]
+    assert "at least 8 characters" in root.find(id="share-password-error").text()
+    assert "At least 8 characters" in root.find(id="share-password-hint").text()
+    assert sent_mail(settings) == [] and len([i for i in table_items() if i["sk"].startswith("SHARE#")]) == 1
+
+    item = submit(api, media, "/password", "item", password="short")
+    assert item.status_code == 400
+    root = parse(item.get_data(as_text=True))
+    assert "at least 8 characters" in root.find(id="item-password-error").text()
+    assert root.find("input", id="item-password").attrs["minlength"] == "8"
+
+
+def test_a_refusal_of_what_was_typed_is_shown_inline(owner):
+    _, api, media = owner
+    too_long = submit(api, media, "/expiry", "expiry", days="45")
+    assert too_long.status_code == 400
+    root = parse(too_long.get_data(as_text=True))
+    assert "1 to 30 days" in root.find(id="expiry-days-error").text()
+    assert root.find("input", id="expiry-days").attrs["value"] == "45"
+    assert "Manage: Quarterly plan" in root.find("h1").text()
+
+
+def test_rows_follow_the_files_expiry_and_say_used_up(owner, settings):
+    app, api, media = owner
+    share(api, media, "ann@allowed.com", max_downloads="2", days="5")
+    ann = link_for(settings, "ann@allowed.com")
+    viewer = app.test_client()
+    assert [viewer.get(ann + "/download").status_code for _ in range(2)] == [302, 302]
+    assert submit(api, media, "/expiry", "expiry", days="1").status_code == 302
+    page = manage_page(api, media)
+    file_expiry = parse(page).find(id="media-expires").find("time").attrs["datetime"]
+    row = row_node(page, "shares", "recipient", "ann@allowed.com")
+    assert row.find("td", class_="expires").find("time").attrs["datetime"] == file_expiry
+    assert row.find("td", class_="downloads").text() == "2 of 2"
+    assert row.find("td", class_="state").text() == "used up"
+    assert all(th.text() for th in parse(page).find("table", id="shares").find_all("th"))
+
+
+def test_links_table_shows_passwords_and_who_withdrew(owner, settings):
+    _, api, media = owner
+    share(api, media, "ann@allowed.com", password="correct horse")
+    share(api, media, "bob@allowed.com")
+    rows = shares_by_recipient(api, media)
+    assert rows["ann@allowed.com"]["password"] == "yes" and rows["bob@allowed.com"]["password"] == "no"
+    bob = row_node(manage_page(api, media), "shares", "recipient", "bob@allowed.com")
+    assert api.client.post(bob.find("form").attrs["action"], data={"csrf_token": api.csrf}).status_code == 302
+    rows = shares_by_recipient(api, media)
+    assert rows["bob@allowed.com"]["state"].startswith("withdrawn by the owner")
+    assert rows["ann@allowed.com"]["state"] == "active"
+
+
+def test_share_mail_says_when_a_password_is_needed(owner, settings):
+    _, api, media = owner
+    share(api, media, "ann@allowed.com", password="correct horse")
+    share(api, media, "bob@allowed.com")
+    mails = {m["destinations"]["ToAddresses"][0]: m["body"] for m in sent_mail(settings)}
+    assert "A password is needed to open it" in mails["ann@allowed.com"]
+    assert "correct horse" not in mails["ann@allowed.com"]
+    assert "password" not in mails["bob@allowed.com"].lower()
+
+
+def test_owner_makes_a_new_link_for_anyone(owner, table_items):
+    app, api, media = owner
+    assert submit(api, media, "/links", "anyone", days="5").status_code == 302
+    anyone = sorted((i for i in table_items() if i["sk"].startswith("SHARE#") and i["recipient"] == "anyone"),
+                    key=lambda i: i["created_at"])
+    assert len(anyone) == 2 and abs(anyone[-1]["expires_at"] - (time.time() + 5 * 86400)) < 30
+    root = parse(manage_page(api, media))
+    link = root.find("input", id="anyone-link").attrs["value"]
+    assert link != media["links"]["share"]
+    assert root.find(id="anyone-heading").ancestor("section").find("svg") is not None
+    viewer = app.test_client()
+    opened = viewer.get(link)
+    assert opened.status_code == 200 and "Quarterly plan" in opened.get_data(as_text=True)
+    too_long = submit(api, media, "/links", "anyone", days="400")
+    assert too_long.status_code == 400
+    assert "1 to 30 days" in parse(too_long.get_data(as_text=True)).find(id="anyone-days-error").text()
+
+
+def test_share_page_says_until_when_and_how_many_downloads_are_left(owner, settings):
+    app, api, media = owner
+    share(api, media, "ann@allowed.com", max_downloads="3")
+    ann = link_for(settings, "ann@allowed.com")
+    viewer = app.test_client()
+    assert viewer.get(ann + "/download").status_code == 302
+    root = parse(viewer.get(ann).get_data(as_text=True))
+    facts = root.find(id="link-facts")
+    assert root.find(id="downloads-left").text() == "2 downloads left."
+    moment = facts.find("time")
+    assert moment.attrs["datetime"].endswith("Z") and moment.attrs["title"].endswith("UTC")
+
+
+def test_times_are_time_elements_with_utc_in_the_title(owner):
+    _, api, media = owner
+    root = parse(manage_page(api, media))
+    times = root.find_all("time")
+    assert times and all(t.attrs["title"].endswith(" UTC") and "data-relative" in t.attrs for t in times)
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", t.attrs["datetime"]) for t in times)
+
+
+def test_manage_page_offers_copyable_links_and_an_embed_snippet(owner):
+    _, api, media = owner
+    root = parse(manage_page(api, media))
+    copied = {button.attrs["data-copy"] for button in root.find_all("button") if "data-copy" in button.attrs}
+    assert {"anyone-link", "embed-url", "embed-snippet"} <= copied
+    snippet = root.find("textarea", id="embed-snippet").text()
+    assert snippet == f'<img src="http://localhost/embed/{media["id"]}" alt="Quarterly plan">'
+
+
+def test_destructive_forms_ask_first(owner):
+    _, api, media = owner
+    root = parse(manage_page(api, media))
+    for action in ("/delete", "/revoke-all", "/revoke"):
+        forms = [f for f in root.find_all("form") if f.attrs["action"].endswith(action)]
+        assert forms and all(f.attrs.get("data-confirm") for f in forms), action
+        assert all("danger" in f.find("button").attrs["class"] for f in forms)
+    assert root.find("dialog", id="confirm-dialog") is not None
+
+
+def test_result_page_shows_a_preview_a_qr_code_and_the_manage_link_once(make_app):
+    import segno
+
+    app = make_app()
+    api = Api(app.test_client())
+    media = api.upload(png_bytes(width=8, height=8), name="Badge").get_json()["media"]
+    first = parse(api.client.get(f"/media/{media['id']}").get_data(as_text=True))
+    assert first.find("img", class_="preview").attrs["alt"] == "Badge"
+    assert first.find("input", id="manage-link").attrs["value"] == media["links"]["manage"]
+    assert "shown only this once" in first.find(id="manage-once").text()
+    share_link = first.find("input", id="share-link").attrs["value"]
+    drawn = first.find("div", class_="qr").find("path", class_="qrline").attrs["d"]
+    expected = segno.make(share_link, error="m").svg_inline(scale=4, border=4, omitsize=True)
+    assert f'd="{drawn}"' in expected
+    again = parse(api.client.get(f"/media/{media['id']}").get_data(as_text=True))
+    assert again.find("input", id="manage-link") is None
+    assert "is not shown again" in again.find(id="manage-once").text()

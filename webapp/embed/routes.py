@@ -17,6 +17,7 @@ PLACEHOLDER = (
 
 
 NO_ANCESTORS = "'none'"
+PLAYER_MESSAGES = {403: "Not available on this site", 410: "No longer available"}
 
 
 def requesting_origin() -> str | None:
@@ -24,7 +25,7 @@ def requesting_origin() -> str | None:
 
 
 def placeholder(refusal: Refusal):
-    message = {403: "Not available on this site", 410: "No longer available"}.get(refusal.status, "Not found")
+    message = PLAYER_MESSAGES.get(refusal.status, "Not found")
     response = make_response(PLACEHOLDER.format(message=message), refusal.status)
     response.headers["Content-Type"] = "image/svg+xml"
     response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
@@ -50,20 +51,26 @@ def embed(media_id: str):
 @bp.get("/embed/<media_id>/player")
 def player(media_id: str):
     svc = services()
-    media = embedding.embeddable(svc, media_id)
-    kind = rules.preview_kind(media["content_type"])
-    if kind not in ("video", "audio"):
-        raise Refusal("no_player", "There is a player only for video and audio.", 404)
-    ancestors = [rules.canonical_origin(o) for o in embedding.allowed_origins(svc, media)]
-    origin = requesting_origin()
-    if origin is not None:  # a frame's request carries its parent page as Referer
-        embedding.check_origin(svc, media, origin)
-    answer = embedding.link(svc, media, request.remote_addr)
-    response = make_response(render_template("player.html", media=media, url=answer["url"], kind=kind))
+    try:
+        answer = embedding.player(svc, media_id, requesting_origin(), request.remote_addr)
+    except Refusal as refusal:
+        return refused_player(refusal)
+    response = make_response(render_template("player.html", **answer))
     response.headers["Content-Security-Policy"] = (
         f"default-src 'none'; media-src {' '.join(sorted(svc.links.origins))}; style-src 'self'; "
-        f"frame-ancestors {' '.join(ancestors) or NO_ANCESTORS}"
+        f"frame-ancestors {' '.join(answer['ancestors']) or NO_ANCESTORS}"
     )
+    return no_store(response)
+
+
+def refused_player(refusal: Refusal):
+    """The player's refusal is shown inside the other site's frame, so any page may frame it:
+    a placeholder that says why, instead of the browser's broken-frame icon. It carries no file
+    and no link, so framing it gives nothing away."""
+    response = make_response(render_template("player.html", refusal=refusal,
+                                             message=PLAYER_MESSAGES.get(refusal.status, "Not found")), refusal.status)
+    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'self'; frame-ancestors *"
+    response.headers["X-Error-Code"] = refusal.code
     return no_store(response)
 
 

@@ -1,18 +1,31 @@
-from flask_wtf import FlaskForm
 from wtforms import IntegerField, PasswordField, SubmitField, TextAreaField
-from wtforms.validators import InputRequired, Length, NumberRange
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
+
+from webapp.pages import PrefixedForm
+from webapp.shares import MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS
+from webapp.sharing.forms import PASSWORD_LENGTH
 
 
-class EmbedOriginsForm(FlaskForm):
-    origins = TextAreaField("Sites allowed to embed", validators=[Length(max=4000)])
+class EmbedOriginsForm(PrefixedForm):
+    prefix_name = "embed"
+    origins = TextAreaField(
+        "Sites allowed to embed", validators=[Length(max=4000)],
+        description="One per line, with the scheme: https://blog.example.com, or https://*.example.org for its subdomains.",
+    )
     submit = SubmitField("Save sites")
 
 
-class ExpiryForm(FlaskForm):
+class ExpiryForm(PrefixedForm):
+    prefix_name = "expiry"
     days = IntegerField("Keep for (days from now)", validators=[InputRequired(), NumberRange(min=1)])
     submit = SubmitField("Change expiry")
 
 
-class ItemPasswordForm(FlaskForm):
-    password = PasswordField("Password for every link (empty: none)", validators=[Length(max=200)])
+class ItemPasswordForm(PrefixedForm):
+    prefix_name = "item"
+    password = PasswordField(
+        "Password for every link (empty: none)",
+        description=f"At least {MIN_PASSWORD_CHARS} characters. Leave empty and save to remove the password.",
+        validators=[Optional(), Length(min=MIN_PASSWORD_CHARS, max=MAX_PASSWORD_CHARS, message=PASSWORD_LENGTH)],
+    )
     submit = SubmitField("Save password")

@@ -1,10 +1,8 @@
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
-from flask_wtf import FlaskForm
 
-from webapp import delivery, embedding, ownership, services, shares
+from webapp import embedding, ownership, presenters, services, shares
 from webapp.media.forms import EmbedOriginsForm, ExpiryForm, ItemPasswordForm
-from webapp.presenters import media_json
-from webapp.sharing.forms import ShareForm
+from webapp.pages import applied, back_to_manage, render_manage
 from webapp.uploads.routes import uploader_id
 
 bp = Blueprint("media", __name__)
@@ -15,12 +13,7 @@ def result(media_id: str):
     svc = services()
     media = ownership.uploaded_by(svc, media_id, uploader_id())
     manage_token = session.pop("reveal_manage", {}).get(media_id)
-    share = delivery.default_share(svc, media)
-    return render_template(
-        "media.html",
-        media=media_json(svc, media, manage_token=manage_token),
-        share_expires_at=share["expires_at"] if share else None,
-    )
+    return render_template("media.html", **presenters.result_page(svc, media, manage_token, request.remote_addr))
 
 
 @bp.get("/gallery")
@@ -29,27 +22,10 @@ def gallery():
     return render_template("gallery.html", items=items)
 
 
-def render_manage(svc, media: dict, token: str, *, share_form=None, outcome=None, status=200):
-    page = render_template(
-        "manage.html",
-        media=media_json(svc, media),
-        record=media,
-        shares=sorted(svc.catalog.shares_of(media["id"]), key=lambda s: s["created_at"], reverse=True),
-        token=token,
-        form=FlaskForm(),
-        share_form=share_form or ShareForm(formdata=None),
-        outcome=outcome,
-        expiry_form=ExpiryForm(formdata=None),
-        password_form=ItemPasswordForm(formdata=None),
-        embed_form=EmbedOriginsForm(formdata=None, origins="\n".join(media.get("embed_origins") or [])),
-        global_origins=svc.settings.embed_origins,
-        recipients=svc.settings.recipients,
-    )
-    return page, status
-
-
-def back_to_manage(media_id: str, token: str):
-    return redirect(url_for("media.manage", media_id=media_id, token=token))
+@bp.get("/gallery/<media_id>")
+def public_item(media_id: str):
+    item = embedding.public_item(services(), media_id, request.remote_addr)
+    return render_template("public_item.html", item=item)
 
 
 @bp.get("/manage/<media_id>/<token>")
@@ -63,10 +39,12 @@ def embed_origins(media_id: str, token: str):
     svc = services()
     media = ownership.managed_by(svc, media_id, token)
     form = EmbedOriginsForm()
-    form.validate_on_submit()
-    origins = ownership.set_embed_origins(svc, media, form.origins.data or "")
-    flash("Sites allowed to embed this file: " + (", ".join(origins) or "only the site-wide list") + ".")
-    return back_to_manage(media_id, token)
+    if form.validate_on_submit():
+        done, origins = applied(form.origins, ownership.set_embed_origins, svc, media, form.origins.data or "")
+        if done:
+            flash("Sites allowed to embed this file: " + (", ".join(origins) or "only the site-wide list") + ".")
+            return back_to_manage(media_id, token)
+    return render_manage(svc, media, token, embed_form=form, status=400)
 
 
 @bp.post("/manage/<media_id>/<token>/expiry")
@@ -74,12 +52,12 @@ def expiry(media_id: str, token: str):
     svc = services()
     media = ownership.managed_by(svc, media_id, token)
     form = ExpiryForm()
-    if not form.validate_on_submit():
-        flash("Enter a whole number of days.")
-        return back_to_manage(media_id, token)
-    shares.change_expiry(svc, media, form.days.data)
-    flash(f"The file is now kept for {form.days.data} more days.")
-    return back_to_manage(media_id, token)
+    if form.validate_on_submit():
+        done, _ = applied(form.days, shares.change_expiry, svc, media, form.days.data)
+        if done:
+            flash(f"The file is now kept for {form.days.data} more days.")
+            return back_to_manage(media_id, token)
+    return render_manage(svc, media, token, expiry_form=form, status=400)
 
 
 @bp.post("/manage/<media_id>/<token>/password")
@@ -87,10 +65,12 @@ def password(media_id: str, token: str):
     svc = services()
     media = ownership.managed_by(svc, media_id, token)
     form = ItemPasswordForm()
-    form.validate_on_submit()
-    shares.set_item_password(svc, media, form.password.data or "")
-    flash("Every link now asks for the password." if form.password.data else "The password was removed.")
-    return back_to_manage(media_id, token)
+    if form.validate_on_submit():
+        done, _ = applied(form.password, shares.set_item_password, svc, media, form.password.data or "")
+        if done:
+            flash("Every link now asks for the password." if form.password.data else "The password was removed.")
+            return back_to_manage(media_id, token)
+    return render_manage(svc, media, token, password_form=form, status=400)
 
 
 @bp.post("/manage/<media_id>/<token>/delete")

@@ -2,16 +2,32 @@ from flask_wtf import FlaskForm
 from wtforms import IntegerField, PasswordField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
+from webapp.pages import PrefixedForm
+from webapp.shares import MAX_MESSAGE_CHARS, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS
 
-class ShareForm(FlaskForm):
+PASSWORD_LENGTH = f"A password needs at least {MIN_PASSWORD_CHARS} characters (and at most {MAX_PASSWORD_CHARS})."
+PASSWORD_HINT = f"At least {MIN_PASSWORD_CHARS} characters. Tell it to the recipients yourself: it is not in the mail."
+
+
+class ShareForm(PrefixedForm):
+    prefix_name = "share"
     recipients = TextAreaField("Recipients (one email address per line)", validators=[InputRequired(), Length(max=6000)])
-    message = TextAreaField("Message (optional)", validators=[Length(max=2000)])
+    message = TextAreaField("Message (optional)", validators=[Length(max=MAX_MESSAGE_CHARS)])
     days = IntegerField("Link works for (days)", default=7, validators=[InputRequired(), NumberRange(min=1)])
     max_downloads = IntegerField("Downloads per recipient (empty: no limit)", validators=[Optional(), NumberRange(min=1)])
-    password = PasswordField("Password (optional)", validators=[Length(max=200)])
+    password = PasswordField(
+        "Password (optional)", description=PASSWORD_HINT,
+        validators=[Optional(), Length(min=MIN_PASSWORD_CHARS, max=MAX_PASSWORD_CHARS, message=PASSWORD_LENGTH)],
+    )
     submit = SubmitField("Send links")
 
 
+class AnyoneLinkForm(PrefixedForm):
+    prefix_name = "anyone"
+    days = IntegerField("New link works for (days)", default=7, validators=[InputRequired(), NumberRange(min=1)])
+    submit = SubmitField("Make a new link for anyone")
+
+
 class UnlockForm(FlaskForm):
-    password = PasswordField("Password", validators=[InputRequired(), Length(max=200)])
+    password = PasswordField("Password", validators=[InputRequired(), Length(max=MAX_PASSWORD_CHARS)])
     submit = SubmitField("Open")

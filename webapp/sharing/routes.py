@@ -1,10 +1,11 @@
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 
-from webapp import delivery, ownership, rules, services, shares
-from webapp.media.routes import back_to_manage, render_manage
+from webapp import delivery, ownership, presenters, rules, services, shares
+from webapp.pages import applied, back_to_manage, render_manage
 from webapp.presenters import absolute_url
 from webapp.rules import Refusal
-from webapp.sharing.forms import ShareForm, UnlockForm
+from webapp.sharing.forms import AnyoneLinkForm, ShareForm, UnlockForm
+from webapp.sharing.mail import composer
 
 bp = Blueprint("sharing", __name__)
 
@@ -38,7 +39,8 @@ def share_page(token: str):
     preview = (
         delivery.signed_url(svc, media, svc.clock(), inline=True, client_ip=request.remote_addr) if kind else None
     )
-    return render_template("share.html", media=media, token=token, preview=preview, preview_kind=kind)
+    return render_template("share.html", media=media, token=token, preview=preview, preview_kind=kind,
+                           facts=presenters.share_facts(media, share))
 
 
 @bp.get("/s/<token>/download")
@@ -66,20 +68,26 @@ def share_by_email(media_id: str, token: str):
             max_downloads=form.max_downloads.data,
             password=form.password.data or "",
         )
-
-        def compose(address: str, link: str, expires_at: str):
-            values = dict(media=media, link=link, message=request_.message, expires_at=expires_at.replace("T", " ").replace("Z", " UTC"),
-                          sender_note=f"A file was shared with you ({address}) through Mediahub.")
-            subject = svc.settings.mail_subject.replace("{name}", media["name"])
-            return subject, render_template("email/share.txt", **values), render_template("email/share.html", **values)
-
-        outcome = shares.share_by_email(
-            svc, svc.mailer, media, request_, compose,
-            lambda share_token: absolute_url(svc, "sharing.share_page", token=share_token),
-        )
+        link_for = lambda share_token: absolute_url(svc, "sharing.share_page", token=share_token)  # noqa: E731
+        _, outcome = applied(form.recipients, shares.share_by_email, svc, svc.mailer, media, request_,
+                             composer(svc, media, request_), link_for)
+    if outcome is not None:
         # Leave in the box only what still needs attention.
         form.recipients.data = "\n".join(address for address, _ in outcome.refused + outcome.failed)
     return render_manage(svc, media, token, share_form=form, outcome=outcome, status=200 if outcome else 400)
+
+
+@bp.post("/manage/<media_id>/<token>/links")
+def new_link(media_id: str, token: str):
+    svc = services()
+    media = ownership.managed_by(svc, media_id, token)
+    form = AnyoneLinkForm()
+    if form.validate_on_submit():
+        done, _ = applied(form.days, shares.new_link_for_anyone, svc, media, form.days.data)
+        if done:
+            flash("A new link for anyone is ready: copy it from the top of the page.")
+            return back_to_manage(media_id, token)
+    return render_manage(svc, media, token, anyone_form=form, status=400)
 
 
 @bp.post("/manage/<media_id>/<token>/shares/<share_id>/revoke")

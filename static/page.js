@@ -1,0 +1,97 @@
+// Small enhancements every page shares. The pages work without them: times read in UTC,
+// links can be selected and copied by hand, and destructive forms post directly.
+(function () {
+  "use strict";
+
+  // Times: the server writes UTC (it cannot know the viewer's zone); show the viewer's own
+  // time and how far away it is, and keep UTC in the title for anyone comparing notes.
+  var UNITS = [["year", 31536000], ["month", 2592000], ["week", 604800], ["day", 86400],
+               ["hour", 3600], ["minute", 60]];
+
+  function relative(date, now) {
+    var seconds = (date.getTime() - now) / 1000;
+    if (typeof Intl === "undefined" || !Intl.RelativeTimeFormat) return "";
+    var words = new Intl.RelativeTimeFormat(undefined, {numeric: "auto"});
+    for (var i = 0; i < UNITS.length; i++) {
+      var size = UNITS[i][1];
+      if (Math.abs(seconds) >= size || UNITS[i][0] === "minute") {
+        if (Math.abs(seconds) < 60) return Math.abs(seconds) < 5 ? "just now" : (seconds < 0 ? "less than a minute ago" : "in less than a minute");
+        return words.format(Math.round(seconds / size), UNITS[i][0]);
+      }
+    }
+    return "";
+  }
+
+  function localTimes(root) {
+    var now = Date.now();
+    var shown = new Intl.DateTimeFormat(undefined, {dateStyle: "medium", timeStyle: "short"});
+    root.querySelectorAll("time[datetime]").forEach(function (element) {
+      var date = new Date(element.getAttribute("datetime"));
+      if (isNaN(date.getTime())) return;
+      var words = element.hasAttribute("data-relative") ? relative(date, now) : "";
+      element.textContent = shown.format(date) + (words ? " (" + words + ")" : "");
+      element.classList.add("local");
+    });
+  }
+
+  // Copy buttons: the Clipboard API where the page may use it, else select the text and
+  // ask the browser to copy it; either way say what happened next to the button.
+  function copyText(button) {
+    var source = document.getElementById(button.getAttribute("data-copy"));
+    var status = document.getElementById(button.getAttribute("data-copy") + "-status");
+    if (!source) return;
+    var text = "value" in source ? source.value : source.textContent;
+    function say(message) { if (status) status.textContent = message; }
+    function fallback() {
+      source.focus();
+      if (source.select) source.select();
+      var done = false;
+      try { done = document.execCommand("copy"); } catch (error) { done = false; }
+      say(done ? "Copied." : "Selected: press Ctrl+C (or ⌘C) to copy.");
+    }
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(function () { say("Copied."); }, fallback);
+    } else {
+      fallback();
+    }
+  }
+
+  // Confirmation before anything that cannot be undone: the form names what it destroys in
+  // data-confirm; the dialog's confirm button repeats the action's own words.
+  function confirmBeforeSubmit(dialog) {
+    var pending = null;
+    var ok = document.getElementById("confirm-ok");
+    var cancel = document.getElementById("confirm-cancel");
+    document.addEventListener("submit", function (event) {
+      var form = event.target;
+      if (!form.hasAttribute("data-confirm") || form.dataset.confirmed === "yes") return;
+      if (typeof dialog.showModal !== "function") return;
+      event.preventDefault();
+      pending = form;
+      document.getElementById("confirm-text").textContent = form.getAttribute("data-confirm");
+      ok.textContent = form.getAttribute("data-confirm-button") || "Yes";
+      dialog.showModal();
+      cancel.focus();
+    });
+    ok.addEventListener("click", function () {
+      var form = pending;
+      pending = null;
+      dialog.close("confirm");
+      if (form) {
+        form.dataset.confirmed = "yes";
+        if (form.requestSubmit) form.requestSubmit(); else form.submit();
+      }
+    });
+    cancel.addEventListener("click", function () { pending = null; dialog.close("cancel"); });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    localTimes(document);
+    document.querySelectorAll("button[data-copy]").forEach(function (button) {
+      button.hidden = false;
+      button.addEventListener("click", function () { copyText(button); });
+    });
+    var dialog = document.getElementById("confirm-dialog");
+    if (dialog) confirmBeforeSubmit(dialog);
+  });
+})();

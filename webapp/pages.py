@@ -1,0 +1,78 @@
+"""Page helpers more than one blueprint uses, so no blueprint imports another's routes."""
+
+from __future__ import annotations
+
+from typing import Callable, TypeVar
+
+from flask import redirect, render_template, url_for
+from flask_wtf import FlaskForm
+
+from webapp import presenters
+from webapp.rules import Refusal
+from webapp.services import Services
+
+T = TypeVar("T")
+
+
+class PrefixedForm(FlaskForm):
+    """Several forms share the manage page: a prefix per form keeps every id (and label) its own."""
+
+    prefix_name = ""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("prefix", self.prefix_name)
+        super().__init__(*args, **kwargs)
+
+
+def applied(field, step: Callable[..., T], *args) -> tuple[bool, T | None]:
+    """Run one flow step for a form; a refusal of what was typed (400) becomes the field's own
+    error, so the page shows it beside the field with everything typed still there.
+
+    Other refusals (not yours, gone, storage down) are not the typist's mistake: they go on to
+    the error page.
+    """
+    try:
+        return True, step(*args)
+    except Refusal as refusal:
+        if refusal.status != 400:
+            raise
+        field.errors = [*field.errors, refusal.message]
+        return False, None
+
+
+def render_manage(svc: Services, media: dict, token: str, *, status: int = 200, **forms):
+    """The manage page. A form passed in (after a failed submit) keeps what was typed and its
+    errors; the others start fresh."""
+    from webapp.media.forms import EmbedOriginsForm, ExpiryForm, ItemPasswordForm
+    from webapp.sharing.forms import AnyoneLinkForm, ShareForm
+
+    fresh = {
+        "share_form": lambda: ShareForm(formdata=None),
+        "anyone_form": lambda: AnyoneLinkForm(formdata=None),
+        "expiry_form": lambda: ExpiryForm(formdata=None),
+        "password_form": lambda: ItemPasswordForm(formdata=None),
+        "embed_form": lambda: EmbedOriginsForm(formdata=None, origins="\n".join(media.get("embed_origins") or [])),
+    }
+    outcome = forms.pop("outcome", None)
+    values = {name: forms.get(name) or make() for name, make in fresh.items()}
+    rows = presenters.share_rows(svc, media)
+    page = render_template(
+        "manage.html",
+        media=presenters.media_json(svc, media),
+        record=media,
+        shares=rows,
+        anyone_link=next((row for row in rows if row["url"]), None),
+        token=token,
+        outcome=outcome,
+        embed_url=presenters.absolute_url(svc, "embed.embed", media_id=media["id"]),
+        embed_snippet=presenters.embed_snippet(svc, media),
+        global_origins=svc.settings.embed_origins,
+        recipients=svc.settings.recipients,
+        **values,
+    )
+    return page, status
+
+
+def back_to_manage(media_id: str, token: str):
+    return redirect(url_for("media.manage", media_id=media_id, token=token))
+

@@ -1,0 +1,24 @@
+"""The share mail's words: composed here, sent by the flow (webapp/shares.py)."""
+
+from __future__ import annotations
+
+from flask import render_template
+
+from webapp import shares
+from webapp.dates import utc_text
+from webapp.services import Services
+
+
+def composer(svc: Services, media: dict, request: shares.ShareRequest) -> shares.Composer:
+    """Mail for one recipient. It says when a password is needed (never the password itself),
+    so nobody is surprised by a locked page."""
+    password_needed = bool(request.password or media.get("password_hash"))
+    subject = svc.settings.mail_subject.replace("{name}", media["name"])
+
+    def compose(address: str, link: str, expires_at: str):
+        values = dict(media=media, link=link, message=request.message, expires_at=utc_text(expires_at),
+                      password_needed=password_needed,
+                      sender_note=f"A file was shared with you ({address}) through Mediahub.")
+        return subject, render_template("email/share.txt", **values), render_template("email/share.html", **values)
+
+    return compose
