@@ -12,6 +12,7 @@ Run by the CDK CLI (``infra/cdk.json``: ``cd infra && npx cdk deploy -c stage=pr
                     synth, which needs credentials, unless ``hostedZoneId`` is given too).
 ``hostedZoneId``    that zone's id, so no lookup is needed.
 ``alarmEmail``      subscribe this address to the alarm topic.
+``siteUrl``         without a domain: the site's URL at API Gateway (CORS admits its origin).
 ``account``/``region``  the environment; default: the credentials' account, the stage's
                     ``aws_region`` in ``zappa_settings.json``.
 """
@@ -141,6 +142,7 @@ def stage_config(context) -> StageConfig:
         hosted_zone=optional("hostedZone"),
         hosted_zone_id=optional("hostedZoneId"),
         alarm_email=optional("alarmEmail"),
+        site_url=(optional("siteUrl") or "").rstrip("/") or None,
         mail_from=environment.get("MEDIAHUB_MAIL_FROM") or None,
         timeout_seconds=int(zappa.get("timeout_seconds") or StageConfig.timeout_seconds),
     )

@@ -15,6 +15,12 @@ In order, each printed before it runs:
 6. ``zappa update <stage>``, or ``zappa deploy <stage>`` while the function does not exist.
 7. With a domain: ``zappa certify <stage> --yes`` (the API's custom domain and its DNS record).
 
+Without a domain the site lives at the API's own URL (``https://<id>.execute-api.<region>.
+amazonaws.com/<stage>``), which exists only once Zappa has made the API: the stack is given it
+(``siteUrl``: the bucket's CORS admits its origin, the app names it as its site URL). On the
+very first deploy the API appears at step 6, so steps 3, 4 and 6 run once more with it; every
+later run knows it from the start and runs each step once.
+
 ``--dry-run`` (``make deploy DRY_RUN=1``) prints the commands and calls nothing, AWS included.
 AWS credentials are the usual chain (environment, ``AWS_PROFILE``, SSO); every step gets the
 same region through ``AWS_REGION``.
@@ -77,6 +83,7 @@ class Plan:
     hosted_zone: str | None
     alarm_email: str | None
     state: pathlib.Path  # .deploy/<stage>/
+    site_url: str | None = None  # without a domain: the API's own URL, once it exists
 
     @property
     def outputs_file(self) -> pathlib.Path:
@@ -96,7 +103,7 @@ class Plan:
         if public_key:
             pairs.append(("publicKeyFile", str(self.public_key_file)))
         for key, value in (("domain", self.domain), ("hostedZone", self.hosted_zone),
-                           ("alarmEmail", self.alarm_email)):
+                           ("alarmEmail", self.alarm_email), ("siteUrl", None if self.domain else self.site_url)):
             if value:
                 pairs.append((key, value))
         return [arg for key, value in pairs for arg in ("-c", f"{key}={value}")]
@@ -134,6 +141,14 @@ class Plan:
             steps.append(Step(f"the API's custom domain {self.domain}", self.zappa("certify", self.stage, "--yes"),
                               env=zappa_env))
         return steps
+
+    def with_api_url_steps(self, account: str) -> list[Step]:
+        """The stack, the settings and the function once more, now with the API's URL
+        (``site_url`` set): the first deploy without a domain only learns it at its end."""
+        stack, outputs, function = (step for number, step in enumerate(self.steps(account)) if number in (2, 3, 5))
+        site = f" with the site at {self.site_url}"
+        return [dataclasses.replace(stack, title=stack.title + site), outputs,
+                dataclasses.replace(function, title=f"the function {self.function_name}{site}", otherwise=None)]
 
 
 def relative(path: pathlib.Path) -> str:
@@ -191,6 +206,17 @@ def function_exists(name: str, region: str) -> bool:
         raise
 
 
+def api_site_url(name: str, region: str, stage: str) -> str | None:
+    """The URL API Gateway serves Zappa's REST API ``name`` at, or None while there is none."""
+    import boto3
+
+    for page in boto3.client("apigateway", region_name=region).get_paginator("get_rest_apis").paginate():
+        for api in page.get("items", []):
+            if api.get("name") == name:
+                return f"https://{api['id']}.execute-api.{region}.amazonaws.com/{stage}"
+    return None
+
+
 def run(step: Step, number: int, total: int, env: dict[str, str]) -> None:
     print(step.lines(number, total), flush=True)
     done = subprocess.run(step.command, cwd=step.cwd, env={**env, **dict(step.env)})
@@ -205,10 +231,16 @@ def deploy(plan: Plan, *, dry_run: bool) -> None:
         print(f"Dry run: the commands `make deploy STAGE={plan.stage}` runs, in order (region {plan.region}):")
         for number, step in enumerate(steps, 1):
             print(step.lines(number, len(steps)))
+        if not plan.domain:
+            print("Without a domain the site is at the API's own URL: the stack gets it as -c siteUrl=... once "
+                  "the API exists, and on the first deploy steps 3, 4 and 6 run once more with it.")
         return
     env = {**os.environ, "AWS_REGION": plan.region, "AWS_DEFAULT_REGION": plan.region}
     plan.state.mkdir(parents=True, exist_ok=True)
-    steps = plan.steps(account_id(plan.region))
+    account = account_id(plan.region)
+    if not plan.domain:
+        plan = dataclasses.replace(plan, site_url=api_site_url(plan.function_name, plan.region, plan.stage))
+    steps = plan.steps(account)
     for number, step in enumerate(steps, 1):
         if step.otherwise:
             exists = function_exists(plan.function_name, plan.region)
@@ -216,6 +248,13 @@ def deploy(plan: Plan, *, dry_run: bool) -> None:
                 step, title=f"the function {plan.function_name} ({'exists' if exists else 'does not exist yet'})",
                 command=step.command if exists else step.otherwise, otherwise=None)
         run(step, number, len(steps), env)
+    if not plan.domain and plan.site_url is None:
+        site_url = api_site_url(plan.function_name, plan.region, plan.stage)
+        if site_url is None:
+            raise DeployError(f"Zappa made no API named {plan.function_name}: see its output above")
+        again = dataclasses.replace(plan, site_url=site_url).with_api_url_steps(account)
+        for number, step in enumerate(again, len(steps) + 1):
+            run(step, number, len(steps) + len(again), env)
     manual = ["verify the sender's domain in SES and ask AWS to leave the SES sandbox"]
     if plan.domain and not plan.hosted_zone:
         manual.append(f"point {plan.domain} at the API's domain name that `zappa certify` printed")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from urllib.parse import urlsplit
 
 from aws_cdk import (
     Annotations,
@@ -69,6 +70,9 @@ class StageConfig:
     hosted_zone: str | None = None
     hosted_zone_id: str | None = None
     alarm_email: str | None = None
+    # Without a domain: the URL API Gateway serves the site at (https://<api>.execute-api...
+    # /<stage>), which the deploy reads once Zappa has made the API.
+    site_url: str | None = None
     mail_from: str | None = None
     timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS
 
@@ -92,7 +96,13 @@ class StageConfig:
 
     @property
     def site_origin(self) -> str | None:
-        return f"https://{self.domain}" if self.domain else None
+        """Where the site's pages are served from: the only origin the bucket's CORS admits."""
+        if self.domain:
+            return f"https://{self.domain}"
+        if self.site_url:
+            parts = urlsplit(self.site_url)
+            return f"{parts.scheme}://{parts.netloc}"
+        return None
 
 
 def check_config(config: StageConfig) -> None:
@@ -101,6 +111,10 @@ def check_config(config: StageConfig) -> None:
         raise ConfigError(f"stage {config.stage!r} must match [a-z0-9-]+ (it names the stack and its resources)")
     if config.domain is not None and not DOMAIN_PATTERN.fullmatch(config.domain):
         raise ConfigError(f"domain {config.domain!r} is not a lower-case host name such as media.example.com")
+    if config.site_url is not None and (config.domain or not config.site_url.startswith("https://")
+                                        or not urlsplit(config.site_url).hostname):
+        raise ConfigError(f"siteUrl {config.site_url!r} must be an https:// URL, and only without a domain "
+                          "(with a domain the site is at https://<domain>)")
     if config.hosted_zone_id and not config.hosted_zone:
         raise ConfigError("hostedZoneId is given without hostedZone (the zone's name)")
     if config.hosted_zone and not config.domain:
@@ -173,8 +187,9 @@ class MediahubStack(Stack):
         """The private bucket browsers upload into directly and CloudFront reads from.
 
         CORS admits the site's own origin only: browsers POST (policy uploads) and PUT (parts)
-        straight to S3 and need ETag to complete a multipart upload. Without a domain nothing
-        cross-origin is allowed, so uploads from a browser fail until one is given.
+        straight to S3 and need ETag to complete a multipart upload. Without a domain the
+        site's origin is its API Gateway URL, known once Zappa has made the API: until the
+        deploy passes it (``siteUrl``), nothing cross-origin is allowed.
         """
         cors = None
         if self.config.site_origin:
@@ -188,8 +203,9 @@ class MediahubStack(Stack):
         else:
             Annotations.of(self).add_warning_v2(
                 "mediahub:cors-without-domain",
-                "No context 'domain': the uploads bucket's CORS allows no origin, so browsers cannot "
-                "upload until the stack is deployed with -c domain=<the site's host name>.",
+                "No context 'domain' or 'siteUrl': the uploads bucket's CORS allows no origin, so browsers "
+                "cannot upload until the stack is deployed with either (make deploy passes the API's URL "
+                "once Zappa has made it).",
             )
         return s3.Bucket(
             self, "UploadsBucket",
@@ -485,6 +501,8 @@ class MediahubStack(Stack):
         }
         if self.config.domain:
             outputs["SiteUrl"] = (self.config.site_origin, "MEDIAHUB_SITE_URL")
+        elif self.config.site_url:
+            outputs["ApiSiteUrl"] = (self.config.site_url, "MEDIAHUB_SITE_URL: the site at API Gateway's own URL")
         if self.certificate is not None:
             outputs["CertificateArn"] = (self.certificate.certificate_arn, "Zappa's certificate_arn (zappa certify)")
         for key, (value, description) in outputs.items():

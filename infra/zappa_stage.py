@@ -8,7 +8,8 @@ this merges those values into the stage's entry so nothing is copied by hand:
 It sets only what the stack owns: the role (``role_arn``, with ``manage_roles`` false and no
 ``role_name``), the deployment bucket (``s3_bucket``), ``aws_region``, the uploads bucket's ARN
 in the S3 event, ``domain`` and ``certificate_arn`` when the stack has a domain (and, when told,
-``route53_enabled``: whether the domain's zone is in Route 53), and the ``MEDIAHUB_*``
+``route53_enabled``: whether the domain's zone is in Route 53), the site's API Gateway URL
+without a domain, and the ``MEDIAHUB_*``
 variables that name its resources. Everything else in the stage (mail sender,
 recipients, embed origins, memory, ...) is left as it is. The file is rewritten only when
 something changed, so a second run with the same outputs leaves it byte for byte the same.
@@ -100,12 +101,15 @@ def merge(settings: dict, stage: str, document: dict, *, region: str | None = No
             entry["route53_enabled"] = route53
     else:
         # The stack has no domain (any more): Zappa must not route for one, and a site URL this
-        # command wrote for that domain goes with it. A site URL the operator set stays.
+        # command wrote for that domain goes with it. A site URL the operator set stays, unless
+        # the site is at its API Gateway URL, which the stack then names.
         old_domain = entry.pop("domain", None)
         entry.pop("certificate_arn", None)
         entry.pop("route53_enabled", None)
         if old_domain and environment.get("MEDIAHUB_SITE_URL") == f"https://{old_domain}":
             del environment["MEDIAHUB_SITE_URL"]
+        if outputs.get("ApiSiteUrl"):
+            environment["MEDIAHUB_SITE_URL"] = outputs["ApiSiteUrl"].rstrip("/")
 
     _set_events(entry, f"arn:aws:s3:::{outputs['BucketName']}")
     merged[stage] = _ordered(entry)

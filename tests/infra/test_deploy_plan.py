@@ -13,6 +13,7 @@ import sys
 import pytest
 
 from infra import deploy
+from tests.conftest import missing_tool
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -90,7 +91,7 @@ def test_bad_arguments_are_refused():
 
 def test_make_deploy_runs_this_command():
     if shutil.which("make") is None:
-        pytest.skip("make is not installed")
+        missing_tool("make is not installed")
     shown = subprocess.run(["make", "-n", "deploy", "STAGE=production", "DOMAIN=media.example.com",
                             "HOSTED_ZONE=example.com", "ALARM_EMAIL=ops@example.com", "DRY_RUN=1"],
                            cwd=ROOT, capture_output=True, text=True, timeout=60)
@@ -102,10 +103,14 @@ def test_make_deploy_runs_this_command():
                             "--alarm-email", '"ops@example.com"', "--dry-run"]
 
 
+API_URL = "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/production"
+
+
 def test_a_real_run_updates_an_existing_function_and_deploys_a_new_one(monkeypatch, tmp_path):
     ran: list[tuple[str, ...]] = []
     monkeypatch.setattr(deploy, "run", lambda step, number, total, env: ran.append(step.command))
     monkeypatch.setattr(deploy, "account_id", lambda region: "123456789012")
+    monkeypatch.setattr(deploy, "api_site_url", lambda name, region, stage: API_URL)
     plan = deploy.Plan(stage="production", region="us-east-1", domain=None, hosted_zone=None, alarm_email=None,
                        state=tmp_path / ".deploy" / "production")
     for exists, verb in ((True, "update"), (False, "deploy")):
@@ -115,4 +120,25 @@ def test_a_real_run_updates_an_existing_function_and_deploys_a_new_one(monkeypat
         assert ran[0][-1] == "aws://123456789012/us-east-1"
         assert ran[-1][-2:] == (verb, "production")
         assert len(ran) == 6
+        [stack] = [command for command in ran if "deploy" in command and "mediahub-production" in command]
+        assert stack[-2:] == ("-c", f"siteUrl={API_URL}")  # the bucket's CORS admits the API's origin
     assert plan.state.is_dir()
+
+
+def test_the_first_deploy_without_a_domain_runs_the_stack_again_with_the_apis_url(monkeypatch, tmp_path):
+    """The API exists only once Zappa made it: the stack, the settings and the function go once more."""
+    ran: list[tuple[str, ...]] = []
+    monkeypatch.setattr(deploy, "run", lambda step, number, total, env: ran.append(step.command))
+    monkeypatch.setattr(deploy, "account_id", lambda region: "123456789012")
+    monkeypatch.setattr(deploy, "function_exists", lambda name, region: False)
+    answers = iter([None, API_URL])
+    monkeypatch.setattr(deploy, "api_site_url", lambda name, region, stage: next(answers))
+    plan = deploy.Plan(stage="production", region="us-east-1", domain=None, hosted_zone=None, alarm_email=None,
+                       state=tmp_path / ".deploy" / "production")
+    deploy.deploy(plan, dry_run=False)
+    stacks = [command for command in ran if "deploy" in command and "mediahub-production" in command]
+    assert len(ran) == 9 and len(stacks) == 2
+    assert not any("siteUrl" in arg for arg in stacks[0])
+    assert stacks[1][-2:] == ("-c", f"siteUrl={API_URL}")
+    assert ran[6] == stacks[1] and "infra.zappa_stage" in ran[7]
+    assert ran[5][-2:] == ("deploy", "production") and ran[8][-2:] == ("update", "production")

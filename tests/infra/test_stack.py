@@ -79,6 +79,28 @@ def test_without_a_domain_cors_allows_nothing_and_says_so(dev):
     assert any("CORS allows no origin" in w for w in dev.warnings()), dev.warnings()
 
 
+API_URL = "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/dev"
+
+
+def test_without_a_domain_cors_allows_the_apis_own_origin_once_known(synth):
+    """The deploy passes the API's URL once Zappa has made it: the site is served from there."""
+    result = synth({**DEV_CONTEXT, "siteUrl": API_URL + "/"})
+    [rule] = uploads_bucket(result)["Properties"]["CorsConfiguration"]["CorsRules"]
+    assert rule["AllowedOrigins"] == ["https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com"]
+    assert result.data["Outputs"]["ApiSiteUrl"]["Value"] == API_URL
+    assert "SiteUrl" not in result.data["Outputs"] and not any("CORS" in w for w in result.warnings())
+
+
+@pytest.mark.parametrize("extra", [{"siteUrl": "http://a1b2.execute-api.us-east-1.amazonaws.com/dev"},
+                                   {"siteUrl": API_URL, "domain": "media.example.com"}])
+def test_site_url_is_https_and_only_without_a_domain(cdk, extra):
+    from infra.app import create_app
+    from infra.stack import ConfigError
+
+    with pytest.raises(ConfigError, match="siteUrl"):
+        create_app({**DEV_CONTEXT, **extra})
+
+
 def test_uploads_lifecycle(stage):
     rules = {r["Id"]: r for r in uploads_bucket(stage)["Properties"]["LifecycleConfiguration"]["Rules"]}
     assert all(r["Status"] == "Enabled" for r in rules.values())

@@ -85,6 +85,14 @@ def test_without_a_domain_no_domain_settings_remain():
         committed()["production"]["environment_variables"]["MEDIAHUB_SITE_URL"]
 
 
+def test_without_a_domain_the_site_url_is_the_apis():
+    api = "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/production"
+    merged = zappa_stage.merge(committed(), "production", document({**OUTPUTS, "ApiSiteUrl": api + "/"}))
+    entry = merged["production"]
+    assert entry["environment_variables"]["MEDIAHUB_SITE_URL"] == api
+    assert "domain" not in entry  # Zappa routes no custom domain
+
+
 def test_a_new_stage_gets_an_entry_with_both_events():
     outputs = {key: value.replace("production", "staging") for key, value in OUTPUTS.items()}
     merged = zappa_stage.merge(committed(), "staging", document(outputs, "staging"))
