@@ -10,7 +10,6 @@ import shutil
 import subprocess
 import sys
 
-import pytest
 
 from infra import deploy
 from tests.conftest import missing_tool
