@@ -32,6 +32,7 @@ import infra  # noqa: E402,F401  (before aws_cdk: quiets Node support notices)
 import aws_cdk as cdk  # noqa: E402
 
 from infra.stack import ConfigError, MediahubStack, StageConfig  # noqa: E402
+from infra.zappa_stage import resolved_stage  # noqa: E402
 
 ZAPPA_SETTINGS = ROOT / "zappa_settings.json"
 DEFAULT_STAGE = "dev"
@@ -48,17 +49,7 @@ FEATURE_FLAGS = {
 
 def zappa_stage(stage: str, path: pathlib.Path = ZAPPA_SETTINGS) -> dict:
     """The stage's Zappa settings with what it ``extends``; empty if the stage is not there."""
-    settings = json.loads(path.read_text())
-    if stage not in settings:
-        return {}
-    merged: dict = {}
-    chain, name = [], stage
-    while name and name not in chain:
-        chain.append(name)
-        name = settings.get(name, {}).get("extends")
-    for name in reversed(chain):
-        merged.update(settings.get(name, {}))
-    return merged
+    return resolved_stage(json.loads(path.read_text()), stage)
 
 
 def zappa_stages(path: pathlib.Path = ZAPPA_SETTINGS) -> list[str]:
