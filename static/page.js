@@ -5,18 +5,19 @@
 
   // Times: the server writes UTC (it cannot know the viewer's zone); show the viewer's own
   // time and how far away it is, and keep UTC in the title for anyone comparing notes.
-  var UNITS = [["year", 31536000], ["month", 2592000], ["week", 604800], ["day", 86400],
-               ["hour", 3600], ["minute", 60]];
+  // Days up to two months ("in 45 days" reads better than "in 1 month"), then months, then years.
+  var DAY = 86400;
+  var UNITS = [["year", 365 * DAY, 365 * DAY], ["month", 30 * DAY, 60 * DAY], ["day", DAY, DAY],
+               ["hour", 3600, 3600], ["minute", 60, 60]];
 
   function relative(date, now) {
     var seconds = (date.getTime() - now) / 1000;
     if (typeof Intl === "undefined" || !Intl.RelativeTimeFormat) return "";
+    if (Math.abs(seconds) < 60) return seconds < 0 ? "less than a minute ago" : "in less than a minute";
     var words = new Intl.RelativeTimeFormat(undefined, {numeric: "auto"});
     for (var i = 0; i < UNITS.length; i++) {
-      var size = UNITS[i][1];
-      if (Math.abs(seconds) >= size || UNITS[i][0] === "minute") {
-        if (Math.abs(seconds) < 60) return Math.abs(seconds) < 5 ? "just now" : (seconds < 0 ? "less than a minute ago" : "in less than a minute");
-        return words.format(Math.round(seconds / size), UNITS[i][0]);
+      if (Math.abs(seconds) >= UNITS[i][2] || i === UNITS.length - 1) {
+        return words.format(Math.round(seconds / UNITS[i][1]), UNITS[i][0]);
       }
     }
     return "";
