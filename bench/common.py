@@ -72,14 +72,14 @@ def aws_stack(cdn: bool = False):
     from webapp import signing
     from webapp.local import resources
     from webapp.aws import AwsClients
-    from webapp.config import Settings
+    from webapp.config import LOCAL_AWS_TIMEOUTS, Settings
 
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
     stack = contextlib.ExitStack()
     endpoint = stack.enter_context(moto_process())
     settings = Settings(secret_key=SECRET, local_mode=False, bucket="bench-uploads", table="bench",
-                        aws_endpoint_url=endpoint, max_upload_bytes=1_000_000_000)
+                        aws_endpoint_url=endpoint, max_upload_bytes=1_000_000_000, **LOCAL_AWS_TIMEOUTS)
     clients = AwsClients(settings)
     resources.ensure_bucket(clients.s3, settings.bucket, region=settings.region, cors_origins=["http://127.0.0.1"])
     resources.ensure_table(clients.dynamodb, settings.table)
@@ -91,6 +91,8 @@ def aws_stack(cdn: bool = False):
         "MEDIAHUB_SECRET_KEY": SECRET,
         "MEDIAHUB_AWS_ENDPOINT_URL": endpoint,
         "MEDIAHUB_MAX_UPLOAD_BYTES": str(settings.max_upload_bytes),
+        # The stand-in is a local process that may be slow under load: never a retried write.
+        "MEDIAHUB_AWS_READ_TIMEOUT": "10", "MEDIAHUB_AWS_MAX_ATTEMPTS": "3",
     }
     if cdn:
         clients.secretsmanager.create_secret(

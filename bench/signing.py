@@ -46,17 +46,17 @@ def signing_rates(count: int, rounds: int) -> tuple[float, float]:
 def gallery_times(items: int, repeats: int, apps: int) -> tuple[float, float]:
     from webapp import create_app
     from webapp.catalog import Catalog
-    from webapp.config import Settings
+    from webapp.config import LOCAL_AWS_TIMEOUTS, Settings
     from webapp.dates import iso
 
     firsts, agains = [], []
     with aws_stack(cdn=True) as (stack, env):
         import logging
 
-        logging.getLogger("mediahub.access").disabled = True
+        logging.getLogger("mediahub").disabled = True
         settings = Settings(secret_key=SECRET, local_mode=False, bucket=stack.bucket, table=stack.table,
                             aws_endpoint_url=stack.aws_endpoint_url, cdn_url=env["MEDIAHUB_CDN_URL"],
-                            cloudfront_keys_secret=env["MEDIAHUB_CLOUDFRONT_KEYS_SECRET"])
+                            cloudfront_keys_secret=env["MEDIAHUB_CLOUDFRONT_KEYS_SECRET"], **LOCAL_AWS_TIMEOUTS)
         app = create_app(settings)
         catalog: Catalog = app.extensions["mediahub"].catalog
         now = time.time()

@@ -9,7 +9,7 @@ import requests
 
 from webapp import create_app, prepare_local_resources
 from webapp.aws import AwsClients
-from webapp.config import Settings
+from webapp.config import LOCAL_AWS_TIMEOUTS, Settings
 from webapp.local.stack import start_moto_server
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -38,6 +38,7 @@ def settings(moto_endpoint) -> Settings:
         local_mode=True,
         aws_endpoint_url=moto_endpoint,
         max_upload_bytes=1_000_000,
+        **LOCAL_AWS_TIMEOUTS,
     )
 
 

@@ -13,14 +13,6 @@ import threading
 from webapp.config import Settings
 
 LOCAL_CREDENTIALS = {"aws_access_key_id": "mediahub-local", "aws_secret_access_key": "mediahub-local"}
-# An unreachable or hung dependency must answer 503 well inside API Gateway's 29 s:
-# two attempts, each given 2 s to connect and 3 s to answer, with botocore's standard
-# backoff (at most 2 s) between them: about 6 s when nothing answers the connection,
-# 8 s when it hangs after connecting. Every call the app makes takes milliseconds
-# when AWS is well.
-CONNECT_TIMEOUT_SECONDS = 2
-READ_TIMEOUT_SECONDS = 3
-MAX_ATTEMPTS = 2
 MAX_CONNECTIONS = 32
 
 
@@ -70,9 +62,14 @@ class AwsClients:
                 # Every request is built by our code and exercised against moto and DynamoDB
                 # Local; AWS validates again. Walking each request client-side cost ~1 ms a call.
                 parameter_validation=False,
-                retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS},
-                connect_timeout=CONNECT_TIMEOUT_SECONDS,
-                read_timeout=READ_TIMEOUT_SECONDS,
+                # An unreachable or hung dependency must answer 503 well inside API Gateway's
+                # 29 s. On AWS (Settings' defaults): two attempts, each given 2 s to connect and
+                # 3 s to answer, with botocore's standard backoff (at most 2 s) between them:
+                # about 6 s when nothing takes the connection, 8 s when it hangs after. Every
+                # call the app makes takes milliseconds when AWS is well.
+                retries={"mode": "standard", "max_attempts": settings.aws_max_attempts},
+                connect_timeout=settings.aws_connect_timeout,
+                read_timeout=settings.aws_read_timeout,
                 max_pool_connections=MAX_CONNECTIONS,
                 **config,
             ),

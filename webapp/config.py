@@ -37,6 +37,9 @@ MAX_POLICY_SECONDS = 600
 LOCAL_RECIPIENTS = ("@example.com", "@example.org")
 LOCAL_SENDER = "Mediahub <noreply@mediahub.local>"
 S3_SINGLE_POST_LIMIT = 5 * 1024**3
+# moto's server runs in the site's own process and may take seconds under load; a retry
+# after a read timeout would repeat a call that had in fact succeeded.
+LOCAL_AWS_TIMEOUTS = {"aws_connect_timeout": 3, "aws_read_timeout": 10, "aws_max_attempts": 3}
 
 
 class ConfigError(ValueError):
@@ -84,6 +87,10 @@ class Settings:
     admin_user: str | None = None
     admin_password_hash: str | None = dataclasses.field(default=None, repr=False)
     metrics: bool = False
+    # AWS calls: see webapp/aws.py. Defaults are for AWS; local mode's stand-ins are slower.
+    aws_connect_timeout: int = 2
+    aws_read_timeout: int = 3
+    aws_max_attempts: int = 2
 
     def __post_init__(self) -> None:
         problems = []
@@ -166,6 +173,10 @@ class Settings:
                 )
         if self.site_url is not None and not self.site_url.startswith(("http://", "https://")):
             problems.append("MEDIAHUB_SITE_URL must start with http:// or https://")
+        if not 1 <= self.aws_connect_timeout <= 10 or not 1 <= self.aws_read_timeout <= 20:
+            problems.append("MEDIAHUB_AWS_CONNECT_TIMEOUT must be 1-10 s and MEDIAHUB_AWS_READ_TIMEOUT 1-20 s")
+        if not 1 <= self.aws_max_attempts <= 5:
+            problems.append("MEDIAHUB_AWS_MAX_ATTEMPTS must be between 1 and 5")
         if not 1 <= self.port <= 65535:
             problems.append("PORT must be between 1 and 65535")
         if problems:
@@ -186,6 +197,7 @@ class Settings:
                 )
             secret_key = secrets.token_urlsafe(32)
         values: dict = {
+            **(LOCAL_AWS_TIMEOUTS if local_mode else {}),
             "secret_key": secret_key,
             "secret_key_secret": secret_key_secret,
             "local_mode": local_mode,
@@ -207,6 +219,9 @@ class Settings:
             ("link_window_seconds", "MEDIAHUB_LINK_WINDOW_SECONDS"),
             ("embed_link_seconds", "MEDIAHUB_EMBED_LINK_SECONDS"),
             ("max_share_days", "MEDIAHUB_MAX_SHARE_DAYS"),
+            ("aws_connect_timeout", "MEDIAHUB_AWS_CONNECT_TIMEOUT"),
+            ("aws_read_timeout", "MEDIAHUB_AWS_READ_TIMEOUT"),
+            ("aws_max_attempts", "MEDIAHUB_AWS_MAX_ATTEMPTS"),
         ):
             if env.get(name, "").strip():
                 values[field] = _whole_number(name, env[name])

@@ -185,6 +185,8 @@ def deployed(settings, aws, stage_env, tmp_path):
         "AWS_SESSION_TOKEN": "lambda-session", "AWS_REGION": "us-east-1",
         "AWS_LAMBDA_FUNCTION_NAME": f"mediahub-{STAGE}",
         **stage_env,
+        # moto's server runs inside the test process and may take seconds under load.
+        "MEDIAHUB_AWS_READ_TIMEOUT": "10", "MEDIAHUB_AWS_MAX_ATTEMPTS": "3",
     }
     return env, public_key
 

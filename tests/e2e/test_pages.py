@@ -21,7 +21,7 @@ from werkzeug.wrappers import Response
 from tests.conftest import TEST_SECRET, missing_tool
 from tests.support import CSRF_META, png_bytes, post_to_storage
 from webapp import create_app, prepare_local_resources
-from webapp.config import Settings
+from webapp.config import LOCAL_AWS_TIMEOUTS, Settings
 from webapp.local.stack import free_loopback_port
 
 AXE = pathlib.Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
@@ -65,6 +65,7 @@ def site(moto_endpoint, host_port):
         site_url=url, recipients=("@example.com",), mail_from="Mediahub <noreply@mediahub.local>",
         admin_user="root", admin_password_hash=generate_password_hash(ADMIN_PASSWORD),
         allowed_types=("image/png", "video/webm"), embed_origins=(f"http://127.0.0.1:{host_port}",),
+        **LOCAL_AWS_TIMEOUTS,
     )
     prepare_local_resources(settings)
     server = make_server("127.0.0.1", port, create_app(settings), threaded=True)

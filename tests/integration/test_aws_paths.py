@@ -11,7 +11,10 @@ import pytest
 
 from tests.support import Api, Relay, png_bytes, post_to_storage
 from webapp.aws import AwsClients
+from webapp.config import Settings
 
+ON_AWS = {name: Settings.__dataclass_fields__[name].default
+          for name in ("aws_connect_timeout", "aws_read_timeout", "aws_max_attempts")}
 NO_PROXY_VARIABLES = ("NO_PROXY", "no_proxy", "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY",
                       "all_proxy")
 
@@ -73,7 +76,8 @@ def test_an_outage_is_a_clear_503_within_ten_seconds_and_loses_nothing(make_app,
     post_to_storage(policy, data)
     with Relay(upstream=settings.aws_endpoint_url, hang=failure == "hangs") as relay:
         endpoint = relay.url if failure == "hangs" else "http://127.0.0.1:9"  # nothing listens on port 9
-        broken = AwsClients(settings.with_overrides(aws_endpoint_url=endpoint))
+        # With the timeouts the app runs with on AWS (local mode's are longer).
+        broken = AwsClients(settings.with_overrides(aws_endpoint_url=endpoint, **ON_AWS))
         if down == "dynamodb":
             working, svc.catalog._db = svc.catalog._db, broken.dynamodb
         else:

@@ -73,3 +73,17 @@ def test_several_problems_are_reported_together():
     with pytest.raises(ConfigError) as error:
         Settings.from_env({"MEDIAHUB_RETENTION_DAYS": "0", "PORT": "0"})
     assert "MEDIAHUB_RETENTION_DAYS" in str(error.value) and "PORT" in str(error.value)
+
+
+def test_aws_timeouts_are_short_on_aws_and_patient_with_local_stand_ins():
+    from webapp.config import LOCAL_AWS_TIMEOUTS
+
+    on_aws = Settings.from_env({"MEDIAHUB_BUCKET": "b", "MEDIAHUB_SECRET_KEY": "k" * 40})
+    assert (on_aws.aws_connect_timeout, on_aws.aws_read_timeout, on_aws.aws_max_attempts) == (2, 3, 2)
+    local = Settings.from_env({})
+    assert {name: getattr(local, name) for name in LOCAL_AWS_TIMEOUTS} == LOCAL_AWS_TIMEOUTS
+    tuned = Settings.from_env({"MEDIAHUB_BUCKET": "b", "MEDIAHUB_SECRET_KEY": "k" * 40,
+                               "MEDIAHUB_AWS_READ_TIMEOUT": "5", "MEDIAHUB_AWS_MAX_ATTEMPTS": "3"})
+    assert (tuned.aws_read_timeout, tuned.aws_max_attempts) == (5, 3)
+    with pytest.raises(ConfigError, match="MEDIAHUB_AWS_MAX_ATTEMPTS"):
+        Settings.from_env({"MEDIAHUB_AWS_MAX_ATTEMPTS": "0"})
