@@ -293,7 +293,8 @@ def test_handler_serves_the_app_the_events_and_signed_links(unzipped, deployed, 
     assert manage["statusCode"] == 200
 
     # Signed by the package's own cryptography (manylinux wheel), not one from this machine.
-    for name in ("cryptography", "handler", "flask", "boto3"):
+    for name in ("cryptography", "cryptography.hazmat.bindings._rust", "handler", "flask", "boto3"):
+        assert followed.modules[name], f"{name} was never loaded"
         assert pathlib.Path(followed.modules[name]).resolve().is_relative_to(unzipped.resolve()), followed.modules
 
     # The function's output (its CloudWatch logs) holds no path and no token.
