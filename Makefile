@@ -7,15 +7,16 @@ PYTHON ?= python3
 DEPS := $(VENV)/.deps-installed
 INFRA_DEPS := $(VENV)/.infra-deps-installed
 NODE_DEPS := node_modules/.deps-installed
+BUNDLE := static/dist/manifest.json
 LAMBDA_VENV := .venv-lambda
 LAMBDA_DEPS := $(LAMBDA_VENV)/.deps-installed
 
 .PHONY: run test bench clean admin-password
 
-run: $(DEPS)
+run: $(DEPS) $(BUNDLE)
 	$(PY) -m webapp.local
 
-test: $(DEPS) $(INFRA_DEPS) $(NODE_DEPS) $(LAMBDA_DEPS)
+test: $(DEPS) $(INFRA_DEPS) $(NODE_DEPS) $(LAMBDA_DEPS) $(BUNDLE)
 	scripts/ensure-system-packages
 	scripts/private-network $(PY) -m pytest $(PYTEST_ARGS)
 
@@ -79,6 +80,10 @@ deploy: $(DEPS) $(INFRA_DEPS) $(NODE_DEPS)
 	$(PY) -m infra.deploy --stage "$(STAGE)" $(if $(REGION),--region "$(REGION)") \
 		$(if $(DOMAIN),--domain "$(DOMAIN)") $(if $(HOSTED_ZONE),--hosted-zone "$(HOSTED_ZONE)") \
 		$(if $(ALARM_EMAIL),--alarm-email "$(ALARM_EMAIL)") $(if $(DRY_RUN),--dry-run)
+
+# The upload page's script and styles (Uppy and frontend/), content-hashed into static/dist/.
+$(BUNDLE): $(NODE_DEPS) $(wildcard frontend/*)
+	node frontend/build.mjs
 
 $(NODE_DEPS): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error

@@ -32,6 +32,12 @@ DEFAULT_MULTIPART_THRESHOLD = 100 * MIB
 # the PUT, short enough that a URL fetched before a laptop slept is not reused after it.
 PART_URL_SECONDS = 300
 MAX_PARTS_PER_BATCH = 100
+# Parts in flight at once, for all the files of a page. Four keep a fast link full, and when
+# the connection drops mid-way at most four partly sent parts are sent again.
+PARTS_IN_FLIGHT = 4
+# Files the page keeps in the browser (IndexedDB) so that a reload carries on by itself;
+# larger ones resume when the same file is chosen again.
+RESTORE_BLOB_BYTES = 128 * MIB
 
 # S3 checksum algorithms a browser can compute for a part, with their digest length.
 # SHA-256 first: every browser computes it natively (WebCrypto).

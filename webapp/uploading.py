@@ -113,6 +113,22 @@ def start_upload(svc: Services, data: object, uploader_id: str) -> dict:
     }
 
 
+def page_config(settings) -> dict:
+    """What the upload page's script needs to refuse files and cut them as the server will."""
+    return {
+        "maxBytes": settings.max_upload_bytes,
+        "threshold": settings.multipart_threshold,
+        "partBytes": settings.multipart_part_bytes,
+        "minPartBytes": parts.S3_MIN_PART_BYTES,
+        "maxParts": parts.S3_MAX_PARTS,
+        "partsInFlight": parts.PARTS_IN_FLIGHT,
+        "restoreBytes": parts.RESTORE_BLOB_BYTES,
+        "types": {content_type: sorted(rules.EXTENSIONS.get(content_type, ())) for content_type in settings.allowed_types},
+        "aliases": rules.TYPE_ALIASES,
+        "unknownTypes": list(rules.UNKNOWN_TYPES),
+    }
+
+
 def _own_multipart(svc: Services, upload_id: str, uploader_id: str) -> MultipartTicket:
     """The multipart upload behind a signed id, if this session started it."""
     ticket = svc.upload_tickets.read_multipart_id(upload_id)

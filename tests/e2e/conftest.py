@@ -54,3 +54,50 @@ def serve(make_app):
     yield start
     for server in servers:
         server.shutdown()
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def upload_bundle():
+    """The upload page's bundle (static/dist/), built as `make test` builds it when missing."""
+    import shutil
+    import subprocess
+
+    from webapp import assets
+
+    if not os.path.exists(os.path.join(ROOT, "static", "dist", "manifest.json")):
+        if shutil.which("node") is None or not os.path.isdir(os.path.join(ROOT, "node_modules", "esbuild")):
+            missing_tool("the upload page's bundle is not built and node or node_modules is missing (npm ci)")
+        subprocess.run(["node", "frontend/build.mjs"], cwd=ROOT, check=True)
+    assets.manifest.cache_clear()
+
+
+def choose_files(page, *paths) -> None:
+    """Add files to the upload page's Dashboard as its 'browse files' button does."""
+    page.locator(".uppy-Dashboard-input").first.set_input_files([str(path) for path in paths])
+
+
+def describe_file(page, filename: str, name: str = "", caption: str = "") -> None:
+    """Give one chosen file its name and caption in the Dashboard's file editor."""
+    page.get_by_role("button", name=f"Edit file {filename}").click()
+    if name:
+        page.get_by_label("Name", exact=True).fill(name)
+    if caption:
+        page.get_by_label("Caption", exact=True).fill(caption)
+    page.get_by_role("button", name="Save changes").click()
+
+
+def start_upload(page) -> None:
+    page.locator(".uppy-StatusBar-actionBtn--upload").click()
+
+
+def upload_with_page(page, site: str, path, name: str = "", caption: str = "") -> None:
+    """One file through the upload page, up to its result page."""
+    page.goto(site + "/")
+    choose_files(page, path)
+    if name or caption:
+        describe_file(page, os.path.basename(str(path)), name, caption)
+    start_upload(page)
+    page.wait_for_url(site + "/media/*")

@@ -1,5 +1,6 @@
 """The owner shares by email from the manage page, and a recipient downloads through the outbox link."""
 
+from tests.e2e.conftest import upload_with_page
 from tests.support import png_bytes
 
 
@@ -9,11 +10,7 @@ def test_owner_shares_and_recipient_downloads(serve, page, tmp_path):
     picture = tmp_path / "plan.png"
     picture.write_bytes(data)
 
-    page.goto(site + "/")
-    page.get_by_label("Name").fill("Plan")
-    page.get_by_label("File").set_input_files(str(picture))
-    page.get_by_role("button", name="Upload").click()
-    page.wait_for_url(site + "/media/*")
+    upload_with_page(page, site, picture, name="Plan")
     page.get_by_role("link", name="Open manage page").click()
 
     page.get_by_label("Recipients (one email address per line)").fill("ann@example.com\nmallory@example.com.evil.io")

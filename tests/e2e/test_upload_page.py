@@ -1,5 +1,6 @@
 """A person uploads through the page, opens the share link and downloads the file."""
 
+from tests.e2e.conftest import choose_files, describe_file, start_upload
 from tests.support import png_bytes
 from webapp import rules
 
@@ -25,10 +26,9 @@ def test_upload_share_and_download_a_png(serve, page, tmp_path, table_items):
 
     page.add_init_script(RECORD_PROGRESS)
     page.goto(site + "/")
-    page.get_by_label("Name").fill("Sunset")
-    page.get_by_label("Caption").fill("<b>Evening</b> by the water")
-    page.get_by_label("File").set_input_files(str(picture))
-    page.get_by_role("button", name="Upload").click()
+    choose_files(page, picture)
+    describe_file(page, picture.name, "Sunset", "<b>Evening</b> by the water")
+    start_upload(page)
 
     page.wait_for_url(site + "/media/*")
     progress = page.evaluate("JSON.parse(sessionStorage.getItem('progress') || '[]')")
@@ -59,12 +59,12 @@ def test_file_over_the_limit_is_refused_on_the_page(serve, page, tmp_path, table
     picture.write_bytes(png_bytes(padding=5000))
 
     page.goto(site + "/")
-    page.get_by_label("File").set_input_files(str(picture))
-    page.get_by_role("button", name="Upload").click()
+    choose_files(page, picture)
 
-    error = page.get_by_role("alert")
+    error = page.locator("#upload-error")
     error.wait_for()
     assert "largest file you can upload is 1 kB" in error.inner_text()
+    assert page.locator(".uppy-Dashboard-Item").count() == 0
     assert page.url == site + "/"
     assert table_items() == [] and bucket_keys() == []
 

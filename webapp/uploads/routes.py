@@ -1,6 +1,6 @@
 from flask import Blueprint, g, jsonify, render_template, request, session
 
-from webapp import services, tokens, uploading
+from webapp import assets, services, tokens, uploading
 from webapp.openapi import SPEC
 from webapp.presenters import media_json
 from webapp.uploads.forms import UploadForm
@@ -20,7 +20,11 @@ def uploader_id(create: bool = False) -> str | None:
 def index():
     svc = services()
     g.posts_to_storage = True  # the page's script sends files to the bucket: its CSP must allow it
-    return render_template("index.html", form=UploadForm(), settings=svc.settings)
+    # Named now, not on the first upload: the page starts several uploads at once, and each
+    # would otherwise make an upload session of its own, leaving all but one unable to complete.
+    uploader_id(create=True)
+    return render_template("index.html", form=UploadForm(), settings=svc.settings,
+                           upload_config=uploading.page_config(svc.settings))
 
 
 @bp.post("/")
@@ -28,7 +32,21 @@ def index_without_script():
     """The form posts here only when JavaScript is off: the file cannot be sent from here."""
     form = UploadForm()
     form.validate_on_submit()
-    return render_template("index.html", form=form, needs_script=True), 400
+    config = uploading.page_config(services().settings)
+    return render_template("index.html", form=form, needs_script=True, upload_config=config), 400
+
+
+@bp.app_template_global()
+def bundled(name: str) -> str | None:
+    return assets.bundled(name)
+
+
+@bp.after_app_request
+def cache_bundled_files(response):
+    """Hashed bundle files never change under their name: browsers may keep them a year."""
+    if response.status_code == 200 and assets.is_bundled_file(request.path):
+        response.headers["Cache-Control"] = assets.IMMUTABLE
+    return response
 
 
 @bp.post("/api/uploads")

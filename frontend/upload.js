@@ -1,0 +1,361 @@
+// The upload page: Uppy's Dashboard (drag and drop, paste, several files, progress,
+// pause, resume, cancel, retry) sending straight to S3. Files up to the threshold go in
+// one POST under a policy; larger ones in parts, each part URL signed just in time for
+// its exact length and the SHA-256 the browser computed. Golden Retriever keeps the
+// files across a reload, and an upload resumes from the parts S3 already holds.
+import AwsS3 from "@uppy/aws-s3";
+import Uppy from "@uppy/core";
+import Dashboard from "@uppy/dashboard";
+import GoldenRetriever from "@uppy/golden-retriever";
+import "@uppy/core/css/style.min.css";
+import "@uppy/dashboard/css/style.min.css";
+
+import { declaredType, refusal } from "./sniff.js";
+
+const root = document.getElementById("uploader");
+const config = JSON.parse(document.getElementById("upload-config").textContent);
+const csrfToken = document.querySelector('meta[name="csrf-token"]').content;
+const form = document.getElementById("upload-options");
+const errorBox = document.getElementById("upload-error");
+const progressText = document.getElementById("upload-progress-text");
+const results = document.getElementById("upload-results");
+
+// With the script running, the Dashboard takes the place of the plain fields.
+document.getElementById("no-script-fields").remove();
+document.getElementById("no-script-submit").remove();
+
+// Waits between attempts when the site is briefly unreachable: about a minute in all,
+// and always until the browser says it is back online.
+const BACKOFF_MS = [500, 1000, 2000, 4000, 8000, 15000, 30000];
+
+function humanSize(bytes) {
+  if (bytes < 1000) return bytes + " bytes";
+  let value = bytes;
+  let unit = "";
+  for (unit of ["kB", "MB", "GB", "TB"]) {
+    value /= 1000;
+    if (value < 1000) break;
+  }
+  return value.toFixed(1).replace(/\.0$/, "") + " " + unit;
+}
+
+function showError(message) {
+  const line = document.createElement("p");
+  line.textContent = message;
+  errorBox.append(line);
+  errorBox.hidden = false;
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+// After a failure: the next attempt comes when the connection returns, or after the wait.
+// (navigator.onLine can say "offline" where a network exists, so it never stops a first try.)
+const pause = (ms) => Promise.race([
+  sleep(ms),
+  new Promise((resolve) => window.addEventListener("online", resolve, { once: true })),
+]);
+
+class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+// One call to the site's JSON API. Network failures and 5xx answers are retried with
+// backoff (and after the connection returns); refusals are not.
+async function api(method, path, body, { retry = true, signal } = {}) {
+  for (let attempt = 0; ; attempt += 1) {
+    let response = null;
+    try {
+      response = await fetch(path, {
+        method,
+        credentials: "same-origin",
+        signal,
+        headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (err) {
+      if (signal && signal.aborted) throw err;
+    }
+    if (response && response.status < 500) {
+      const data = response.status === 204 ? null : await response.json().catch(() => null);
+      if (response.ok) return data;
+      const error = data && data.error ? data.error : { code: "error", message: `The site answered ${response.status}.` };
+      throw new ApiError(response.status, error.code, error.message);
+    }
+    // Unreachable: try again until it answers (the person can cancel); a 5xx: a few times.
+    if (!retry || (response && attempt >= BACKOFF_MS.length)) {
+      throw new ApiError(response ? response.status : 0, "unreachable",
+        "The site could not be reached. Check your connection and try again.");
+    }
+    await pause(BACKOFF_MS[Math.min(attempt, BACKOFF_MS.length - 1)]);
+  }
+}
+
+function options() {
+  const data = new FormData(form);
+  return {
+    retention_days: data.get("retention_days") || null,
+    max_downloads: data.get("max_downloads") || null,
+    visibility: data.get("public") ? "public" : "private",
+  };
+}
+
+// The part size the server plans (webapp/parts.py plan_parts): Uppy cuts the file the same way.
+function partSize(size) {
+  return Math.min(size, Math.max(config.partBytes, config.minPartBytes, Math.ceil(size / config.maxParts)));
+}
+
+async function startUpload(file) {
+  const started = await api("POST", "/api/uploads", {
+    filename: file.name,
+    content_type: declaredType(file.name, file.type, config),
+    size: file.size,
+    name: file.meta.title || "",
+    caption: file.meta.caption || "",
+    ...options(),
+  });
+  uppy.setFileMeta(file.id, { uploadId: started.upload_id });
+  return started;
+}
+
+// A response header the bucket's CORS rules expose, or "" (asking for one it does not
+// expose makes the browser log an error).
+function exposedHeader(xhr, name) {
+  const line = xhr.getAllResponseHeaders().split(/\r?\n/)
+    .find((header) => header.toLowerCase().startsWith(name.toLowerCase() + ":"));
+  return line ? line.slice(name.length + 1).trim() : "";
+}
+
+function storageError(xhr, message) {
+  const error = new Error(message);
+  error.source = xhr;
+  return error;
+}
+
+// Sends one part (PUT) or one whole small file (POST) to storage with progress. A dropped
+// connection is not an error here: the same request is sent again once the network is back,
+// while its signed URL is valid; past that, Uppy is told it expired and signs a fresh one.
+// Only the part that was in flight is sent again.
+async function uploadPartBytes({ signature, body, size, onProgress, onComplete, signal }) {
+  const { url, headers = {}, method = "PUT", expiresAt } = signature;
+  for (let attempt = 0; ; attempt += 1) {
+    const outcome = await new Promise((resolve, reject) => {
+      const xhr = new XMLHttpRequest();
+      const onAbort = () => xhr.abort();
+      const cleanup = () => signal && signal.removeEventListener("abort", onAbort);
+      if (signal) {
+        if (signal.aborted) {
+          reject(new DOMException("The upload was cancelled.", "AbortError"));
+          return;
+        }
+        signal.addEventListener("abort", onAbort);
+      }
+      xhr.open(method, url, true);
+      Object.entries(headers).forEach(([name, value]) => xhr.setRequestHeader(name, value));
+      xhr.upload.addEventListener("progress", (event) => onProgress && onProgress(event));
+      xhr.addEventListener("abort", () => {
+        cleanup();
+        reject(new DOMException("The upload was cancelled.", "AbortError"));
+      });
+      xhr.addEventListener("error", () => {
+        cleanup();
+        onProgress && onProgress({ loaded: 0, lengthComputable: true });
+        resolve(null);
+      });
+      xhr.addEventListener("load", () => {
+        cleanup();
+        if (xhr.status >= 200 && xhr.status < 300) {
+          onProgress && onProgress({ loaded: size, lengthComputable: true });
+          // The server completes from storage's own list of parts: the ETag is a courtesy.
+          const etag = exposedHeader(xhr, "ETag") || `"part-${Date.now()}"`;
+          onComplete && onComplete(etag);
+          resolve({ ETag: etag, location: exposedHeader(xhr, "Location") || undefined });
+          return;
+        }
+        const found = /<Message>([^<]*)<\/Message>/.exec(xhr.responseText || "");
+        reject(storageError(xhr, found ? found[1] : `Storage answered ${xhr.status}.`));
+      });
+      xhr.send(body);
+    });
+    if (outcome) return outcome;
+    await pause(BACKOFF_MS[Math.min(attempt, BACKOFF_MS.length - 1)]);
+    if (expiresAt && Date.now() > expiresAt - 30_000) {
+      throw storageError({ status: 403 }, "Request has expired");
+    }
+  }
+}
+
+async function sha256Base64(blob) {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", await blob.arrayBuffer()));
+  return btoa(String.fromCharCode(...digest));
+}
+
+// Completion is retried with backoff: once the bytes are in storage the uploader must still
+// reach the result and the manage link, even if the site was unreachable for a moment.
+async function complete(file, uploadId) {
+  const done = await api("POST", `/api/uploads/${encodeURIComponent(uploadId)}/complete`, {});
+  uppy.setFileMeta(file.id, { media: done.media });
+  return done.media;
+}
+
+const uppy = new Uppy({
+  id: "mediahub",
+  autoProceed: false,
+  restrictions: {
+    maxFileSize: config.maxBytes,
+    allowedFileTypes: [...Object.keys(config.types), ...Object.values(config.types).flat().map((e) => "." + e)],
+  },
+  meta: options(),
+  locale: {
+    strings: {
+      exceedsSize: `%{file} is over the limit: the largest file you can upload is ${humanSize(config.maxBytes)}.`,
+    },
+  },
+});
+
+uppy.use(Dashboard, {
+  target: root,
+  inline: true,
+  width: "100%",
+  height: 420,
+  proudlyDisplayPoweredByUppy: false,
+  // Previews would be blob: images, which the page's Content-Security-Policy does not allow.
+  disableThumbnailGenerator: true,
+  showProgressDetails: true,
+  note: root.dataset.note,
+  metaFields: [
+    { id: "title", name: "Name", placeholder: "Shown with the file; its file name if empty" },
+    { id: "caption", name: "Caption", placeholder: "A line or two about it" },
+  ],
+});
+
+uppy.use(GoldenRetriever, {
+  // Keep files up to the multipart threshold's double in IndexedDB so a reload resumes by itself;
+  // larger ones come back as "choose the same file again".
+  indexedDB: { maxFileSize: config.restoreBytes, maxTotalSize: config.restoreBytes * 2 },
+});
+
+uppy.use(AwsS3, {
+  limit: config.partsInFlight,
+  retryDelays: [0, 1000, 3000, 5000],
+  uploadPartBytes,
+  shouldUseMultipart: (file) => file.size > config.threshold,
+  getChunkSize: (file) => partSize(file.size),
+  async getUploadParameters(file, { signal }) {
+    const started = await startUpload(file);
+    return { method: "POST", url: started.url, fields: started.fields, expiresAt: Date.parse(started.expires_at) };
+  },
+  async createMultipartUpload(file) {
+    const started = await startUpload(file);
+    if (started.method !== "multipart" || started.part_size !== partSize(file.size)) {
+      throw new Error("This page is out of date; reload it and try again.");
+    }
+    return { uploadId: started.upload_id, key: started.key };
+  },
+  async signPart(file, { uploadId, partNumber, body, signal }) {
+    const checksum = await sha256Base64(body);
+    const signed = await api("POST", `/api/uploads/${encodeURIComponent(uploadId)}/parts`,
+      { parts: [{ number: partNumber, checksum }] }, { signal });
+    const [part] = signed.parts;
+    return { method: "PUT", url: part.url, headers: part.headers, expiresAt: Date.parse(signed.expires_at) };
+  },
+  async listParts(file, { uploadId, signal }) {
+    const held = await api("GET", `/api/uploads/${encodeURIComponent(uploadId)}/parts`, undefined, { signal });
+    return held.parts.map((part) => ({ PartNumber: part.number, Size: part.size, ETag: part.etag }));
+  },
+  async abortMultipartUpload(file, { uploadId }) {
+    await api("DELETE", `/api/uploads/${encodeURIComponent(uploadId)}`, undefined, { retry: false });
+  },
+  async completeMultipartUpload(file, { uploadId }) {
+    const media = await complete(file, uploadId);
+    return { location: media.links.page };
+  },
+});
+
+// A file sent in one POST is recorded after it arrives; multipart files were recorded on completion.
+uppy.addPostProcessor(async (fileIDs) => {
+  await Promise.all(fileIDs.map(async (id) => {
+    const file = uppy.getFile(id);
+    if (!file || file.meta.media || !file.meta.uploadId || file.error) return;
+    uppy.emit("postprocess-progress", file, { mode: "indeterminate", message: "Checking" });
+    try {
+      await complete(file, file.meta.uploadId);
+    } catch (err) {
+      uppy.emit("upload-error", file, err);
+      showError(`${file.name}: ${err.message}`);
+    }
+    uppy.emit("postprocess-complete", file);
+  }));
+});
+
+// Read each file's first bytes as it is added: refuse a disguised or unknown file before
+// anything is sent, and give an empty or odd browser type the type it will be stored as.
+const checks = new Map();
+uppy.on("file-added", (file) => {
+  if (file.isRemote || !file.data || file.isGhost) return;
+  checks.set(file.id, refusal(file.data, config).then((why) => {
+    if (why) {
+      uppy.removeFile(file.id);
+      showError(why);
+    } else {
+      uppy.setFileMeta(file.id, { type: declaredType(file.name, file.type, config) });
+    }
+  }).finally(() => checks.delete(file.id)));
+});
+uppy.addPreProcessor(async () => {
+  await Promise.all(checks.values());
+});
+
+uppy.on("restriction-failed", (file, error) => showError(error.message));
+uppy.on("upload", () => {
+  errorBox.hidden = true;
+  errorBox.replaceChildren();
+});
+uppy.on("progress", () => {
+  const files = uppy.getFiles();
+  const total = files.reduce((n, f) => n + (f.size || 0), 0);
+  const sent = files.reduce((n, f) => n + (f.progress.bytesUploaded || 0), 0);
+  const percent = total ? Math.floor((sent / total) * 100) : 0;
+  progressText.textContent = `${percent} % (${humanSize(sent)} of ${humanSize(total)})`;
+});
+uppy.on("upload-error", (file, error) => {
+  if (error && error.message) showError(`${file.name}: ${error.message}`);
+});
+
+// Files restored after a reload carry on by themselves (those whose bytes were kept).
+uppy.on("restored", () => {
+  if (uppy.getFiles().some((file) => !file.isGhost && !file.progress.uploadComplete)) {
+    uppy.emit("restore-confirmed");
+  }
+});
+
+function link(label, href) {
+  const a = document.createElement("a");
+  a.href = href;
+  a.textContent = label;
+  return a;
+}
+
+uppy.on("complete", (result) => {
+  const recorded = result.successful.map((file) => uppy.getFile(file.id)).filter((f) => f && f.meta.media);
+  if (recorded.length === 1 && result.failed.length === 0) {
+    window.location.assign(recorded[0].meta.media.links.page);
+    return;
+  }
+  for (const file of recorded) {
+    const { media } = file.meta;
+    const item = document.createElement("li");
+    const name = document.createElement("strong");
+    name.textContent = media.name;
+    item.append(name, " ", link("details", media.links.page));
+    if (media.links.share) item.append(" · ", link("share link", media.links.share));
+    if (media.links.manage) item.append(" · ", link("manage link (save it: shown once)", media.links.manage));
+    results.append(item);
+  }
+  results.hidden = recorded.length === 0;
+});
+
+form.addEventListener("change", () => uppy.setMeta(options()));
+window.mediahubUppy = uppy;
