@@ -61,7 +61,8 @@ def render_manage(svc: Services, media: dict, token: str, *, status: int = 200, 
         media=presenters.media_json(svc, media),
         record=media,
         shares=rows,
-        anyone_link=next((row for row in rows if row["url"]), None),
+        # The link for anyone that lasts longest: the one worth handing on.
+        anyone_link=max((row for row in rows if row["url"]), key=lambda row: row["expires_at"], default=None),
         token=token,
         outcome=outcome,
         embed_url=presenters.absolute_url(svc, "embed.embed", media_id=media["id"]),
@@ -74,5 +75,7 @@ def render_manage(svc: Services, media: dict, token: str, *, status: int = 200, 
 
 
 def back_to_manage(media_id: str, token: str):
-    return redirect(url_for("media.manage", media_id=media_id, token=token))
+    """After a change, back to the top of the manage page, where its notice is. The forms post
+    to their own section (#...); without a fragment of its own the redirect would keep theirs."""
+    return redirect(url_for("media.manage", media_id=media_id, token=token, _anchor="main"))
 
