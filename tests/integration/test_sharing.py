@@ -241,6 +241,11 @@ def test_a_refusal_of_what_was_typed_is_shown_inline(owner):
     assert "1 to 30 days" in root.find(id="expiry-days-error").text()
     assert root.find("input", id="expiry-days").attrs["value"] == "45"
     assert "Manage: Quarterly plan" in root.find("h1").text()
+    long_link = share(api, media, "ann@allowed.com", days="90", message="Hello")
+    assert long_link.status_code == 400
+    root = parse(long_link.get_data(as_text=True))
+    assert "1 to 30 days" in root.find(id="share-days-error").text()
+    assert root.find("textarea", id="share-recipients").text() == "ann@allowed.com"
 
 
 def test_rows_follow_the_files_expiry_and_say_used_up(owner, settings):

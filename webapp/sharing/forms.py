@@ -1,6 +1,7 @@
+from flask import current_app
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, PasswordField, SubmitField, TextAreaField
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
 from webapp.pages import PrefixedForm
 from webapp.shares import MAX_MESSAGE_CHARS, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS
@@ -9,11 +10,20 @@ PASSWORD_LENGTH = f"A password needs at least {MIN_PASSWORD_CHARS} characters (a
 PASSWORD_HINT = f"At least {MIN_PASSWORD_CHARS} characters. Tell it to the recipients yourself: it is not in the mail."
 
 
+
+def within_share_days(form, field):
+    """The configured longest link, checked here so the message sits beside the days field
+    (the flow checks it again, for every other caller)."""
+    limit = current_app.config["MEDIAHUB"].max_share_days
+    if field.data is not None and not 1 <= field.data <= limit:
+        raise ValidationError(f"A link can last from 1 to {limit} days.")
+
+
 class ShareForm(PrefixedForm):
     prefix_name = "share"
     recipients = TextAreaField("Recipients (one email address per line)", validators=[InputRequired(), Length(max=6000)])
     message = TextAreaField("Message (optional)", validators=[Length(max=MAX_MESSAGE_CHARS)])
-    days = IntegerField("Link works for (days)", default=7, validators=[InputRequired(), NumberRange(min=1)])
+    days = IntegerField("Link works for (days)", default=7, validators=[InputRequired(), within_share_days])
     max_downloads = IntegerField("Downloads per recipient (empty: no limit)", validators=[Optional(), NumberRange(min=1)])
     password = PasswordField(
         "Password (optional)", description=PASSWORD_HINT,
@@ -24,7 +34,7 @@ class ShareForm(PrefixedForm):
 
 class AnyoneLinkForm(PrefixedForm):
     prefix_name = "anyone"
-    days = IntegerField("New link works for (days)", default=7, validators=[InputRequired(), NumberRange(min=1)])
+    days = IntegerField("New link works for (days)", default=7, validators=[InputRequired(), within_share_days])
     submit = SubmitField("Make a new link for anyone")
 
 
