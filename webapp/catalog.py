@@ -145,6 +145,26 @@ class Catalog:
         _if_condition_holds(lambda: self.put_media(
             {"id": media_id, "status": "rejected", "rejection": reason, "expires_at": expires_at}))
 
+    def finish_processing(self, media_id: str, values: dict) -> bool:
+        """What processing found (sizes, renditions, ``processing: ready|failed``), written once.
+
+        The condition admits the write only while the item is ready and its processing is still
+        pending, so a second run (a repeated event, or two at once) changes nothing: False.
+        """
+        names = {f"#f{i}": field for i, field in enumerate(values)}
+        names["#status"] = "status"
+        names["#processing"] = "processing"
+        return _if_condition_holds(lambda: self._db.update_item(
+            TableName=self.table,
+            Key=self._key(media_id),
+            UpdateExpression="SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(values))),
+            ConditionExpression=("#status = :ready AND "
+                                 "(attribute_not_exists(#processing) OR #processing = :pending)"),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=to_item({**{f":v{i}": v for i, v in enumerate(values.values())},
+                                               ":ready": "ready", ":pending": "pending"}),
+        ))
+
     def count_download(self, media_id: str, share_id: str, now: int, at: str) -> bool:
         """Count one download on the item and on the share, or neither.
 

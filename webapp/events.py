@@ -3,6 +3,9 @@
 ``object_created``: the S3 safety net. Every upload is recorded by the same
 idempotent step as the browser's completion callback, so an upload whose
 callback never came is still recorded, and one recorded twice stays one record.
+Then it is processed (``webapp.processing``: sizes, thumbnails, a clean copy), once.
+``upload_completed``: local mode has no S3 events; the completion callback runs the
+same processing step in-process.
 ``cleanup``: removes expired items, and objects that never became a record;
 bounded work per run, continuing where the last run stopped.
 """
@@ -12,7 +15,7 @@ from __future__ import annotations
 import logging
 from urllib.parse import unquote_plus
 
-from webapp import rules, uploading
+from webapp import processing, rules, uploading
 from webapp.dates import recent_months
 from webapp.logs import timed_event
 from webapp.rules import Refusal
@@ -36,30 +39,47 @@ def object_created(event: dict, context=None, services: Services | None = None) 
     outcome = {"recorded": 0, "already": 0, "rejected": 0, "removed": 0, "ignored": 0}
     records = event.get("Records", [])
     with timed_event("object_created", records=len(records)) as fields:
+        processed: dict[str, int] = {}
         for record in records:
             key = unquote_plus(record.get("s3", {}).get("object", {}).get("key", ""))
-            outcome[_record_one(svc, key)] += 1
+            recorded, media_id = _record_one(svc, key)
+            outcome[recorded] += 1
+            if media_id is not None:
+                result = processing.process(svc, media_id)
+                processed[result] = processed.get(result, 0) + 1
         fields.update(outcome)
+        fields.update({f"processing_{result}": number for result, number in processed.items()})
     return outcome
 
 
-def _record_one(svc: Services, key: str) -> str:
+def upload_completed(svc: Services, completion: uploading.Completion) -> None:
+    """Local mode's stand-in for the S3 event's processing step, called by the completion route.
+
+    On AWS the ObjectCreated event processes the upload (it arrives whether or not the browser
+    calls back), so the request that completes an upload stays fast.
+    """
+    if svc.settings.local_mode and completion.media.get("status") == "ready":
+        processing.process(svc, completion.media["id"])
+
+
+def _record_one(svc: Services, key: str) -> tuple[str, str | None]:
+    """How the record step went, and the id of the item to process (None: nothing to process)."""
     if not key.startswith("uploads/"):
-        return "ignored"
+        return "ignored", None
     try:
         completion = uploading.record_upload(svc, key, uploader_id=None)
     except Refusal as refusal:
         if refusal.code == "upload_rejected":
-            return "rejected"  # record_upload deleted the object and logged why
+            return "rejected", None  # record_upload deleted the object and logged why
         if refusal.code == "upload_not_found":
             # No signed claim: no policy of ours was used for this key. Remove it.
             svc.storage.delete(key)
             log.warning("removed an object that was not uploaded through Mediahub")
-            return "removed"
+            return "removed", None
         if refusal.code == "upload_missing":
-            return "ignored"  # removed again before the event arrived
+            return "ignored", None  # removed again before the event arrived
         raise
-    return "recorded" if completion.created else "already"
+    return ("recorded" if completion.created else "already"), completion.media["id"]
 
 
 def cleanup(event: dict | None = None, context=None, services: Services | None = None) -> dict:
@@ -70,6 +90,7 @@ def cleanup(event: dict | None = None, context=None, services: Services | None =
         months = recent_months(now, svc.settings.max_retention_days // 28 + 3)
         for media in svc.catalog.expired_items(months=months, now=now, limit=CLEANUP_BATCH):
             svc.storage.delete(media["s3_key"])  # deleting a missing key is not an error in S3
+            processing.delete_renditions(svc, media)
             svc.catalog.delete_media(media["id"])
             removed["expired"] += 1
         budget = CLEANUP_BATCH - removed["expired"]

@@ -12,6 +12,8 @@ from email.utils import parseaddr
 
 UPLOAD_PREFIX = "uploads/"
 QUARANTINE_PREFIX = "quarantine/"
+# Thumbnails and clean copies: outside uploads/, so writing them fires no ObjectCreated event.
+RENDITIONS_PREFIX = "renditions/"
 
 
 def secret_statement(*, sid: str, name: str, region: str, account: str) -> dict:
@@ -46,6 +48,14 @@ def role_statements(*, bucket: str, table: str, region: str, account: str, funct
             "Action": ["s3:PutObject", "s3:GetObject", "s3:DeleteObject",
                        "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
             "Resource": f"arn:aws:s3:::{bucket}/{UPLOAD_PREFIX}*",
+        },
+        {
+            "Sid": "RenditionsObjects",
+            "Effect": "Allow",
+            # Processing writes thumbnails and clean copies, reads them back, and deletes them with
+            # their item (DeleteObjects checks s3:DeleteObject per key).
+            "Action": ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"],
+            "Resource": f"arn:aws:s3:::{bucket}/{RENDITIONS_PREFIX}*",
         },
         {
             "Sid": "UploadsListing",

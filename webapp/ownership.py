@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from webapp import rules, tokens
+from webapp import processing, rules, tokens
 from webapp.rules import Refusal
 from webapp.services import Services
 
@@ -59,4 +59,5 @@ def set_embed_origins(svc: Services, media: dict, text: str) -> list[str]:
 def delete_media(svc: Services, media: dict) -> None:
     """The object first: a record without its object is harmless, an object without a record is a leak."""
     svc.storage.delete(media["s3_key"])
+    processing.delete_renditions(svc, media)
     svc.catalog.delete_media(media["id"])

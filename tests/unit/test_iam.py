@@ -39,6 +39,9 @@ def test_every_resource_is_exact(monkeypatch):
     assert by_sid["UploadsObjects"]["Resource"] == "arn:aws:s3:::mediahub-prod-uploads/uploads/*"
     assert set(by_sid["UploadsObjects"]["Action"]) == {
         "s3:PutObject", "s3:GetObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"}
+    # Thumbnails and clean copies: written, read and deleted under renditions/ only, never listed.
+    assert by_sid["RenditionsObjects"]["Resource"] == "arn:aws:s3:::mediahub-prod-uploads/renditions/*"
+    assert set(by_sid["RenditionsObjects"]["Action"]) == {"s3:PutObject", "s3:GetObject", "s3:DeleteObject"}
     assert by_sid["UploadsListing"]["Condition"] == {"StringLike": {"s3:prefix": "uploads/*"}}
     assert set(by_sid["CatalogItems"]["Action"]) == {  # every DynamoDB call the app makes, and no more
         "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",

@@ -1,6 +1,6 @@
 from flask import Blueprint, g, jsonify, render_template, request, session
 
-from webapp import assets, services, tokens, uploading
+from webapp import assets, events, services, tokens, uploading
 from webapp.openapi import SPEC
 from webapp.presenters import media_json
 from webapp.uploads.forms import UploadForm
@@ -75,6 +75,7 @@ def abort_upload(upload_id: str):
 def complete_upload(upload_id: str):
     svc = services()
     completion = uploading.complete_upload(svc, upload_id, uploader_id() or "")
+    events.upload_completed(svc, completion)  # local mode processes now; on AWS the S3 event does
     if completion.manage_token:
         # Shown once, on the result page this browser is sent to next.
         session["reveal_manage"] = {completion.media["id"]: completion.manage_token}

@@ -1,0 +1,253 @@
+"""Measuring media and making clean copies, from real files made here (Pillow, wave, mutagen)."""
+
+from __future__ import annotations
+
+import io
+import struct
+import wave
+
+import pytest
+from PIL import ExifTags, Image
+
+from webapp import media_info
+from webapp.media_info import RangedFile, Unprocessable
+
+DEVICE_TAGS = {0x010F, 0x0110, 0x0131}  # Make, Model, Software
+
+
+def photo(size=(1200, 800), orientation: int = 1, fmt: str = "JPEG", **options) -> bytes:
+    """A gradient photo with a phone's metadata: camera, software, GPS position, orientation."""
+    image = Image.linear_gradient("L").resize(size).convert("RGB")
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110], exif[0x0131] = "Canon", "EOS 5D", "Firmware 1.2"
+    exif[media_info.EXIF_ORIENTATION] = orientation
+    gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
+    gps.update({1: "N", 2: (52.0, 22.0, 1.0), 3: "E", 4: (4.0, 53.0, 0.0)})
+    out = io.BytesIO()
+    image.save(out, fmt, exif=exif, **options)
+    return out.getvalue()
+
+
+def exif_of(data: bytes) -> tuple[dict, dict]:
+    exif = Image.open(io.BytesIO(data)).getexif()
+    return dict(exif), dict(exif.get_ifd(ExifTags.IFD.GPSInfo))
+
+
+def pixels(data: bytes) -> bytes:
+    return Image.open(io.BytesIO(data)).convert("RGB").tobytes()
+
+
+def ranged(data: bytes, **options) -> RangedFile:
+    return RangedFile(lambda start, length: data[start:start + length], len(data), **options)
+
+
+def test_the_made_photo_really_carries_gps_and_camera_exif():
+    tags, gps = exif_of(photo())
+    assert DEVICE_TAGS <= set(tags) and gps[1] == "N" and gps[2] == (52.0, 22.0, 1.0)
+
+
+@pytest.mark.parametrize("progressive", [False, True])
+def test_clean_jpeg_has_the_same_pixels_and_no_metadata(progressive):
+    original = photo(progressive=progressive) + b"\xff\xd8appended image with its own EXIF\xff\xd9"
+    clean = media_info.strip_jpeg(original)
+    tags, gps = exif_of(clean)
+    assert tags == {} and gps == {}
+    assert pixels(clean) == pixels(original)  # copied, not re-encoded
+    assert clean.endswith(b"\xff\xd9") and b"appended" not in clean and b"Canon" not in clean
+
+
+def test_clean_jpeg_keeps_only_the_orientation_and_the_colour_profile():
+    from PIL import ImageCms
+
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    original = photo(orientation=6, icc_profile=icc)
+    clean = media_info.clean_copy(original, "image/jpeg").body
+    tags, gps = exif_of(clean)
+    assert tags == {media_info.EXIF_ORIENTATION: 6} and gps == {}
+    assert Image.open(io.BytesIO(clean)).info.get("icc_profile") == icc
+
+
+def test_clean_png_and_webp_drop_exif_and_text():
+    image = Image.linear_gradient("L").resize((300, 200)).convert("RGB")
+    exif = Image.Exif()
+    exif[0x010F] = "Canon"
+    exif.get_ifd(ExifTags.IFD.GPSInfo).update({1: "N", 2: (52.0, 22.0, 1.0)})
+    from PIL import PngImagePlugin
+
+    text = PngImagePlugin.PngInfo()
+    text.add_text("Location", "Home address")
+    png, webp = io.BytesIO(), io.BytesIO()
+    image.save(png, "PNG", exif=exif, pnginfo=text)
+    image.save(webp, "WEBP", exif=exif, lossless=True)
+    for data, content_type in ((png.getvalue(), "image/png"), (webp.getvalue(), "image/webp")):
+        assert exif_of(data)[0]  # there was metadata to remove
+        clean = media_info.clean_copy(data, content_type).body
+        assert exif_of(clean) == ({}, {})
+        assert b"Home address" not in clean and b"Canon" not in clean
+        assert pixels(clean) == pixels(data)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "content_type", "options"),
+    [("JPEG", "image/jpeg", {}), ("PNG", "image/png", {}), ("WEBP", "image/webp", {}),
+     ("GIF", "image/gif", {}), ("HEIF", "image/heic", {})],
+)
+def test_thumbnails_and_size_for_each_image_type(fmt, content_type, options):
+    image = Image.linear_gradient("L").resize((1600, 1000)).convert("RGB")
+    out = io.BytesIO()
+    image.save(out, fmt, **options)
+    result = media_info.process_image(out.getvalue(), content_type)
+    assert (result.width, result.height) == (1600, 1000)
+    made = {rendition.name: rendition for rendition in result.renditions}
+    sizes = {name: Image.open(io.BytesIO(r.body)).size for name, r in made.items() if name.startswith("thumb")}
+    assert sizes == {"thumb-320.jpg": (320, 200), "thumb-1280.jpg": (1280, 800)}
+    assert all(made[name].content_type == "image/jpeg" for name in sizes)
+    assert result.metadata_stripped == (content_type != "image/gif")  # GIF carries no EXIF to remove
+
+
+def test_thumbnails_are_upright_and_carry_no_exif():
+    data = photo(size=(1200, 800), orientation=6)  # stored landscape, shown portrait
+    assert media_info.image_size(data) == (800, 1200)
+    for size, body in media_info.thumbnails(data).items():
+        thumb = Image.open(io.BytesIO(body))
+        assert thumb.size == ((213, 320) if size == 320 else (800, 1200))
+        assert exif_of(body) == ({}, {})
+
+
+def test_transparent_images_are_laid_on_white():
+    image = Image.new("RGBA", (400, 400), (255, 0, 0, 0))
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    thumb = Image.open(io.BytesIO(media_info.thumbnails(out.getvalue(), (320,))[320]))
+    assert thumb.getpixel((10, 10)) == (255, 255, 255)
+
+
+def test_small_images_are_not_enlarged():
+    out = io.BytesIO()
+    Image.new("RGB", (50, 40), "blue").save(out, "PNG")
+    assert {Image.open(io.BytesIO(b)).size for b in media_info.thumbnails(out.getvalue()).values()} == {(50, 40)}
+
+
+def test_draft_decodes_fewer_pixels_with_the_same_result_size():
+    data = photo(size=(4000, 3000))
+    fast = Image.open(io.BytesIO(media_info.thumbnails(data, (320,), draft=True)[320]))
+    full = Image.open(io.BytesIO(media_info.thumbnails(data, (320,), draft=False)[320]))
+    assert fast.size == full.size == (320, 240)
+    image = Image.open(io.BytesIO(data))
+    image.draft("RGB", (320, 320))
+    assert image.size == (500, 375)  # libjpeg decodes an eighth of each side
+
+
+def test_corrupt_and_oversized_images_are_unprocessable(monkeypatch):
+    with pytest.raises(Exception):
+        media_info.process_image(b"\xff\xd8\xff\xe0" + b"\x00" * 200, "image/jpeg")
+    truncated = photo()[:2000]
+    with pytest.raises(Exception):
+        media_info.process_image(truncated, "image/jpeg")
+    monkeypatch.setattr(media_info, "MAX_IMAGE_PIXELS", 1000)
+    with pytest.raises(Unprocessable, match="pixels"):
+        media_info.process_image(photo(size=(40, 30)), "image/jpeg")
+    monkeypatch.setattr(media_info, "MAX_DECODE_BYTES", 100)
+    with pytest.raises(Unprocessable, match="larger"):
+        media_info.process_image(photo(size=(4, 3)), "image/jpeg")
+
+
+# Video -------------------------------------------------------------------------------------
+
+
+def box(kind: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I4s", 8 + len(payload), kind) + payload
+
+
+def full_box(kind: bytes, version: int, payload: bytes) -> bytes:
+    return box(kind, bytes([version, 0, 0, 0]) + payload)
+
+
+def mp4(width=1920, height=1080, seconds=12.5, timescale=1000, moov_last=True, mdat_bytes=3_000_000,
+        rotate=False, version=0) -> bytes:
+    """An ISO base media file as encoders write it: ftyp, mdat, moov (or moov first: fast start)."""
+    duration = int(seconds * timescale)
+    if version == 1:
+        mvhd = full_box(b"mvhd", 1, struct.pack(">QQIQ", 0, 0, timescale, duration) + b"\0" * 80)
+    else:
+        mvhd = full_box(b"mvhd", 0, struct.pack(">IIII", 0, 0, timescale, duration) + b"\0" * 80)
+    matrix = (0, 0x10000, 0, -0x10000, 0, 0, 0, 0, 0x40000000) if rotate else \
+        (0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x40000000)
+    tkhd_times = struct.pack(">IIIII", 0, 0, 1, 0, duration)
+    tkhd = full_box(b"tkhd", 0, tkhd_times + b"\0" * 8 + struct.pack(">hhhh", 0, 0, 0, 0)
+                    + struct.pack(">9i", *matrix) + struct.pack(">II", width << 16, height << 16))
+    sound_tkhd = full_box(b"tkhd", 0, tkhd_times + b"\0" * 16 + struct.pack(">9i", *matrix) + b"\0" * 8)
+    hdlr = lambda kind: full_box(b"hdlr", 0, b"\0\0\0\0" + kind + b"\0" * 12 + b"\0")  # noqa: E731
+    sound = box(b"trak", sound_tkhd + box(b"mdia", hdlr(b"soun")))
+    video = box(b"trak", tkhd + box(b"mdia", hdlr(b"vide")))
+    moov = box(b"moov", mvhd + sound + video)
+    ftyp = box(b"ftyp", b"isom\0\0\2\0isomiso2avc1mp41")
+    mdat = box(b"mdat", b"\0" * mdat_bytes)
+    return ftyp + (mdat + moov if moov_last else moov + mdat)
+
+
+@pytest.mark.parametrize("moov_last", [True, False])
+def test_video_size_and_duration_read_only_the_ranges_needed(moov_last):
+    data = mp4(moov_last=moov_last)
+    file = ranged(data, block=4096)
+    assert media_info.iso_video_info(file) == {"width": 1920, "height": 1080, "duration_seconds": 12.5}
+    assert file.fetched <= 3 * 4096  # the 3 MB of mdat are stepped over, never read
+
+
+def test_portrait_video_and_64_bit_durations():
+    info = media_info.iso_video_info(ranged(mp4(rotate=True, version=1, seconds=3600.25)))
+    assert info == {"width": 1080, "height": 1920, "duration_seconds": 3600.25}
+
+
+def test_a_file_without_moov_is_unprocessable():
+    with pytest.raises(Unprocessable):
+        media_info.iso_video_info(ranged(box(b"ftyp", b"isom\0\0\0\0") + box(b"mdat", b"\0" * 100)))
+
+
+# Audio and PDF -----------------------------------------------------------------------------
+
+
+def wav(seconds: float, rate: int = 8000) -> bytes:
+    out = io.BytesIO()
+    with wave.open(out, "wb") as writer:
+        writer.setnchannels(1)
+        writer.setsampwidth(2)
+        writer.setframerate(rate)
+        writer.writeframes(b"\0\0" * int(seconds * rate))
+    return out.getvalue()
+
+
+def test_audio_duration_and_tags(tmp_path):
+    from mutagen.id3 import TIT2, TPE1
+    from mutagen.wave import WAVE
+
+    path = tmp_path / "song.wav"
+    path.write_bytes(wav(2.5))
+    tagged = WAVE(path)
+    tagged.add_tags()
+    tagged.tags.add(TIT2(encoding=3, text="Evening"))
+    tagged.tags.add(TPE1(encoding=3, text="The Lake Band"))
+    tagged.save()
+    info = media_info.audio_info(ranged(path.read_bytes(), name="song.wav"))
+    assert info == {"duration_seconds": 2.5, "tags": {"title": "Evening", "artist": "The Lake Band"}}
+
+
+def test_audio_that_is_not_audio_is_unprocessable():
+    with pytest.raises(Unprocessable):
+        media_info.audio_info(ranged(b"RIFF\0\0\0\0WAVEnothing"))
+
+
+def test_pdf_page_count():
+    image = Image.new("RGB", (200, 300), "white")
+    out = io.BytesIO()
+    image.save(out, "PDF", save_all=True, append_images=[image] * 4)
+    assert media_info.pdf_pages(ranged(out.getvalue())) == 5
+    with pytest.raises(Unprocessable):
+        media_info.pdf_pages(ranged(b"%PDF-1.7\nnot really"))
+
+
+def test_ranged_reads_are_capped():
+    file = ranged(b"x" * 10_000, block=1000, budget=3000)
+    assert file.pread(0, 2500) == b"x" * 2500
+    with pytest.raises(Unprocessable):
+        file.pread(5000, 2000)

@@ -1,0 +1,561 @@
+"""What a media file holds, and copies of it a viewer may have: pure helpers, no AWS, no Flask.
+
+Everything here takes bytes, or a ``read(offset, length)`` callable over an object, and answers
+plain values. Images are measured and reduced with Pillow; the clean copies of JPEG, PNG and WebP
+are made by dropping metadata segments byte for byte, so the pixels a viewer sees are exactly the
+uploader's (no second lossy encoding) and no decode is needed at all. Video is measured by walking
+ISO-BMFF boxes over ranged reads (the ``moov`` box may sit at the end, after gigabytes of ``mdat``
+that are never read); audio by mutagen and PDF by pypdf, both through a file object that reads
+only the ranges they ask for.
+
+The limits are here, in one place: a file over them is not decoded at all.
+Pillow, mutagen and pypdf are imported on first use: a cold start that serves a page needs none.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import io
+import struct
+from typing import Callable
+
+# Decoding limits: a 512 MB Lambda decodes a 50 MP image (150 MB as RGB) with room to spare.
+MAX_IMAGE_PIXELS = 50_000_000
+MAX_DECODE_BYTES = 100 * 1024 * 1024
+# What ranged parsers (video boxes, audio tags, PDF structure) may read of one object in all.
+MAX_PARSE_READ_BYTES = 64 * 1024 * 1024
+RANGE_BLOCK_BYTES = 256 * 1024
+MAX_MOOV_BYTES = 32 * 1024 * 1024
+MAX_TOP_LEVEL_BOXES = 1000
+THUMBNAIL_SIZES = (320, 1280)
+THUMBNAIL_QUALITY = 82
+CLEAN_JPEG_QUALITY = 92  # only for HEIC, which browsers other than Safari cannot show as it is
+MAX_TAG_CHARS = 200
+AUDIO_TAGS = ("title", "artist", "album", "date", "genre")
+_ID3_FRAMES = {"title": "TIT2", "artist": "TPE1", "album": "TALB", "date": "TDRC", "genre": "TCON"}
+
+IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "image/gif", "image/heic", "image/heif"})
+ISO_VIDEO_TYPES = frozenset({"video/mp4", "video/quicktime"})
+AUDIO_TYPES = frozenset({"audio/mpeg", "audio/mp4", "audio/ogg", "audio/wav", "audio/x-wav", "audio/flac"})
+PDF_TYPE = "application/pdf"
+
+EXIF_ORIENTATION = 0x0112
+
+
+class Unprocessable(Exception):
+    """The file cannot be measured or reduced (corrupt, or over a limit). The message is generic:
+    it never names the file."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Rendition:
+    """One derived file: its name under the item's renditions prefix, bytes and type."""
+
+    name: str
+    body: bytes
+    content_type: str
+
+
+@dataclasses.dataclass
+class ImageResult:
+    width: int
+    height: int
+    renditions: list[Rendition]
+    metadata_stripped: bool
+
+
+@functools.cache
+def _pillow():
+    """Pillow with its decoding cap set, and the HEIF opener registered (pillow-heif)."""
+    from PIL import Image, ImageOps
+
+    Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+    try:
+        import pillow_heif
+    except ImportError:  # pragma: no cover - pillow-heif is a runtime requirement
+        pass
+    else:
+        pillow_heif.register_heif_opener()
+    return Image, ImageOps
+
+
+# Images ------------------------------------------------------------------------------------
+
+
+def _open(data: bytes):
+    """Open (read the header of) an image within the limits; no pixels are decoded yet."""
+    Image, _ = _pillow()
+    if len(data) > MAX_DECODE_BYTES:
+        raise Unprocessable("the image is larger than the decoding limit")
+    try:
+        image = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError as error:
+        raise Unprocessable("the image has more pixels than the decoding limit") from error
+    width, height = image.size
+    if width * height > MAX_IMAGE_PIXELS:
+        raise Unprocessable("the image has more pixels than the decoding limit")
+    if width < 1 or height < 1:
+        raise Unprocessable("the image has no pixels")
+    return image
+
+
+def _orientation(image) -> int:
+    try:
+        value = int(image.getexif().get(EXIF_ORIENTATION, 1))
+    except Exception:  # a broken EXIF block: show the pixels as stored
+        return 1
+    return value if 1 <= value <= 8 else 1
+
+
+def image_size(data: bytes) -> tuple[int, int]:
+    """Width and height as a viewer sees them (EXIF orientation applied), from the header only."""
+    image = _open(data)
+    width, height = image.size
+    return (height, width) if _orientation(image) in (5, 6, 7, 8) else (width, height)
+
+
+def thumbnails(data: bytes, sizes: tuple[int, ...] = THUMBNAIL_SIZES, *, draft: bool = True) -> dict[int, bytes]:
+    """JPEG thumbnails that fit in ``size`` x ``size``, upright, with no metadata but the colour profile.
+
+    The image is decoded once, for the largest size: a JPEG at a reduced scale (``draft``: libjpeg
+    decodes 1/2, 1/4 or 1/8 of the pixels, the biggest saving in time and memory), every other
+    format in full. Smaller sizes are reduced from that. Only the first frame of an animation.
+    Transparency is laid on white, as the thumbnail is a JPEG. Never enlarged.
+    """
+    Image, ImageOps = _pillow()
+    image = _open(data)
+    largest = max(sizes)
+    if draft and image.format == "JPEG":
+        image.draft("RGB", (largest, largest))
+    icc = image.info.get("icc_profile")
+    try:
+        image.seek(0)
+        upright = ImageOps.exif_transpose(image)
+        upright.load()
+    except Image.DecompressionBombError as error:
+        raise Unprocessable("the image has more pixels than the decoding limit") from error
+    if upright.mode in ("RGBA", "LA", "PA") or (upright.mode == "P" and "transparency" in upright.info):
+        rgba = upright.convert("RGBA")
+        flat = Image.new("RGB", rgba.size, (255, 255, 255))
+        flat.paste(rgba, mask=rgba.getchannel("A"))
+        upright = flat
+    elif upright.mode != "RGB":
+        upright = upright.convert("RGB")
+        icc = icc if image.mode in ("RGB", "RGBA") else None  # a CMYK or grey profile no longer applies
+    made: dict[int, bytes] = {}
+    current = upright
+    for size in sorted(sizes, reverse=True):
+        current = current.copy()
+        current.thumbnail((size, size), Image.Resampling.LANCZOS)
+        out = io.BytesIO()
+        options = {"quality": THUMBNAIL_QUALITY, "optimize": True}
+        if icc:
+            options["icc_profile"] = icc
+        current.save(out, "JPEG", **options)
+        made[size] = out.getvalue()
+    return made
+
+
+def _minimal_exif(orientation: int) -> bytes:
+    """An EXIF block holding nothing but the orientation, so browsers still show the photo upright."""
+    Image, _ = _pillow()
+    exif = Image.Exif()
+    exif[EXIF_ORIENTATION] = orientation
+    return exif.tobytes()  # starts with b"Exif\0\0"
+
+
+# JPEG markers kept in a clean copy; everything else before the scan (EXIF and XMP in APP1, IPTC
+# in APP13, maker notes, comments, MPF's appended images) is left out.
+_JPEG_KEPT_APPS = {0xE0: (b"JFIF\0", b"JFXX\0"), 0xE2: (b"ICC_PROFILE\0",), 0xEE: (b"Adobe",)}
+
+
+def strip_jpeg(data: bytes, orientation: int = 1) -> bytes:
+    """The same JPEG without metadata: the compressed image data is copied untouched.
+
+    Kept: JFIF, the ICC profile and Adobe's colour transform marker (they change how pixels look),
+    tables and frames. Dropped: every other APPn segment and comments, and whatever follows the
+    image's end (phones append further images, each with its own EXIF). A non-upright photo gets
+    an EXIF block with only its orientation.
+    """
+    if not data.startswith(b"\xff\xd8"):
+        raise Unprocessable("not a JPEG")
+    kept = [b"\xff\xd8"]
+    inserted = orientation == 1
+    position = 2
+    length = len(data)
+    while True:
+        if position + 4 > length or data[position] != 0xFF:
+            raise Unprocessable("the JPEG's structure is broken")
+        marker = data[position + 1]
+        if marker == 0xFF:  # fill byte
+            position += 1
+            continue
+        if marker == 0xD9:
+            raise Unprocessable("the JPEG has no image data")
+        size = int.from_bytes(data[position + 2:position + 4], "big")
+        segment = data[position:position + 2 + size]
+        if size < 2 or len(segment) != size + 2:
+            raise Unprocessable("the JPEG's structure is broken")
+        is_app = 0xE0 <= marker <= 0xEF
+        if marker == 0xFE or (is_app and not segment[4:].startswith(_JPEG_KEPT_APPS.get(marker, (b"\0\0\0",)))):
+            position += len(segment)
+            continue
+        if not inserted and not (marker == 0xE0):
+            exif = _minimal_exif(orientation)
+            kept.append(b"\xff\xe1" + (len(exif) + 2).to_bytes(2, "big") + exif)
+            inserted = True
+        if marker == 0xDA:
+            end = _jpeg_scan_end(data, position)
+            kept.append(data[position:end])
+            return b"".join(kept)
+        kept.append(segment)
+        position += len(segment)
+
+
+def _jpeg_scan_end(data: bytes, position: int) -> int:
+    """Where the image ends (just after EOI), from the first scan on, following markers between
+    progressive scans by their lengths and entropy-coded data by its byte stuffing."""
+    length = len(data)
+    while position + 2 <= length:
+        marker = data[position + 1]
+        if marker == 0xD9:
+            return position + 2
+        if 0xD0 <= marker <= 0xD7 or marker == 0x01:
+            position += 2
+        elif position + 4 <= length:
+            position += 2 + int.from_bytes(data[position + 2:position + 4], "big")
+        else:
+            break
+        if marker == 0xDA or 0xD0 <= marker <= 0xD7:
+            # Entropy-coded data: 0xFF is followed by 0x00 (a stuffed byte) or a marker.
+            while True:
+                found = data.find(b"\xff", position)
+                if found < 0 or found + 1 >= length:
+                    raise Unprocessable("the JPEG ends before its image does")
+                following = data[found + 1]
+                if following == 0x00 or following == 0xFF:
+                    position = found + (2 if following == 0x00 else 1)
+                    continue
+                position = found
+                break
+        if position >= length or data[position] != 0xFF:
+            raise Unprocessable("the JPEG's structure is broken")
+    raise Unprocessable("the JPEG ends before its image does")
+
+
+# Chunks that change how a PNG (or APNG) looks; text, time and EXIF chunks are not among them.
+_PNG_KEPT = {b"IHDR", b"PLTE", b"IDAT", b"IEND", b"tRNS", b"cHRM", b"gAMA", b"iCCP", b"sBIT", b"sRGB",
+             b"cICP", b"mDCv", b"cLLi", b"bKGD", b"pHYs", b"acTL", b"fcTL", b"fdAT"}
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def strip_png(data: bytes) -> bytes:
+    """The same PNG with only the chunks that draw it: no eXIf, text (tEXt, zTXt, iTXt) or tIME."""
+    if not data.startswith(_PNG_SIGNATURE):
+        raise Unprocessable("not a PNG")
+    kept = [_PNG_SIGNATURE]
+    position = len(_PNG_SIGNATURE)
+    while position + 12 <= len(data):
+        size = int.from_bytes(data[position:position + 4], "big")
+        kind = data[position + 4:position + 8]
+        chunk = data[position:position + 12 + size]
+        if len(chunk) != 12 + size:
+            break
+        if kind in _PNG_KEPT:
+            kept.append(chunk)
+        position += len(chunk)
+        if kind == b"IEND":
+            return b"".join(kept)
+    raise Unprocessable("the PNG ends before its IEND chunk")
+
+
+def strip_webp(data: bytes) -> bytes:
+    """The same WebP without its EXIF and XMP chunks (and their flags in the VP8X header)."""
+    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WEBP":
+        raise Unprocessable("not a WebP")
+    chunks = []
+    position = 12
+    end = min(len(data), 8 + int.from_bytes(data[4:8], "little"))
+    while position + 8 <= end:
+        kind = data[position:position + 4]
+        size = int.from_bytes(data[position + 4:position + 8], "little")
+        chunk = data[position:position + 8 + size + (size & 1)]
+        if len(chunk) < 8 + size:
+            raise Unprocessable("the WebP's structure is broken")
+        if kind == b"VP8X":
+            flags = chunk[8] & ~0x0C  # bit 3 EXIF, bit 2 XMP
+            chunk = chunk[:8] + bytes([flags]) + chunk[9:]
+        if kind not in (b"EXIF", b"XMP "):
+            chunks.append(chunk)
+        position += len(chunk)
+    if not chunks:
+        raise Unprocessable("the WebP has no image data")
+    body = b"WEBP" + b"".join(chunks)
+    return b"RIFF" + len(body).to_bytes(4, "little") + body
+
+
+def _heif_clean(data: bytes) -> bytes:
+    """HEIC/HEIF as a JPEG without metadata: most browsers cannot show HEIF at all."""
+    Image, ImageOps = _pillow()
+    image = _open(data)
+    icc = image.info.get("icc_profile")
+    upright = ImageOps.exif_transpose(image).convert("RGB")
+    out = io.BytesIO()
+    options = {"quality": CLEAN_JPEG_QUALITY}
+    if icc:
+        options["icc_profile"] = icc
+    upright.save(out, "JPEG", **options)
+    return out.getvalue()
+
+
+def clean_copy(data: bytes, content_type: str) -> Rendition | None:
+    """A copy a viewer may have: no GPS, camera or other EXIF/XMP; None where the format carries none
+    (GIF) or cannot be cleaned here."""
+    if content_type == "image/jpeg":
+        orientation = _orientation(_open(data))
+        return Rendition("clean.jpg", strip_jpeg(data, orientation), "image/jpeg")
+    if content_type == "image/png":
+        return Rendition("clean.png", strip_png(data), "image/png")
+    if content_type == "image/webp":
+        return Rendition("clean.webp", strip_webp(data), "image/webp")
+    if content_type in ("image/heic", "image/heif"):
+        return Rendition("clean.jpg", _heif_clean(data), "image/jpeg")
+    return None
+
+
+def process_image(data: bytes, content_type: str) -> ImageResult:
+    """Size, thumbnails and the clean copy of one image."""
+    width, height = image_size(data)
+    made = thumbnails(data)
+    renditions = [Rendition(f"thumb-{size}.jpg", body, "image/jpeg") for size, body in sorted(made.items())]
+    clean = clean_copy(data, content_type)
+    if clean is not None:
+        _open(clean.body)  # what a viewer will be sent must itself be a readable image
+        renditions.append(clean)
+    return ImageResult(width=width, height=height, renditions=renditions, metadata_stripped=clean is not None)
+
+
+# Reading ranges ----------------------------------------------------------------------------
+
+
+class RangedFile(io.RawIOBase):
+    """A read-only, seekable file over ``read(offset, length)``: only the blocks parsers ask for
+    are fetched, a few are kept, and the total fetched is capped (``Unprocessable`` past it)."""
+
+    def __init__(self, read: Callable[[int, int], bytes], size: int, *, name: str = "",
+                 budget: int = MAX_PARSE_READ_BYTES, block: int = RANGE_BLOCK_BYTES, kept_blocks: int = 8):
+        super().__init__()
+        self._read = read
+        self.size = size
+        self.name = name
+        self._budget = budget
+        self._block = block
+        self._kept = kept_blocks
+        self._blocks: dict[int, bytes] = {}
+        self._position = 0
+        self.fetched = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self.size}[whence]
+        self._position = max(0, base + offset)
+        return self._position
+
+    def _block_at(self, index: int) -> bytes:
+        if index not in self._blocks:
+            start = index * self._block
+            length = min(self._block, self.size - start)
+            self.fetched += length
+            if self.fetched > self._budget:
+                raise Unprocessable("the file needs more reading than the limit allows")
+            if len(self._blocks) >= self._kept:
+                self._blocks.pop(next(iter(self._blocks)))
+            self._blocks[index] = self._read(start, length)
+        return self._blocks[index]
+
+    def readinto(self, buffer) -> int:
+        view = memoryview(buffer).cast("B")
+        wanted = min(len(view), max(0, self.size - self._position))
+        done = 0
+        while done < wanted:
+            index, within = divmod(self._position, self._block)
+            block = self._block_at(index)
+            piece = block[within:within + wanted - done]
+            if not piece:
+                break
+            view[done:done + len(piece)] = piece
+            done += len(piece)
+            self._position += len(piece)
+        return done
+
+    def pread(self, offset: int, length: int) -> bytes:
+        self.seek(offset)
+        return self.read(length) or b""
+
+
+# Video: ISO base media (MP4, QuickTime) --------------------------------------------------------
+
+
+def _boxes(data: bytes, start: int = 0, end: int | None = None):
+    """(type, payload start, payload end) of each box in ``data[start:end]``."""
+    end = len(data) if end is None else end
+    position = start
+    while position + 8 <= end:
+        size, kind = struct.unpack(">I4s", data[position:position + 8])
+        header = 8
+        if size == 1:
+            if position + 16 > end:
+                return
+            size = struct.unpack(">Q", data[position + 8:position + 16])[0]
+            header = 16
+        elif size == 0:
+            size = end - position
+        if size < header or position + size > end:
+            return
+        yield kind, position + header, position + size
+        position += size
+
+
+def _find_moov(file: RangedFile) -> bytes:
+    """The ``moov`` box, wherever it is among the top-level boxes (16 bytes read per box)."""
+    position = 0
+    for _ in range(MAX_TOP_LEVEL_BOXES):
+        if position + 8 > file.size:
+            break
+        header = file.pread(position, 16)
+        if len(header) < 8:
+            break
+        size, kind = struct.unpack(">I4s", header[:8])
+        header_size = 8
+        if size == 1:
+            size, header_size = struct.unpack(">Q", header[8:16])[0], 16
+        elif size == 0:
+            size = file.size - position
+        if size < header_size:
+            break
+        if kind == b"moov":
+            if size > MAX_MOOV_BYTES:
+                raise Unprocessable("the video's index is larger than the limit")
+            return file.pread(position + header_size, size - header_size)
+        position += size
+    raise Unprocessable("the video has no moov box")
+
+
+def _full_box(payload: bytes) -> tuple[int, bytes]:
+    return payload[0], payload[4:]
+
+
+def _duration(payload: bytes) -> tuple[int, int]:
+    """(timescale, duration) of an ``mvhd`` or ``mdhd`` box."""
+    version, body = _full_box(payload)
+    if version == 1:
+        timescale, duration = struct.unpack(">IQ", body[16:28])
+    else:
+        timescale, duration = struct.unpack(">II", body[8:16])
+    return timescale, duration
+
+
+def _track_size(payload: bytes) -> tuple[int, int]:
+    """Display width and height of a ``tkhd`` box, swapped when its matrix turns the picture."""
+    version, body = _full_box(payload)
+    matrix_at = (32 if version == 1 else 20) + 16  # after times, id, duration, reserved, layer...
+    a, b = struct.unpack(">ii", body[matrix_at:matrix_at + 8])
+    width, height = struct.unpack(">II", body[matrix_at + 36:matrix_at + 44])
+    width, height = width >> 16, height >> 16
+    return (height, width) if a == 0 and abs(b) == 0x10000 else (width, height)
+
+
+def iso_video_info(file: RangedFile) -> dict:
+    """Width, height and duration of an MP4 or QuickTime file from its ``moov`` box."""
+    moov = _find_moov(file)
+    info: dict = {}
+    fragment_duration = None
+    for kind, start, end in _boxes(moov):
+        if kind == b"mvhd":
+            timescale, duration = _duration(moov[start:end])
+            if timescale and duration and duration != 0xFFFFFFFF:
+                info["duration_seconds"] = round(duration / timescale, 3)
+            info["_timescale"] = timescale
+        elif kind == b"mvex":
+            for inner, inner_start, inner_end in _boxes(moov, start, end):
+                if inner == b"mehd":
+                    version, body = _full_box(moov[inner_start:inner_end])
+                    fragment_duration = struct.unpack(">Q" if version == 1 else ">I", body[:8 if version == 1 else 4])[0]
+        elif kind == b"trak" and "width" not in info:
+            size, handler = None, None
+            for inner, inner_start, inner_end in _boxes(moov, start, end):
+                if inner == b"tkhd":
+                    size = _track_size(moov[inner_start:inner_end])
+                elif inner == b"mdia":
+                    for part, part_start, part_end in _boxes(moov, inner_start, inner_end):
+                        if part == b"hdlr":
+                            handler = moov[part_start + 8:part_start + 12]
+            if handler == b"vide" and size and size[0] and size[1]:
+                info["width"], info["height"] = size
+    timescale = info.pop("_timescale", 0)
+    if "duration_seconds" not in info and fragment_duration and timescale:
+        info["duration_seconds"] = round(fragment_duration / timescale, 3)
+    if not info:
+        raise Unprocessable("the video's index holds no track or duration")
+    return info
+
+
+# Audio and PDF ---------------------------------------------------------------------------------
+
+
+def audio_info(file: RangedFile) -> dict:
+    """Duration and the common tags (title, artist, album, date, genre), by mutagen."""
+    import mutagen
+
+    try:
+        found = mutagen.File(file, easy=True)
+    except mutagen.MutagenError as error:
+        raise Unprocessable("the audio file cannot be read") from error
+    if found is None or getattr(found, "info", None) is None:
+        raise Unprocessable("the audio file's format is not recognised")
+    info: dict = {}
+    length = getattr(found.info, "length", None)
+    if length:
+        info["duration_seconds"] = round(float(length), 3)
+    tags = {}
+    source = found.tags
+    if source is not None and hasattr(source, "getall"):  # ID3 inside WAV or AIFF: no "easy" view
+        source = {name: [str(frame) for frame in source.getall(frame_id)] for name, frame_id in _ID3_FRAMES.items()}
+    for name in AUDIO_TAGS:
+        values = source.get(name) if source is not None else None
+        if values:
+            text = str(values[0] if isinstance(values, list) else values).strip()
+            if text:
+                tags[name] = text[:MAX_TAG_CHARS]
+    if tags:
+        info["tags"] = tags
+    return info
+
+
+def pdf_pages(file: RangedFile) -> int:
+    """How many pages a PDF has, by pypdf (cross-reference tables and streams, object streams)."""
+    import logging
+
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    logging.getLogger("pypdf").setLevel(logging.ERROR)  # its warnings would name nothing useful
+    try:
+        reader = PdfReader(file, strict=False)
+        if reader.is_encrypted:
+            reader.decrypt("")
+        pages = len(reader.pages)
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, struct.error) as error:
+        raise Unprocessable("the PDF cannot be read") from error
+    if pages < 1:
+        raise Unprocessable("the PDF has no pages")
+    return pages
