@@ -17,7 +17,7 @@ PLACEHOLDER = (
 
 
 NO_ANCESTORS = "'none'"
-PLAYER_MESSAGES = {403: "Not available on this site", 410: "No longer available"}
+PLACEHOLDER_MESSAGES = {403: "Not available on this site", 410: "No longer available"}
 
 
 def requesting_origin() -> str | None:
@@ -25,7 +25,7 @@ def requesting_origin() -> str | None:
 
 
 def placeholder(refusal: Refusal):
-    message = PLAYER_MESSAGES.get(refusal.status, "Not found")
+    message = PLACEHOLDER_MESSAGES.get(refusal.status, "Not found")
     response = make_response(PLACEHOLDER.format(message=message), refusal.status)
     response.headers["Content-Type"] = "image/svg+xml"
     response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
@@ -68,7 +68,7 @@ def refused_player(refusal: Refusal):
     a placeholder that says why, instead of the browser's broken-frame icon. It carries no file
     and no link, so framing it gives nothing away."""
     response = make_response(render_template("player.html", refusal=refusal,
-                                             message=PLAYER_MESSAGES.get(refusal.status, "Not found")), refusal.status)
+                                             message=PLACEHOLDER_MESSAGES.get(refusal.status, "Not found")), refusal.status)
     response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'self'; frame-ancestors *"
     response.headers["X-Error-Code"] = refusal.code
     return no_store(response)
