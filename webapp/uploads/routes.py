@@ -1,7 +1,6 @@
 from flask import Blueprint, g, jsonify, render_template, request, session
 
 from webapp import assets, events, services, tokens, uploading
-from webapp.openapi import SPEC
 from webapp.presenters import media_json
 from webapp.uploads.forms import UploadForm
 
@@ -51,13 +50,19 @@ def cache_bundled_files(response):
 
 @bp.post("/api/uploads")
 def create_upload():
-    answer = uploading.start_upload(services(), request.get_json(silent=True), uploader_id(create=True))
+    from webapp import schemas  # marshmallow is imported by the first API call, not at start
+
+    body = schemas.load(schemas.UploadRequest, request.get_json(silent=True))
+    answer = uploading.start_upload(services(), body, uploader_id(create=True))
     return jsonify(answer), 201
 
 
 @bp.post("/api/uploads/<upload_id>/parts")
 def sign_parts(upload_id: str):
-    return jsonify(uploading.sign_parts(services(), upload_id, request.get_json(silent=True), uploader_id() or ""))
+    from webapp import schemas
+
+    body = schemas.load(schemas.PartBatch, request.get_json(silent=True))
+    return jsonify(uploading.sign_parts(services(), upload_id, body, uploader_id() or ""))
 
 
 @bp.get("/api/uploads/<upload_id>/parts")
@@ -91,4 +96,6 @@ def health():
 
 @bp.get("/api/openapi.json")
 def openapi():
-    return jsonify(SPEC)
+    from webapp.openapi import document
+
+    return jsonify(document())
