@@ -76,7 +76,7 @@ $(LAMBDA_DEPS): requirements.txt requirements-deploy.txt zappa_settings.json | $
 # From an empty AWS account to a running site (README, "Deploying to AWS"), each step safe to
 # run again: make deploy STAGE=production [DOMAIN=media.example.com HOSTED_ZONE=example.com
 # ALARM_EMAIL=ops@example.com REGION=us-east-1]; DRY_RUN=1 prints the commands only.
-deploy: $(DEPS) $(INFRA_DEPS) $(NODE_DEPS)
+deploy: $(DEPS) $(INFRA_DEPS) $(NODE_DEPS) $(BUNDLE)
 	$(PY) -m infra.deploy --stage "$(STAGE)" $(if $(REGION),--region "$(REGION)") \
 		$(if $(DOMAIN),--domain "$(DOMAIN)") $(if $(HOSTED_ZONE),--hosted-zone "$(HOSTED_ZONE)") \
 		$(if $(ALARM_EMAIL),--alarm-email "$(ALARM_EMAIL)") $(if $(DRY_RUN),--dry-run)

@@ -73,6 +73,10 @@ def project(tmp_path_factory) -> pathlib.Path:
         if (ROOT / name).is_file():
             (project / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, project / name)
+    # The upload page's bundle is built, not committed (make builds it before packaging).
+    if not (ROOT / "static" / "dist" / "manifest.json").exists():
+        missing_tool("static/dist is not built; `make test` (or `make deploy`) builds it")
+    shutil.copytree(ROOT / "static" / "dist", project / "static" / "dist")
     outputs = project / ".deploy" / STAGE / "outputs.json"
     outputs.parent.mkdir(parents=True)
     outputs.write_text(json.dumps(SAMPLE_OUTPUTS))
@@ -123,11 +127,14 @@ def test_package_is_lean(package, unzipped):
     names = {p.name for p in unzipped.iterdir()}
     assert {"handler.py", "zappa_settings.py", "wsgi.py", "webapp", "templates", "static", "flask", "boto3",
             "cryptography", "zappa", "durationpy"} <= names
-    unwanted = {"tests", "bench", "infra", "scripts", "node_modules", "moto", "pytest", "playwright", "pip",
+    unwanted = {"tests", "bench", "infra", "scripts", "frontend", "node_modules", "moto", "pytest", "playwright", "pip",
                 "setuptools", "wheel", "troposphere", "yaml", "bin", "README.md", "Makefile", "zappa_settings.json"}
     assert not names & unwanted
     assert not [name for name in names if name.startswith(".")]
     assert not (unzipped / "webapp" / "local").exists()
+    assert not (unzipped / "frontend").exists()  # the bundle's source; the bundle itself ships:
+    manifest = json.loads((unzipped / "static" / "dist" / "manifest.json").read_text())
+    assert manifest and all((unzipped / "static" / "dist" / name).is_file() for name in manifest.values())
     models = {p.name for p in (unzipped / "botocore" / "data").iterdir()}
     assert {"s3", "dynamodb", "ses", "secretsmanager", "ssm"} <= models
 
@@ -246,7 +253,9 @@ def test_handler_serves_the_app_the_events_and_signed_links(unzipped, deployed, 
     [home] = page.results
     browser.keep(home)
     assert home["statusCode"] == 200
-    assert "Upload a file" in home["body"] and "Local mode" not in home["body"]
+    assert "<h1>Upload files</h1>" in home["body"] and "Local mode" not in home["body"]
+    scripts = re.findall(r'<script[^>]+src="/static/(dist/[^"]+)"', home["body"])
+    assert scripts and all((unzipped / "static" / path).is_file() for path in scripts), scripts
     csrf = re.search(r'name="csrf-token" content="([^"]+)"', home["body"]).group(1)
     json_headers = {"Content-Type": "application/json", "X-CSRFToken": csrf}
 
