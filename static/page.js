@@ -81,6 +81,7 @@
       if (form) {
         form.dataset.confirmed = "yes";
         if (form.requestSubmit) form.requestSubmit(); else form.submit();
+        delete form.dataset.confirmed;  // a page restored from the back button asks again
       }
     });
     cancel.addEventListener("click", function () { pending = null; dialog.close("cancel"); });

@@ -144,10 +144,8 @@ def register_commands(app: Flask) -> None:
 
 def register_template_helpers(app: Flask) -> None:
     from webapp import presenters, rules
-    from webapp.dates import utc_text
 
     app.jinja_env.filters["human_size"] = rules.human_size
-    app.jinja_env.filters["utc"] = utc_text
     app.jinja_env.filters["time_tag"] = presenters.time_tag
     app.jinja_env.filters["qr_svg"] = presenters.qr_svg
 
