@@ -165,6 +165,26 @@ class Catalog:
                                                ":ready": "ready", ":pending": "pending"}),
         ))
 
+    def set_scan(self, media_id: str, scan: str, *, only_from: tuple, extra: dict | None = None) -> bool:
+        """Move a ready item's ``scan`` state, only from the states given (None: not set yet), so a
+        late or repeated verdict never undoes a later one (infected stays infected)."""
+        values = {"scan": scan, **(extra or {})}
+        names = {f"#f{i}": field for i, field in enumerate(values)}
+        names.update({"#status": "status", "#scan": "scan"})
+        allowed = [state for state in only_from if state is not None]
+        conditions = (["attribute_not_exists(#scan)"] if None in only_from else []) + \
+            [f"#scan = :from{i}" for i in range(len(allowed))]
+        return _if_condition_holds(lambda: self._db.update_item(
+            TableName=self.table,
+            Key=self._key(media_id),
+            UpdateExpression="SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(values))),
+            ConditionExpression=f"#status = :ready AND ({' OR '.join(conditions)})",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=to_item({**{f":v{i}": v for i, v in enumerate(values.values())},
+                                               **{f":from{i}": v for i, v in enumerate(allowed)},
+                                               ":ready": "ready"}),
+        ))
+
     def count_download(self, media_id: str, share_id: str, now: int, at: str) -> bool:
         """Count one download on the item and on the share, or neither.
 

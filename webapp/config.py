@@ -91,6 +91,7 @@ class Settings:
     aws_connect_timeout: int = 2
     aws_read_timeout: int = 3
     aws_max_attempts: int = 2
+    malware_scan: str = "off"  # "guardduty": nothing is shared before its scan says clean (webapp/scanning.py)
 
     def __post_init__(self) -> None:
         problems = []
@@ -177,6 +178,8 @@ class Settings:
             problems.append("MEDIAHUB_AWS_CONNECT_TIMEOUT must be 1-10 s and MEDIAHUB_AWS_READ_TIMEOUT 1-20 s")
         if not 1 <= self.aws_max_attempts <= 5:
             problems.append("MEDIAHUB_AWS_MAX_ATTEMPTS must be between 1 and 5")
+        if self.malware_scan not in ("off", "guardduty"):
+            problems.append("MEDIAHUB_MALWARE_SCAN must be guardduty or off")
         if not 1 <= self.port <= 65535:
             problems.append("PORT must be between 1 and 65535")
         if problems:
@@ -245,6 +248,7 @@ class Settings:
             ("cloudfront_key_id", "MEDIAHUB_CLOUDFRONT_KEY_ID"),
         ):
             values[field] = (env.get(name) or "").strip().rstrip("/") or None
+        values["malware_scan"] = env.get("MEDIAHUB_MALWARE_SCAN", "").strip().lower() or "off"
         values["metrics"] = not local_mode
         for field, name in (("bind_links_to_ip", "MEDIAHUB_LINK_BIND_IP"), ("local_cdn", "MEDIAHUB_LOCAL_CDN"),
                             ("metrics", "MEDIAHUB_METRICS")):

@@ -3,9 +3,12 @@
 ``object_created``: the S3 safety net. Every upload is recorded by the same
 idempotent step as the browser's completion callback, so an upload whose
 callback never came is still recorded, and one recorded twice stays one record.
-Then it is processed (``webapp.processing``: sizes, thumbnails, a clean copy), once.
+Then it is processed (``webapp.processing``: sizes, thumbnails, a clean copy), once, and
+its scan state is set (``webapp.scanning``).
 ``upload_completed``: local mode has no S3 events; the completion callback runs the
-same processing step in-process.
+same steps in-process, and the scan stand-in when scanning is on.
+``scan_result``: the malware scanner's verdict on an object (GuardDuty's EventBridge event,
+delivered through SNS on AWS; directly from the stand-in in local mode).
 ``cleanup``: removes expired items, and objects that never became a record;
 bounded work per run, continuing where the last run stopped.
 """
@@ -15,7 +18,7 @@ from __future__ import annotations
 import logging
 from urllib.parse import unquote_plus
 
-from webapp import processing, rules, uploading
+from webapp import processing, rules, scanning, uploading
 from webapp.dates import recent_months
 from webapp.logs import timed_event
 from webapp.rules import Refusal
@@ -47,6 +50,7 @@ def object_created(event: dict, context=None, services: Services | None = None) 
             if media_id is not None:
                 result = processing.process(svc, media_id)
                 processed[result] = processed.get(result, 0) + 1
+                scanning.note_upload(svc, media_id)
         fields.update(outcome)
         fields.update({f"processing_{result}": number for result, number in processed.items()})
     return outcome
@@ -58,8 +62,33 @@ def upload_completed(svc: Services, completion: uploading.Completion) -> None:
     On AWS the ObjectCreated event processes the upload (it arrives whether or not the browser
     calls back), so the request that completes an upload stays fast.
     """
-    if svc.settings.local_mode and completion.media.get("status") == "ready":
-        processing.process(svc, completion.media["id"])
+    if not svc.settings.local_mode or completion.media.get("status") != "ready":
+        return
+    media_id = completion.media["id"]
+    processing.process(svc, media_id)
+    if scanning.note_upload(svc, media_id) == scanning.PENDING:
+        from webapp.local import scanner  # local mode only: not in the Lambda package
+
+        scan_result(scanner.scan(svc.storage._s3, svc.storage.bucket, completion.media["s3_key"]), services=svc)
+
+
+def scan_result(event: dict, context=None, services: Services | None = None) -> dict:
+    """GuardDuty Malware Protection's "Object Scan Result" for objects of this bucket.
+
+    On AWS an EventBridge rule (``infra/stack.py``, with ``malwareScan=guardduty``) sends these
+    events to an SNS topic this function subscribes to (a Zappa ``events`` entry on the topic's
+    ARN), because Zappa's handler routes SNS records to a function and has no route for a bare
+    EventBridge event. Both shapes are read here.
+    """
+    svc = services or current_services()
+    outcome: dict[str, int] = {}
+    verdicts = scanning.verdicts_in(event)
+    with timed_event("scan_result", verdicts=len(verdicts)) as fields:
+        for bucket, key, status in verdicts:
+            result = scanning.apply_verdict(svc, key, status) if bucket == svc.storage.bucket else None
+            outcome[result or "ignored"] = outcome.get(result or "ignored", 0) + 1
+        fields.update(outcome)
+    return outcome
 
 
 def _record_one(svc: Services, key: str) -> tuple[str, str | None]:

@@ -58,6 +58,22 @@ def role_statements(*, bucket: str, table: str, region: str, account: str, funct
             "Resource": f"arn:aws:s3:::{bucket}/{RENDITIONS_PREFIX}*",
         },
         {
+            "Sid": "ScanVerdicts",
+            "Effect": "Allow",
+            # The malware scanner's verdict is a tag on the object (GuardDutyMalwareScanStatus); the
+            # record step reads it when the verdict came before the record.
+            "Action": "s3:GetObjectTagging",
+            "Resource": f"arn:aws:s3:::{bucket}/{UPLOAD_PREFIX}*",
+        },
+        {
+            "Sid": "QuarantineObjects",
+            "Effect": "Allow",
+            # An infected upload is copied here (CopyObject: GetObject on the source, PutObject on the
+            # target, no tags) and deleted from uploads/; the bucket's lifecycle removes it after a week.
+            "Action": "s3:PutObject",
+            "Resource": f"arn:aws:s3:::{bucket}/{QUARANTINE_PREFIX}*",
+        },
+        {
             "Sid": "UploadsListing",
             "Effect": "Allow",
             # The hourly cleanup walks uploads/. GetObject of a missing key still answers 403

@@ -42,6 +42,11 @@ def test_every_resource_is_exact(monkeypatch):
     # Thumbnails and clean copies: written, read and deleted under renditions/ only, never listed.
     assert by_sid["RenditionsObjects"]["Resource"] == "arn:aws:s3:::mediahub-prod-uploads/renditions/*"
     assert set(by_sid["RenditionsObjects"]["Action"]) == {"s3:PutObject", "s3:GetObject", "s3:DeleteObject"}
+    # The malware gate: read the scanner's verdict tag on uploads, move infected ones to quarantine/.
+    assert (by_sid["ScanVerdicts"]["Action"], by_sid["ScanVerdicts"]["Resource"]) == (
+        "s3:GetObjectTagging", "arn:aws:s3:::mediahub-prod-uploads/uploads/*")
+    assert (by_sid["QuarantineObjects"]["Action"], by_sid["QuarantineObjects"]["Resource"]) == (
+        "s3:PutObject", "arn:aws:s3:::mediahub-prod-uploads/quarantine/*")
     assert by_sid["UploadsListing"]["Condition"] == {"StringLike": {"s3:prefix": "uploads/*"}}
     assert set(by_sid["CatalogItems"]["Action"]) == {  # every DynamoDB call the app makes, and no more
         "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
