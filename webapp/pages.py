@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Callable, TypeVar
 
 from flask import redirect, render_template, url_for
@@ -49,7 +50,7 @@ def render_manage(svc: Services, media: dict, token: str, *, status: int = 200, 
     fresh = {
         "share_form": lambda: ShareForm(formdata=None),
         "anyone_form": lambda: AnyoneLinkForm(formdata=None),
-        "expiry_form": lambda: ExpiryForm(formdata=None),
+        "expiry_form": lambda: ExpiryForm(formdata=None, days=days_left(svc, media)),
         "password_form": lambda: ItemPasswordForm(formdata=None),
         "embed_form": lambda: EmbedOriginsForm(formdata=None, origins="\n".join(media.get("embed_origins") or [])),
     }
@@ -72,6 +73,11 @@ def render_manage(svc: Services, media: dict, token: str, *, status: int = 200, 
         **values,
     )
     return page, status
+
+
+def days_left(svc: Services, media: dict) -> int:
+    """Whole days the file has left, rounded up: the expiry form starts from what is true now."""
+    return max(1, math.ceil((media["expires_at"] - svc.clock()) / 86400))
 
 
 def back_to_manage(media_id: str, token: str):

@@ -254,8 +254,10 @@ def test_rows_follow_the_files_expiry_and_say_used_up(owner, settings):
     ann = link_for(settings, "ann@allowed.com")
     viewer = app.test_client()
     assert [viewer.get(ann + "/download").status_code for _ in range(2)] == [302, 302]
+    assert parse(manage_page(api, media)).find("input", id="expiry-days").attrs["value"] == "7"
     assert submit(api, media, "/expiry", "expiry", days="1").status_code == 302
     page = manage_page(api, media)
+    assert parse(page).find("input", id="expiry-days").attrs["value"] == "1"
     file_expiry = parse(page).find(id="media-expires").find("time").attrs["datetime"]
     row = row_node(page, "shares", "recipient", "ann@allowed.com")
     assert row.find("td", class_="expires").find("time").attrs["datetime"] == file_expiry
