@@ -78,7 +78,6 @@ def gallery(svc: Services, client_ip: str | None, limit: int = 100) -> list[dict
     return items
 
 
-
 def public_item(svc: Services, media_id: str, client_ip: str | None) -> dict:
     """A gallery item's own page: only items their uploader chose to show publicly."""
     media = ownership.live_media(svc, media_id)
