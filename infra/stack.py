@@ -32,6 +32,9 @@ from aws_cdk import aws_cloudfront_origins as origins
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as events_targets
+from aws_cdk import aws_guardduty as guardduty
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_route53 as route53
@@ -42,7 +45,8 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from webapp.catalog import TABLE_DEFINITION
-from webapp.iam import QUARANTINE_PREFIX, role_statements
+from webapp.iam import QUARANTINE_PREFIX, UPLOAD_PREFIX, role_statements
+from webapp.scanning import SCAN_RESULT_DETAIL_TYPE, SCAN_TAG
 
 PROJECT = "mediahub"
 PRODUCTION_STAGE = "production"
@@ -162,6 +166,7 @@ class MediahubStack(Stack):
         self.log_group = self._log_group()
         self.alarm_topic = self._alarms()
         self.certificate = self._certificate()
+        self.scan_results = self._malware_protection()
         self._outputs()
 
     # Storage -------------------------------------------------------------------------------
@@ -482,6 +487,88 @@ class MediahubStack(Stack):
             )
         return acm.Certificate(self, "Certificate", domain_name=self.config.domain, validation=validation)
 
+    # Malware scanning ----------------------------------------------------------------------
+
+    def _malware_protection(self) -> sns.Topic | None:
+        """With context ``malwareScan=guardduty``: GuardDuty Malware Protection for the bucket's
+        ``uploads/``, and its verdicts on their way to the function.
+
+        GuardDuty scans each new object, tags it ``GuardDutyMalwareScanStatus`` and publishes an
+        "Object Scan Result" event. A rule sends those of this bucket to an SNS topic, which the
+        function subscribes to through Zappa (an ``events`` entry naming the topic's ARN, the
+        ``ScanResultsTopicArn`` output, and ``webapp.events.scan_result``): Zappa's handler routes
+        SNS records to a function, and has no route for a bare EventBridge event. CloudFront is
+        refused any upload not tagged clean, whatever the app decides.
+        """
+        if str(self.node.try_get_context("malwareScan") or "off").strip().lower() != "guardduty":
+            return None
+        bucket_arn = self.uploads.bucket_arn
+        managed_rule = f"arn:{Aws.PARTITION}:events:{Aws.REGION}:{Aws.ACCOUNT_ID}:rule/" \
+                       "DO-NOT-DELETE-AmazonGuardDutyMalwareProtectionS3*"
+        role = iam.Role(
+            self, "MalwareProtectionRole",
+            description=f"Mediahub {self.config.stage}: GuardDuty Malware Protection scans and tags uploads",
+            assumed_by=iam.ServicePrincipal("malware-protection-plan.guardduty.amazonaws.com"),
+            inline_policies={"malware-protection": iam.PolicyDocument(statements=[
+                iam.PolicyStatement(
+                    sid="AllowManagedRuleToSendS3EventsToGuardDuty",
+                    actions=["events:PutRule", "events:DeleteRule", "events:PutTargets", "events:RemoveTargets"],
+                    resources=[managed_rule],
+                    conditions={"StringLike": {"events:ManagedBy": "malware-protection-plan.guardduty.amazonaws.com"}}),
+                iam.PolicyStatement(
+                    sid="AllowGuardDutyToMonitorEventBridgeManagedRule",
+                    actions=["events:DescribeRule", "events:ListTargetsByRule"], resources=[managed_rule]),
+                iam.PolicyStatement(
+                    sid="AllowPostScanTag",
+                    actions=["s3:PutObjectTagging", "s3:GetObjectTagging", "s3:PutObjectVersionTagging",
+                             "s3:GetObjectVersionTagging"],
+                    resources=[f"{bucket_arn}/{UPLOAD_PREFIX}*"]),
+                iam.PolicyStatement(
+                    sid="AllowEnableS3EventBridgeEvents",
+                    actions=["s3:PutBucketNotification", "s3:GetBucketNotification"], resources=[bucket_arn]),
+                iam.PolicyStatement(
+                    sid="AllowPutValidationObject",
+                    actions=["s3:PutObject"], resources=[f"{bucket_arn}/malware-protection-resource-validation-object"]),
+                iam.PolicyStatement(sid="AllowCheckBucketOwnership", actions=["s3:ListBucket"], resources=[bucket_arn]),
+                iam.PolicyStatement(
+                    sid="AllowMalwareScan",
+                    actions=["s3:GetObject", "s3:GetObjectVersion"], resources=[f"{bucket_arn}/{UPLOAD_PREFIX}*"]),
+            ])},
+        )
+        plan = guardduty.CfnMalwareProtectionPlan(
+            self, "MalwareProtectionPlan",
+            role=role.role_arn,
+            protected_resource=guardduty.CfnMalwareProtectionPlan.CFNProtectedResourceProperty(
+                s3_bucket=guardduty.CfnMalwareProtectionPlan.S3BucketProperty(
+                    bucket_name=self.uploads.bucket_name, object_prefixes=[UPLOAD_PREFIX])),
+            actions=guardduty.CfnMalwareProtectionPlan.CFNActionsProperty(
+                tagging=guardduty.CfnMalwareProtectionPlan.CFNTaggingProperty(status="ENABLED")),
+        )
+        # GuardDuty checks the role's permissions when the plan is made: the policy must exist first.
+        plan.node.add_dependency(role)
+        topic = sns.Topic(self, "ScanResultsTopic", topic_name=f"{self.config.name}-scan-results",
+                          display_name=f"Mediahub {self.config.stage} malware scan results", enforce_ssl=True)
+        events.Rule(
+            self, "ScanResultsRule",
+            description=f"Mediahub {self.config.stage}: GuardDuty's scan results for the uploads bucket, to the function",
+            event_pattern=events.EventPattern(
+                source=["aws.guardduty"],
+                detail_type=[SCAN_RESULT_DETAIL_TYPE],
+                detail={"s3ObjectDetails": {"bucketName": [self.uploads.bucket_name]}},
+            ),
+            targets=[events_targets.SnsTopic(topic)],
+        )
+        # Only objects GuardDuty found clean leave the bucket through CloudFront.
+        self.uploads.add_to_resource_policy(iam.PolicyStatement(
+            sid="ServeOnlyScannedUploads",
+            effect=iam.Effect.DENY,
+            principals=[iam.ServicePrincipal("cloudfront.amazonaws.com")],
+            actions=["s3:GetObject"],
+            resources=[f"{bucket_arn}/{UPLOAD_PREFIX}*"],
+            conditions={"StringNotEquals": {f"s3:ExistingObjectTag/{SCAN_TAG}": "NO_THREATS_FOUND"}},
+        ))
+        return topic
+
     # Outputs -------------------------------------------------------------------------------
 
     def _outputs(self) -> None:
@@ -503,6 +590,9 @@ class MediahubStack(Stack):
             outputs["SiteUrl"] = (self.config.site_origin, "MEDIAHUB_SITE_URL")
         elif self.config.site_url:
             outputs["ApiSiteUrl"] = (self.config.site_url, "MEDIAHUB_SITE_URL: the site at API Gateway's own URL")
+        if self.scan_results is not None:
+            outputs["ScanResultsTopicArn"] = (self.scan_results.topic_arn,
+                                              "Zappa events: webapp.events.scan_result subscribes to it")
         if self.certificate is not None:
             outputs["CertificateArn"] = (self.certificate.certificate_arn, "Zappa's certificate_arn (zappa certify)")
         for key, (value, description) in outputs.items():
