@@ -19,11 +19,15 @@ ROOT = Path(__file__).resolve().parents[2]
         ("bench.signing", "signed CloudFront links/s"),
         ("bench.cold_start", "import wsgi + first GET /"),
         ("bench.throughput", "POST /api/uploads"),
+        ("bench.multipart_cost", "parts"),
+        ("bench.resumable", "bytes sent, 1 s cut at 50 %"),
     ],
 )
 def test_benchmark_runs(module, expect):
     if module == "bench.throughput" and shutil.which("wrk") is None:
         missing_tool("wrk is not installed (make test installs it as root)")
+    if module == "bench.resumable" and not Path("/usr/bin/chromium").exists():
+        missing_tool("no browser at /usr/bin/chromium (make test installs it as root)")
     ran = subprocess.run([sys.executable, "-m", module, "--quick"], cwd=ROOT, capture_output=True, text=True,
                          timeout=600)
     assert ran.returncode == 0, ran.stdout[-2000:] + ran.stderr[-3000:]
