@@ -53,7 +53,22 @@ const SIGNATURES = {
   "audio/x-wav": riff("WAVE"),
   "audio/flac": (b) => ascii(b, 0, 4) === "fLaC",
   "application/pdf": (b) => /^[\r\n\t ]*%PDF-/.test(ascii(b, 0, Math.min(b.length, 32))),
+  "text/plain": plainText,
 };
+
+// Printable UTF-8 that does not open like a page or a script (a cut-off last character is fine).
+function plainText(bytes) {
+  let text;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(0, bytes.length - 3)) +
+      new TextDecoder("utf-8").decode(bytes.subarray(bytes.length - 3)).replace(/\uFFFD/g, "");
+  } catch {
+    return false;
+  }
+  const opening = text.trimStart().toLowerCase();
+  if (["<!doctype", "<html", "<script", "<?xml", "<svg"].some((start) => opening.startsWith(start))) return false;
+  return !/[\u0000-\u0008\u000B\u000E-\u001F\u007F]/.test(text);
+}
 
 export function matches(type, bytes) {
   const check = SIGNATURES[type];
@@ -62,7 +77,7 @@ export function matches(type, bytes) {
 
 export function detect(bytes) {
   for (const [type, check] of Object.entries(SIGNATURES)) {
-    if (check(bytes)) return type;
+    if (type !== "text/plain" && check(bytes)) return type;
   }
   const text = ascii(bytes, 0, Math.min(bytes.length, 64)).trimStart().toLowerCase();
   if (text.startsWith("<!doctype html") || text.startsWith("<html") || text.startsWith("<script")) return "text/html";
