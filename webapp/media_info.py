@@ -127,7 +127,12 @@ def thumbnails(data: bytes, sizes: tuple[int, ...] = THUMBNAIL_SIZES, *, draft: 
     image = _open(data)
     largest = max(sizes)
     if draft and image.format == "JPEG":
-        image.draft("RGB", (largest, largest))
+        # The size the largest thumbnail will have, not its square box: a 6000x4000 photo needs
+        # 1280x853, which a quarter-scale decode (1500x1000) still covers; asking for 1280x1280
+        # would allow only half scale, four times the pixels.
+        width, height = image.size
+        ratio = min(largest / width, largest / height, 1)
+        image.draft("RGB", (max(1, round(width * ratio)), max(1, round(height * ratio))))
     icc = image.info.get("icc_profile")
     try:
         image.seek(0)

@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
         ("bench.signing", "signed CloudFront links/s"),
         ("bench.cold_start", "import wsgi + first GET /"),
         ("bench.throughput", "POST /api/uploads"),
+        ("bench.thumbnails", "draft decode (libjpeg scaled)"),
         ("bench.multipart_cost", "parts"),
         ("bench.resumable", "bytes sent, 1 s cut at 50 %"),
     ],
