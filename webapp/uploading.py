@@ -145,19 +145,14 @@ def sign_parts(svc: Services, upload_id: str, data: object, uploader_id: str) ->
     plan = parts.PartPlan(size=ticket.size, part_size=ticket.part_size)
     batch = parts.check_part_batch(data, plan, ticket.checksum_algorithm)
     header = f"x-amz-checksum-{ticket.checksum_algorithm.lower()}"
+    urls = svc.storage.part_urls(
+        ticket.key, ticket.s3_upload_id, [(part.number, part.length, part.checksum) for part in batch],
+        checksum_algorithm=ticket.checksum_algorithm, expires_in=parts.PART_URL_SECONDS,
+    )
     signed = [
-        {
-            "number": part.number,
-            "url": svc.storage.part_url(
-                ticket.key, ticket.s3_upload_id, part.number, length=part.length,
-                checksum_algorithm=ticket.checksum_algorithm, checksum=part.checksum,
-                expires_in=parts.PART_URL_SECONDS,
-            ),
-            "size": part.length,
-            # The browser sets Content-Length itself; it must send this header as signed.
-            "headers": {header: part.checksum},
-        }
-        for part in batch
+        # The browser sets Content-Length itself; it must send the checksum header as signed.
+        {"number": part.number, "url": url, "size": part.length, "headers": {header: part.checksum}}
+        for part, url in zip(batch, urls)
     ]
     return {"parts": signed, "expires_at": iso(svc.clock() + parts.PART_URL_SECONDS)}
 

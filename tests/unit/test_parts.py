@@ -147,3 +147,31 @@ def test_part_url_signs_its_length_and_checksum_as_headers_and_expires_soon(stor
     assert query["partNumber"] == ["7"] and query["uploadId"] == ["upload-1"]
     assert int(query["X-Amz-Expires"][0]) == parts.PART_URL_SECONDS <= 600
     assert urlsplit(url).path.endswith("/uploads/abc/film.mp4")
+
+
+@pytest.mark.parametrize("session_token", [None, "a-session-token/with+signs="])
+def test_a_batch_of_part_urls_is_byte_for_byte_what_boto3_presigns(monkeypatch, session_token, algorithm="SHA256"):
+    """The batch signer only saves work: at one instant, every URL equals boto3's own presigned URL."""
+    import datetime
+
+    import botocore.auth
+
+    from webapp.aws import AwsClients
+    from webapp.config import Settings
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    if session_token:
+        monkeypatch.setenv("AWS_SESSION_TOKEN", session_token)
+    instant = datetime.datetime(2026, 12, 2, 5, 0, 0, tzinfo=datetime.timezone.utc)
+    monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda: instant)
+    settings = Settings(secret_key="k" * 40, local_mode=False, bucket="media-prod", region="eu-west-1")
+    storage = Storage(AwsClients(settings).s3, settings.bucket)
+    key, upload_id = "uploads/abc/Fête d’été (1).mov", "2~Ab+cd/ef=gh"
+    batch = [(1, 8 * MIB, sha256_b64(b"one")), (2, 8 * MIB, sha256_b64(b"two")), (13, 123, sha256_b64(b"last"))]
+    expected = [storage.part_url(key, upload_id, n, length=length, checksum_algorithm=algorithm, checksum=c,
+                                 expires_in=parts.PART_URL_SECONDS) for n, length, c in batch]
+    assert storage.part_urls(key, upload_id, batch, checksum_algorithm=algorithm,
+                             expires_in=parts.PART_URL_SECONDS) == expected
+    assert len(set(expected)) == 3
+    assert ("X-Amz-Security-Token" in expected[2]) == bool(session_token)
