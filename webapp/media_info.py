@@ -5,8 +5,8 @@ plain values. Images are measured and reduced with Pillow; the clean copies of J
 are made by dropping metadata segments byte for byte, so the pixels a viewer sees are exactly the
 uploader's (no second lossy encoding) and no decode is needed at all. Video is measured by walking
 ISO-BMFF boxes over ranged reads (the ``moov`` box may sit at the end, after gigabytes of ``mdat``
-that are never read); audio by mutagen and PDF by pypdf, both through a file object that reads
-only the ranges they ask for.
+that are never read), or WebM's EBML elements before its first cluster; audio by mutagen and PDF
+by pypdf, both through a file object that reads only the ranges they ask for.
 
 The limits are here, in one place: a file over them is not decoded at all.
 Pillow, mutagen and pypdf are imported on first use: a cold start that serves a page needs none.
@@ -511,6 +511,96 @@ def iso_video_info(file: RangedFile) -> dict:
         info["duration_seconds"] = round(fragment_duration / timescale, 3)
     if not info:
         raise Unprocessable("the video's index holds no track or duration")
+    return info
+
+
+# Video and audio: Matroska and WebM (EBML) ----------------------------------------------------
+
+EBML_TYPES = frozenset({"video/webm", "audio/webm"})
+_EBML_HEADER, _SEGMENT, _CLUSTER = 0x1A45DFA3, 0x18538067, 0x1F43B675
+_INFO, _TRACKS, _TRACK_ENTRY, _VIDEO = 0x1549A966, 0x1654AE6B, 0xAE, 0xE0
+_TIMESTAMP_SCALE, _DURATION, _TRACK_TYPE, _PIXEL_WIDTH, _PIXEL_HEIGHT = 0x2AD7B1, 0x4489, 0x83, 0xB0, 0xBA
+MAX_EBML_ELEMENTS = 2000
+
+
+def _vint(data: bytes, position: int, *, keep_marker: bool) -> tuple[int | None, int]:
+    """An EBML variable-length integer: (value, its length); value None for "unknown size"."""
+    if position >= len(data):
+        raise Unprocessable("the file ends inside an element header")
+    first = data[position]
+    length = 9 - first.bit_length() if first else 9
+    if length > 8 or position + length > len(data):
+        raise Unprocessable("the file's element header is broken")
+    value = int.from_bytes(data[position:position + length], "big")
+    if keep_marker:
+        return value, length
+    value &= (1 << (7 * length)) - 1
+    return (None if value == (1 << (7 * length)) - 1 else value), length
+
+
+def _ebml_children(data: bytes, start: int, end: int):
+    """(id, payload start, payload end) of each element in ``data[start:end]``; an element of
+    unknown size (a live recording's Segment or Cluster) runs to ``end``."""
+    position = start
+    for _ in range(MAX_EBML_ELEMENTS):
+        if position >= end:
+            return
+        try:
+            element, id_length = _vint(data, position, keep_marker=True)
+            size, size_length = _vint(data, position + id_length, keep_marker=False)
+        except Unprocessable:
+            return  # cut off by the end of what was read: what came before still counts
+        payload = position + id_length + size_length
+        stop = end if size is None else payload + size
+        yield element, payload, min(stop, end)
+        if size is None:
+            return
+        position = stop
+
+
+def _uint(data: bytes) -> int:
+    return int.from_bytes(data, "big")
+
+
+def ebml_info(file: RangedFile, head_bytes: int = 1024 * 1024) -> dict:
+    """Width, height and duration of a WebM or Matroska file from its Info and Tracks elements,
+    which precede the first Cluster: only the file's first ``head_bytes`` are read. Recordings
+    made by browsers (MediaRecorder) often carry no duration; then there is none to report."""
+    data = file.pread(0, min(head_bytes, file.size))
+    info: dict = {}
+    segment = None
+    for element, start, end in _ebml_children(data, 0, len(data)):
+        if element == _SEGMENT:
+            segment = (start, end)
+            break
+        if element != _EBML_HEADER:
+            raise Unprocessable("not a Matroska or WebM file")
+    if segment is None:
+        raise Unprocessable("the file has no Segment")
+    scale, duration = 1_000_000, None
+    for element, start, end in _ebml_children(data, *segment):
+        if element == _CLUSTER:
+            break
+        if element == _INFO:
+            for inner, inner_start, inner_end in _ebml_children(data, start, end):
+                if inner == _TIMESTAMP_SCALE:
+                    scale = _uint(data[inner_start:inner_end]) or scale
+                elif inner == _DURATION and inner_end - inner_start in (4, 8):
+                    duration = struct.unpack(">f" if inner_end - inner_start == 4 else ">d", data[inner_start:inner_end])[0]
+        elif element == _TRACKS:
+            for entry, entry_start, entry_end in _ebml_children(data, start, end):
+                if entry != _TRACK_ENTRY or "width" in info:
+                    continue
+                fields = {inner: (inner_start, inner_end) for inner, inner_start, inner_end
+                          in _ebml_children(data, entry_start, entry_end)}
+                kind = _uint(data[slice(*fields[_TRACK_TYPE])]) if _TRACK_TYPE in fields else None
+                if kind == 1 and _VIDEO in fields:
+                    video = {inner: _uint(data[inner_start:inner_end]) for inner, inner_start, inner_end
+                             in _ebml_children(data, *fields[_VIDEO])}
+                    if video.get(_PIXEL_WIDTH) and video.get(_PIXEL_HEIGHT):
+                        info["width"], info["height"] = video[_PIXEL_WIDTH], video[_PIXEL_HEIGHT]
+    if duration and duration > 0:
+        info["duration_seconds"] = round(duration * scale / 1e9, 3)
     return info
 
 

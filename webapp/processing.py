@@ -104,13 +104,15 @@ def derive(read: RangedFile, media: dict, whole: Callable[[], bytes]) -> Derived
                         "metadata_stripped": result.metadata_stripped}, result.renditions)
     if content_type in media_info.ISO_VIDEO_TYPES:
         return Derived(media_info.iso_video_info(read), [])
+    if content_type in media_info.EBML_TYPES:
+        return Derived(media_info.ebml_info(read), [])
     if content_type in media_info.AUDIO_TYPES or content_type == "video/ogg":  # mutagen reads Ogg Theora too
         return Derived(media_info.audio_info(read), [])
     if content_type == media_info.PDF_TYPE:
         if media["size"] > media_info.MAX_DECODE_BYTES:
             raise Unprocessable("the PDF is larger than the parsing limit")
         return Derived({"pages": media_info.pdf_pages(read)}, [])
-    return Derived({}, [])  # nothing to measure here (text, SVG, WebM, AVIF): ready as it is
+    return Derived({}, [])  # nothing to measure here (text, SVG, AVIF): ready as it is
 
 
 def process(svc: Services, media_id: str) -> str:

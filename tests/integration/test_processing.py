@@ -11,7 +11,7 @@ import pytest
 from PIL import ExifTags, Image
 
 from tests.support import Api, post_to_storage, s3_event
-from tests.unit.test_media_info import DEVICE_TAGS, mp4, photo, wav
+from tests.unit.test_media_info import DEVICE_TAGS, mp4, photo, wav, webm
 from webapp import events, ownership, processing, rules
 
 
@@ -76,6 +76,8 @@ def test_photo_with_gps_keeps_it_in_the_original_and_nowhere_else(site, read_obj
          {"width": 640, "height": 360, "duration_seconds": 4.0}),
         ("clip.mov", "video/quicktime", lambda: mp4(rotate=True, seconds=2.5, mdat_bytes=1000),
          {"width": 1080, "height": 1920, "duration_seconds": 2.5}),
+        ("talk.webm", "video/webm", lambda: webm(width=640, height=480, seconds=3.5, cluster_bytes=300_000, live=True),
+         {"width": 640, "height": 480, "duration_seconds": 3.5}),
         ("note.wav", "audio/wav", lambda: wav(1.5), {"duration_seconds": 1.5}),
         ("scan.pdf", "application/pdf", None, {"pages": 3}),
         ("dot.png", "image/png", None, {"width": 30, "height": 20, "metadata_stripped": True}),

@@ -251,3 +251,44 @@ def test_ranged_reads_are_capped():
     assert file.pread(0, 2500) == b"x" * 2500
     with pytest.raises(Unprocessable):
         file.pread(5000, 2000)
+
+
+# WebM (EBML) -------------------------------------------------------------------------------
+
+
+def element(element_id: int, payload: bytes, *, unknown_size: bool = False) -> bytes:
+    """One EBML element: its id as written (marker bits included), an 8-byte size, the payload."""
+    size = b"\x01\xff\xff\xff\xff\xff\xff\xff" if unknown_size else (0x01 << 56 | len(payload)).to_bytes(8, "big")
+    return element_id.to_bytes((element_id.bit_length() + 7) // 8, "big") + size + payload
+
+
+def webm(width=1280, height=720, seconds: float | None = 7.25, cluster_bytes=2_000_000, live=False) -> bytes:
+    """A WebM as muxers write it: EBML header, then a Segment (of unknown size when recorded live
+    by a browser) holding Info, Tracks (audio first), then clusters of media data."""
+    header = element(0x1A45DFA3, element(0x4282, b"webm"))
+    info = element(0x2AD7B1, (1_000_000).to_bytes(3, "big"))
+    if seconds is not None:
+        info += element(0x4489, struct.pack(">d", seconds * 1000))  # in milliseconds at this scale
+    audio = element(0xAE, element(0xD7, b"\x01") + element(0x83, b"\x02"))
+    video = element(0xAE, element(0xD7, b"\x02") + element(0x83, b"\x01")
+                    + element(0xE0, element(0xB0, width.to_bytes(2, "big")) + element(0xBA, height.to_bytes(2, "big"))))
+    cluster = element(0x1F43B675, b"\0" * cluster_bytes, unknown_size=live)
+    segment = element(0x1549A966, info) + element(0x1654AE6B, audio + video) + cluster
+    return header + element(0x18538067, segment, unknown_size=live)
+
+
+@pytest.mark.parametrize("live", [False, True])
+def test_webm_size_and_duration_from_its_first_bytes(live):
+    data = webm(live=live)
+    file = ranged(data, block=64 * 1024)
+    assert media_info.ebml_info(file, head_bytes=64 * 1024) == {"width": 1280, "height": 720, "duration_seconds": 7.25}
+    assert file.fetched == 64 * 1024  # the 2 MB cluster is never read
+
+
+def test_a_browser_recording_without_duration_gives_its_size():
+    assert media_info.ebml_info(ranged(webm(seconds=None, live=True))) == {"width": 1280, "height": 720}
+
+
+def test_what_is_not_webm_is_unprocessable():
+    with pytest.raises(Unprocessable):
+        media_info.ebml_info(ranged(mp4()))
