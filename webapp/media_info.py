@@ -300,6 +300,55 @@ def strip_webp(data: bytes) -> bytes:
     return b"RIFF" + len(body).to_bytes(4, "little") + body
 
 
+# GIF application extensions that change how it plays (looping) or looks (colour profile).
+_GIF_KEPT_APPLICATIONS = (b"NETSCAPE2.0", b"ANIMEXTS1.0", b"ICCRGBG1012")
+
+
+def _gif_sub_blocks_end(data: bytes, position: int) -> int:
+    """Where a chain of size-prefixed sub-blocks ends (after its zero-length terminator)."""
+    while True:
+        if position >= len(data):
+            raise Unprocessable("the GIF ends inside a block")
+        size = data[position]
+        position += 1 + size
+        if size == 0:
+            return position
+
+
+def strip_gif(data: bytes) -> bytes:
+    """The same GIF, every frame and the looping kept, without comments or XMP (application
+    extensions other than looping and the colour profile)."""
+    if data[:6] not in (b"GIF87a", b"GIF89a") or len(data) < 13:
+        raise Unprocessable("not a GIF")
+    position = 13
+    if data[10] & 0x80:
+        position += 3 * (2 << (data[10] & 0x07))
+    kept = [data[:position]]
+    while position < len(data):
+        introducer = data[position]
+        if introducer == 0x3B:
+            kept.append(b"\x3b")
+            return b"".join(kept)
+        if introducer == 0x2C:  # an image: descriptor, local colour table, LZW data
+            start = position
+            if position + 10 > len(data):
+                raise Unprocessable("the GIF ends inside an image")
+            flags = data[position + 9]
+            position += 10 + (3 * (2 << (flags & 0x07)) if flags & 0x80 else 0) + 1
+            position = _gif_sub_blocks_end(data, position)
+            kept.append(data[start:position])
+        elif introducer == 0x21 and position + 1 < len(data):
+            start, label = position, data[position + 1]
+            position = _gif_sub_blocks_end(data, position + 2)
+            block = data[start:position]
+            is_kept_application = label == 0xFF and block[3:14] in _GIF_KEPT_APPLICATIONS
+            if label in (0xF9, 0x01) or is_kept_application:  # graphic control, plain text
+                kept.append(block)
+        else:
+            raise Unprocessable("the GIF's structure is broken")
+    raise Unprocessable("the GIF ends before its trailer")
+
+
 def _heif_clean(data: bytes) -> bytes:
     """HEIC/HEIF as a JPEG without metadata: most browsers cannot show HEIF at all."""
     Image, ImageOps = _pillow()
@@ -315,8 +364,8 @@ def _heif_clean(data: bytes) -> bytes:
 
 
 def clean_copy(data: bytes, content_type: str) -> Rendition | None:
-    """A copy a viewer may have: no GPS, camera or other EXIF/XMP; None where the format carries none
-    (GIF) or cannot be cleaned here."""
+    """A copy a viewer may have: no GPS, camera or other EXIF/XMP, comments or text; None for a type
+    cleaned nowhere here."""
     if content_type == "image/jpeg":
         orientation = _orientation(_open(data))
         return Rendition("clean.jpg", strip_jpeg(data, orientation), "image/jpeg")
@@ -324,6 +373,8 @@ def clean_copy(data: bytes, content_type: str) -> Rendition | None:
         return Rendition("clean.png", strip_png(data), "image/png")
     if content_type == "image/webp":
         return Rendition("clean.webp", strip_webp(data), "image/webp")
+    if content_type == "image/gif":
+        return Rendition("clean.gif", strip_gif(data), "image/gif")
     if content_type in ("image/heic", "image/heif"):
         return Rendition("clean.jpg", _heif_clean(data), "image/jpeg")
     return None

@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 PENDING, READY, FAILED = "pending", "ready", "failed"
 # Every name a rendition can have: deleting an item deletes all of them, whatever was made.
 RENDITION_NAMES = tuple(f"thumb-{size}.jpg" for size in media_info.THUMBNAIL_SIZES) + (
-    "clean.jpg", "clean.png", "clean.webp")
+    "clean.jpg", "clean.png", "clean.webp", "clean.gif")
 
 
 def rendition_key(media_id: str, name: str) -> str:

@@ -87,6 +87,29 @@ def test_clean_png_and_webp_drop_exif_and_text():
         assert pixels(clean) == pixels(data)
 
 
+def test_clean_gif_keeps_every_frame_and_the_loop_but_no_comment_or_xmp():
+    frames = [Image.new("RGB", (40, 30), colour) for colour in ("red", "green", "blue")]
+    out = io.BytesIO()
+    frames[0].save(out, "GIF", save_all=True, append_images=frames[1:], loop=0, duration=100,
+                   comment=b"Shot at 12 Lake Road")
+    data = out.getvalue()
+    flags = data[10]
+    start = 13 + (3 * (2 << (flags & 0x07)) if flags & 0x80 else 0)
+    xmp = b"<x:xmpmeta><exif:GPSLatitude>52,22N</exif:GPSLatitude></x:xmpmeta>"
+    xmp_block = b"\x21\xff\x0bXMP DataXMP" + bytes([len(xmp)]) + xmp + b"\x00"
+    data = data[:start] + xmp_block + data[start:]
+    assert Image.open(io.BytesIO(data)).n_frames == 3  # still a valid GIF with the XMP in it
+
+    clean = media_info.clean_copy(data, "image/gif").body
+    assert b"Lake Road" not in clean and b"GPSLatitude" not in clean
+    original, cleaned = Image.open(io.BytesIO(data)), Image.open(io.BytesIO(clean))
+    assert cleaned.n_frames == 3 and cleaned.info.get("loop") == 0 and "comment" not in cleaned.info
+    for frame in range(3):
+        original.seek(frame)
+        cleaned.seek(frame)
+        assert original.convert("RGB").tobytes() == cleaned.convert("RGB").tobytes()
+
+
 @pytest.mark.parametrize(
     ("fmt", "content_type", "options"),
     [("JPEG", "image/jpeg", {}), ("PNG", "image/png", {}), ("WEBP", "image/webp", {}),
@@ -102,7 +125,7 @@ def test_thumbnails_and_size_for_each_image_type(fmt, content_type, options):
     sizes = {name: Image.open(io.BytesIO(r.body)).size for name, r in made.items() if name.startswith("thumb")}
     assert sizes == {"thumb-320.jpg": (320, 200), "thumb-1280.jpg": (1280, 800)}
     assert all(made[name].content_type == "image/jpeg" for name in sizes)
-    assert result.metadata_stripped == (content_type != "image/gif")  # GIF carries no EXIF to remove
+    assert result.metadata_stripped
 
 
 def test_thumbnails_are_upright_and_carry_no_exif():
