@@ -83,6 +83,7 @@ class Plan:
     hosted_zone: str | None
     alarm_email: str | None
     state: pathlib.Path  # .deploy/<stage>/
+    malware_scan: bool = False  # GuardDuty Malware Protection for uploads
     site_url: str | None = None  # without a domain: the API's own URL, once it exists
 
     @property
@@ -103,7 +104,8 @@ class Plan:
         if public_key:
             pairs.append(("publicKeyFile", str(self.public_key_file)))
         for key, value in (("domain", self.domain), ("hostedZone", self.hosted_zone),
-                           ("alarmEmail", self.alarm_email), ("siteUrl", None if self.domain else self.site_url)):
+                           ("alarmEmail", self.alarm_email), ("siteUrl", None if self.domain else self.site_url),
+                           ("malwareScan", "guardduty" if self.malware_scan else None)):
             if value:
                 pairs.append((key, value))
         return [arg for key, value in pairs for arg in ("-c", f"{key}={value}")]
@@ -268,6 +270,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--domain", help="the site's host name, e.g. media.example.com")
     parser.add_argument("--hosted-zone", help="the Route 53 zone holding the domain, e.g. example.com")
     parser.add_argument("--alarm-email", help="where the alarms are mailed")
+    parser.add_argument("--malware-scan", action="store_true",
+                        help="GuardDuty Malware Protection: nothing is shared before its scan says clean")
     parser.add_argument("--dry-run", action="store_true", default=os.environ.get("DRY_RUN", "") not in ("", "0"),
                         help="print the commands only (also DRY_RUN=1)")
     args = parser.parse_args(argv)
@@ -277,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--hosted-zone needs --domain (the zone validates the domain's certificate)")
     try:
         plan = Plan(stage=args.stage, region=resolve_region(args.stage, args.region), domain=args.domain,
-                    hosted_zone=args.hosted_zone, alarm_email=args.alarm_email,
+                    hosted_zone=args.hosted_zone, alarm_email=args.alarm_email, malware_scan=args.malware_scan,
                     state=ROOT / ".deploy" / args.stage)
         deploy(plan, dry_run=args.dry_run)
     except DeployError as error:

@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SETTINGS_FILE = ROOT / "zappa_settings.json"
 OBJECT_CREATED = "webapp.events.object_created"
+SCAN_RESULT = "webapp.events.scan_result"
 CLEANUP = "webapp.events.cleanup"
 # The stage's keys this command owns, in the order it writes them.
 STACK_KEYS = ("aws_region", "s3_bucket", "role_arn", "manage_roles", "domain", "certificate_arn", "route53_enabled")
@@ -112,6 +113,7 @@ def merge(settings: dict, stage: str, document: dict, *, region: str | None = No
             environment["MEDIAHUB_SITE_URL"] = outputs["ApiSiteUrl"].rstrip("/")
 
     _set_events(entry, f"arn:aws:s3:::{outputs['BucketName']}")
+    _set_scanning(entry, environment, outputs.get("ScanResultsTopicArn"))
     merged[stage] = _ordered(entry)
     return merged
 
@@ -138,6 +140,18 @@ def _set_events(entry: dict, bucket_arn: str) -> None:
             event["event_source"] = {"arn": bucket_arn, **source}
     if not any(e.get("function") == CLEANUP for e in events):
         events.append({"function": CLEANUP, "expression": "rate(1 hour)"})
+
+
+def _set_scanning(entry: dict, environment: dict, topic_arn: str | None) -> None:
+    """With the stack's malware scanning: its verdicts' SNS topic drives ``scan_result`` (Zappa's
+    handler routes SNS, not plain EventBridge events) and the app withholds unscanned files."""
+    events = [e for e in entry.get("events", []) if e.get("function") != SCAN_RESULT]
+    if topic_arn:
+        events.append({"function": SCAN_RESULT, "event_source": {"arn": topic_arn, "events": ["sns:Publish"]}})
+        environment["MEDIAHUB_MALWARE_SCAN"] = "guardduty"
+    elif environment.get("MEDIAHUB_MALWARE_SCAN") == "guardduty":
+        environment["MEDIAHUB_MALWARE_SCAN"] = "off"
+    entry["events"] = events
 
 
 def resolved_stage(settings: dict, stage: str) -> dict:

@@ -143,3 +143,17 @@ def test_the_command_says_what_is_wrong(tmp_path):
                           timeout=60)
     assert done.returncode == 2 and "mediahub-production" in done.stderr
     assert settings.read_bytes() == (ROOT / "zappa_settings.json").read_bytes()
+
+
+def test_malware_scanning_wires_the_verdicts_topic_and_turns_the_gate_on():
+    topic = "arn:aws:sns:us-east-1:123456789012:mediahub-production-scan-results"
+    scanned = zappa_stage.merge(committed(), "production", document({**OUTPUTS, "ScanResultsTopicArn": topic}))
+    entry = scanned["production"]
+    assert {"function": "webapp.events.scan_result",
+            "event_source": {"arn": topic, "events": ["sns:Publish"]}} in entry["events"]
+    assert entry["environment_variables"]["MEDIAHUB_MALWARE_SCAN"] == "guardduty"
+    assert zappa_stage.merge(scanned, "production", document({**OUTPUTS, "ScanResultsTopicArn": topic})) == scanned
+    # Deployed again without scanning: the event goes and the gate is off.
+    plain = zappa_stage.merge(scanned, "production", document(OUTPUTS))["production"]
+    assert not [e for e in plain["events"] if e["function"] == "webapp.events.scan_result"]
+    assert plain["environment_variables"]["MEDIAHUB_MALWARE_SCAN"] == "off"
