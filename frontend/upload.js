@@ -221,6 +221,8 @@ uppy.use(Dashboard, {
   width: "100%",
   height: 420,
   proudlyDisplayPoweredByUppy: false,
+  // Light or dark with the rest of the site (prefers-color-scheme).
+  theme: "auto",
   // Previews would be blob: images, which the page's Content-Security-Policy does not allow.
   disableThumbnailGenerator: true,
   showProgressDetails: true,

@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 from typing import Callable, TypeVar
 
-from flask import redirect, render_template, url_for
+from flask import redirect, render_template, session, url_for
 from flask_wtf import FlaskForm
 
-from webapp import presenters
+from webapp import presenters, tokens
 from webapp.rules import Refusal
 from webapp.services import Services
 
@@ -85,3 +85,10 @@ def back_to_manage(media_id: str, token: str):
     to their own section (#...); without a fragment of its own the redirect would keep theirs."""
     return redirect(url_for("media.manage", media_id=media_id, token=token, _anchor="main"))
 
+
+def uploader_id(create: bool = False) -> str | None:
+    """A random id for this browser's upload session, kept in the signed session cookie."""
+    if "uploader" not in session and create:
+        session.permanent = True
+        session["uploader"] = tokens.new_secret()
+    return session.get("uploader")

@@ -123,11 +123,6 @@ def admin_tab(browser, site):
     context.close()
 
 
-# The upload widget inside the upload page is checked by the uploads work's own tests; here
-# the page around it (landmarks, header, theme, width) is.
-UPLOAD_WIDGET = [["#uploader"], [".uppy-Root"]]
-
-
 def run_axe(page, exclude=()) -> list[dict]:
     if not page.evaluate("typeof window.axe === 'object'"):
         page.evaluate(AXE.read_text())  # evaluated by the browser's debugger: the page's CSP does not apply
@@ -180,7 +175,7 @@ def test_page_is_accessible_fits_a_phone_and_follows_the_dark_theme(request, sit
         tab.set_viewport_size({"width": width, "height": 900})
         answer = tab.goto(url)
         assert answer.status == status and tab.locator(proof).count() >= 1, f"{name}: {answer.status}"
-        violations = run_axe(tab, UPLOAD_WIDGET if name == "upload page" else ())
+        violations = run_axe(tab)
         figures[width] = {impact: [v["id"] for v in violations if v["impact"] == impact]
                           for impact in ("critical", "serious", "moderate", "minor")}
         bad = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3]) for v in violations

@@ -2,8 +2,7 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 
 from webapp import embedding, ownership, presenters, services, shares
 from webapp.media.forms import EmbedOriginsForm, ExpiryForm, ItemPasswordForm
-from webapp.pages import applied, back_to_manage, render_manage
-from webapp.uploads.routes import uploader_id
+from webapp.pages import applied, back_to_manage, render_manage, uploader_id
 
 bp = Blueprint("media", __name__)
 

@@ -1,18 +1,11 @@
 from flask import Blueprint, g, jsonify, render_template, request, session
 
-from webapp import assets, events, services, tokens, uploading
+from webapp import assets, events, services, uploading
+from webapp.pages import uploader_id
 from webapp.presenters import media_json
 from webapp.uploads.forms import UploadForm
 
 bp = Blueprint("uploads", __name__)
-
-
-def uploader_id(create: bool = False) -> str | None:
-    """A random id for this browser's upload session, kept in the signed session cookie."""
-    if "uploader" not in session and create:
-        session.permanent = True
-        session["uploader"] = tokens.new_secret()
-    return session.get("uploader")
 
 
 @bp.get("/")
