@@ -179,3 +179,25 @@ def test_reload_mid_upload_resumes_from_the_parts_storage_holds(serve, page, tmp
     puts = [r for r in seen if r.startswith("PUT ")]
     assert 0 < len(puts) < 13, puts  # carried on from the parts storage already held
     assert any("/parts" in r for r in seen)  # it asked which parts those were
+
+
+def test_each_of_several_files_keeps_its_own_name_and_caption(serve, page, table_items):
+    """Named in the Dashboard's own editor, file by file, as a person does it."""
+    site = serve()
+    page.goto(site + "/")
+    files = [[f"IMG_{n}.png", base64.b64encode(png_bytes(padding=500 + n)).decode(), "image/png"] for n in range(2)]
+    page.evaluate(DROP, files)
+    items = page.locator(".uppy-Dashboard-Item")
+    items.nth(1).wait_for()
+    for n, (name, caption) in enumerate([("Lake at dawn", "First light"), ("Boat house", "")]):
+        items.nth(n).locator(".uppy-Dashboard-Item-action--edit").click()
+        card = page.locator(".uppy-Dashboard-FileCard")
+        card.get_by_label("Name").fill(name)
+        card.get_by_label("Caption").fill(caption)
+        card.get_by_role("button", name="Save changes").click()
+        card.wait_for(state="detached")
+    start_upload(page)
+    page.locator("#upload-results li").nth(1).wait_for(timeout=30_000)
+    stored = {r["filename"]: (r["name"], r["caption"]) for r in records(table_items)}
+    # What was typed for each file is what its record holds; an empty caption stays empty.
+    assert stored == {"IMG_0.png": ("Lake at dawn", "First light"), "IMG_1.png": ("Boat house", "")}
