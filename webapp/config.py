@@ -92,6 +92,7 @@ class Settings:
     aws_read_timeout: int = 3
     aws_max_attempts: int = 2
     malware_scan: str = "off"  # "guardduty": nothing is shared before its scan says clean (webapp/scanning.py)
+    strip_metadata: bool = True  # viewers get the clean copy processing made, never the original (webapp/delivery.py)
 
     def __post_init__(self) -> None:
         problems = []
@@ -251,7 +252,7 @@ class Settings:
         values["malware_scan"] = env.get("MEDIAHUB_MALWARE_SCAN", "").strip().lower() or "off"
         values["metrics"] = not local_mode
         for field, name in (("bind_links_to_ip", "MEDIAHUB_LINK_BIND_IP"), ("local_cdn", "MEDIAHUB_LOCAL_CDN"),
-                            ("metrics", "MEDIAHUB_METRICS")):
+                            ("metrics", "MEDIAHUB_METRICS"), ("strip_metadata", "MEDIAHUB_STRIP_METADATA")):
             if env.get(name, "").strip():
                 values[field] = _flag(name, env[name])
         return cls(**values)

@@ -9,13 +9,83 @@ from __future__ import annotations
 
 import dataclasses
 
-from webapp import ownership, tokens
+from webapp import media_info, ownership, scanning, tokens
 from webapp.logs import count
 from webapp.rules import Refusal
 from webapp.services import Services
 from webapp.dates import iso
 
 SIGNED_URL_SECONDS = 300
+CLEANED_TYPES = media_info.IMAGE_TYPES  # the types processing makes a clean copy of
+# The clean copy's type, from its name (clean.jpg...): HEIC and HEIF are cleaned into JPEG.
+CLEAN_COPY_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp", "gif": "image/gif"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Copy:
+    """One stored object a link can point at: the original, or a rendition processing made."""
+
+    key: str
+    filename: str
+    content_type: str
+    cleaned: bool = False
+
+
+def original(media: dict) -> Copy:
+    return Copy(media["s3_key"], media["filename"], media["content_type"])
+
+
+def processing_state(media: dict) -> str:
+    return media.get("processing") or "pending"
+
+
+def processing_pending() -> Refusal:
+    return Refusal("processing_pending", "This file is being prepared for viewing. Try again in a minute.", 409)
+
+
+def viewer_copy(media: dict, strip_metadata: bool) -> Copy:
+    """What a viewer (not the owner) is handed: the clean copy when processing made one.
+
+    Pure. With stripping on, an image whose processing is still pending is refused for now
+    (409) rather than handed out with its GPS position and camera details; once processing is
+    done, types it does not clean (video, audio, PDF) and images it could not read go out as
+    they are, so a failure leaves the item usable. With stripping off, the original.
+    """
+    clean = (media.get("renditions") or {}).get("clean")
+    if not strip_metadata:
+        return original(media)
+    if clean:
+        extension = clean.rsplit(".", 1)[-1]
+        stem = media["filename"].rsplit(".", 1)[0] or "file"
+        return Copy(clean, f"{stem}.{extension}", CLEAN_COPY_TYPES.get(extension, media["content_type"]),
+                    cleaned=True)
+    if media["content_type"] in CLEANED_TYPES and processing_state(media) == "pending":
+        raise processing_pending()
+    return original(media)
+
+
+def thumbnail(media: dict, size: int) -> Copy | None:
+    """A thumbnail processing made (a JPEG, without metadata), or None."""
+    key = (media.get("renditions") or {}).get(f"thumb_{size}")
+    if not key:
+        return None
+    stem = media["filename"].rsplit(".", 1)[0] or "file"
+    return Copy(key, f"{stem}-thumb-{size}.jpg", "image/jpeg", cleaned=True)
+
+
+def poster(media: dict) -> Copy | None:
+    key = (media.get("renditions") or {}).get("poster")
+    if not key:
+        return None
+    stem = media["filename"].rsplit(".", 1)[0] or "file"
+    return Copy(key, f"{stem}-poster.jpg", "image/jpeg", cleaned=True)
+
+
+def viewer_gate(svc: Services, media: dict) -> None:
+    """The malware gate, for every surface a viewer reaches (``webapp.scanning.refusal_for``)."""
+    refusal = scanning.refusal_for(media, scanning.mode(svc))
+    if refusal:
+        raise refusal
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,6 +127,7 @@ def open_share(svc: Services, token: str) -> OpenShare:
     refusal = why_refused(media, share, now)
     if refusal:
         raise refusal
+    viewer_gate(svc, media)
     return OpenShare(media, share, token)
 
 
@@ -81,28 +152,31 @@ def download(svc: Services, token: str, client_ip: str | None = None) -> str:
     opened = open_share(svc, token)
     now = svc.clock()
     media = opened.media
+    copy = viewer_copy(media, svc.settings.strip_metadata)  # before counting: a refusal costs no download
     if not svc.catalog.count_download(media["id"], opened.share["share_id"], int(now), iso(now)):
         # Lost a race with a revoke, an expiry or the last allowed download: say which.
         media = svc.catalog.get_media(media["id"]) or media
         share = svc.catalog.get_share(media["id"], opened.share["share_id"]) or {**opened.share, "revoked": True}
         raise why_refused(media, share, now) or download_limit()
     count("Downloads")
-    return signed_url(svc, media, now, inline=False, client_ip=client_ip)
+    return signed_url(svc, media, now, inline=False, client_ip=client_ip, copy=copy)
 
 
 def signed_url(svc: Services, media: dict, now: float, *, inline: bool, client_ip: str | None = None,
-               seconds: int = SIGNED_URL_SECONDS) -> str:
-    return signed_link(svc, media, now, inline=inline, client_ip=client_ip, seconds=seconds)[0]
+               seconds: int = SIGNED_URL_SECONDS, copy: Copy | None = None) -> str:
+    return signed_link(svc, media, now, inline=inline, client_ip=client_ip, seconds=seconds, copy=copy)[0]
 
 
 def signed_link(svc: Services, media: dict, now: float, *, inline: bool, client_ip: str | None = None,
-                seconds: int = SIGNED_URL_SECONDS) -> tuple[str, int]:
-    """A signed URL for the file, and when it really stops working (never after the file)."""
+                seconds: int = SIGNED_URL_SECONDS, copy: Copy | None = None) -> tuple[str, int]:
+    """A signed URL for the file (``copy``: a rendition; the original when None), and when it
+    really stops working (never after the file)."""
+    copy = copy or original(media)
     wanted = min(now + seconds, media["expires_at"])
     url = svc.links.url_for(
-        media["s3_key"],
-        filename=media["filename"],
-        content_type=media["content_type"],
+        copy.key,
+        filename=copy.filename,
+        content_type=copy.content_type,
         expires_at=wanted,
         inline=inline,
         now=now,

@@ -7,7 +7,7 @@ embedded, because views through an embed would not count against the limit.
 
 from __future__ import annotations
 
-from webapp import delivery, ownership, rules, tokens
+from webapp import delivery, ownership, rules, scanning, tokens
 from webapp.logs import count
 from webapp.dates import iso, recent_months
 from webapp.rules import Refusal
@@ -20,8 +20,15 @@ def allowed_origins(svc: Services, media: dict) -> list[str]:
     return list(svc.settings.embed_origins) + list(media.get("embed_origins") or [])
 
 
-def embeddable(svc: Services, media_id: str) -> dict:
+def viewable(svc: Services, media_id: str) -> dict:
+    """A live item viewers may have now: past the malware gate."""
     media = ownership.live_media(svc, media_id)
+    delivery.viewer_gate(svc, media)
+    return media
+
+
+def embeddable(svc: Services, media_id: str) -> dict:
+    media = viewable(svc, media_id)
     if media.get("max_downloads") is not None:
         raise Refusal("embedding_not_allowed", "Files with a download limit cannot be embedded.", 403)
     return media
@@ -33,8 +40,10 @@ def check_origin(svc: Services, media: dict, origin: str | None) -> None:
 
 
 def link(svc: Services, media: dict, client_ip: str | None) -> dict:
+    """A viewer's link (the clean copy when there is one) for an item past the gate."""
+    copy = delivery.viewer_copy(media, svc.settings.strip_metadata)
     url, expires_at = delivery.signed_link(svc, media, svc.clock(), inline=True, client_ip=client_ip,
-                                           seconds=svc.settings.embed_link_seconds)
+                                           seconds=svc.settings.embed_link_seconds, copy=copy)
     count("EmbedLinks")
     return {"url": url, "expires_at": iso(expires_at)}
 
@@ -63,28 +72,63 @@ def links_for_ids(svc: Services, ids: object, client_ip: str | None) -> dict:
     links, errors = {}, {}
     for media_id in dict.fromkeys(ids):
         try:
-            links[media_id] = link(svc, ownership.live_media(svc, media_id), client_ip)
+            links[media_id] = link(svc, viewable(svc, media_id), client_ip)
         except Refusal as refusal:
             errors[media_id] = {"code": refusal.code, "message": refusal.message}
     return {"links": links, "errors": errors}
 
 
 def gallery(svc: Services, client_ip: str | None, limit: int = 100) -> list[dict]:
+    """Public items viewers may have, each with its tile: the 320 px thumbnail for images (a
+    few kB instead of the photo), a poster or the clean copy for video. Items the malware gate
+    holds back are left out."""
     now = svc.clock()
+    scan_mode = scanning.mode(svc)
     items = svc.catalog.newest(public_only=True, now=int(now), limit=limit, months=recent_months(now, 12))
+    shown = []
     for media in items:
+        if scanning.refusal_for(media, scan_mode):
+            continue
         media["preview_kind"] = rules.preview_kind(media["content_type"])
-        media["url"] = delivery.signed_url(svc, media, now, inline=True, client_ip=client_ip)
-    return items
+        media["url"] = media["poster_url"] = None
+        tile = delivery.thumbnail(media, 320)
+        poster = delivery.poster(media)
+        if poster is not None:
+            media["poster_url"] = delivery.signed_url(svc, media, now, inline=True, client_ip=client_ip, copy=poster)
+        if tile is not None:
+            media["url"] = delivery.signed_url(svc, media, now, inline=True, client_ip=client_ip, copy=tile)
+        elif media["preview_kind"] in ("image", "video"):
+            media["url"] = _viewer_url(svc, media, now, client_ip)
+        shown.append(media)
+    return shown
+
+
+def _viewer_url(svc: Services, media: dict, now: float, client_ip: str | None) -> str | None:
+    """The viewer's copy, signed; None while it is being prepared."""
+    try:
+        copy = delivery.viewer_copy(media, svc.settings.strip_metadata)
+    except Refusal:
+        return None
+    return delivery.signed_url(svc, media, now, inline=True, client_ip=client_ip, copy=copy)
 
 
 def public_item(svc: Services, media_id: str, client_ip: str | None) -> dict:
-    """A gallery item's own page: only items their uploader chose to show publicly."""
-    media = ownership.live_media(svc, media_id)
+    """A gallery item's own page: only items their uploader chose to show publicly, past the
+    malware gate. The preview is the 1280 px thumbnail when there is one; the file itself is
+    the viewer's copy (clean), or nothing yet while it is being prepared."""
+    media = viewable(svc, media_id)
     if media.get("visibility") != "public":
         raise ownership.not_found()
+    now = svc.clock()
     media["preview_kind"] = rules.preview_kind(media["content_type"])
-    media["url"] = delivery.signed_url(svc, media, svc.clock(), inline=True, client_ip=client_ip)
+    media["url"] = _viewer_url(svc, media, now, client_ip)
+    large = delivery.thumbnail(media, 1280)
+    media["preview_url"] = (delivery.signed_url(svc, media, now, inline=True, client_ip=client_ip, copy=large)
+                            if large is not None and media["preview_kind"] == "image" else media["url"])
+    poster = delivery.poster(media)
+    media["poster_url"] = (delivery.signed_url(svc, media, now, inline=True, client_ip=client_ip, copy=poster)
+                           if poster is not None else None)
+    media["cleaned"] = bool(media.get("metadata_stripped")) and svc.settings.strip_metadata
     return media
 
 

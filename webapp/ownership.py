@@ -56,6 +56,16 @@ def set_embed_origins(svc: Services, media: dict, text: str) -> list[str]:
     return origins
 
 
+def original_link(svc: Services, media: dict, client_ip: str | None) -> str:
+    """The owner's download of the original, metadata and all; not counted as a viewer's
+    download. A file the malware scan flagged is withheld from its owner too."""
+    from webapp import delivery
+
+    if media.get("scan") == "infected":
+        raise Refusal("media_infected", "This file was withheld because a malware scan found a threat.", 410)
+    return delivery.signed_url(svc, media, svc.clock(), inline=False, client_ip=client_ip)
+
+
 def delete_media(svc: Services, media: dict) -> None:
     """The object first: a record without its object is harmless, an object without a record is a leak."""
     svc.storage.delete(media["s3_key"])

@@ -57,9 +57,11 @@ def render_manage(svc: Services, media: dict, token: str, *, status: int = 200, 
     outcome = forms.pop("outcome", None)
     values = {name: forms.get(name) or make() for name, make in fresh.items()}
     rows = presenters.share_rows(svc, media)
+    shown = presenters.media_json(svc, media)
     page = render_template(
         "manage.html",
-        media=presenters.media_json(svc, media),
+        media=shown,
+        scan_text=presenters.SCAN_TEXT[shown["scan"]],
         record=media,
         shares=rows,
         # The link for anyone that lasts longest: the one worth handing on.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import request, url_for
 from markupsafe import Markup, escape
 
-from webapp import delivery, rules, shares
+from webapp import delivery, rules, scanning, shares
 from webapp.services import Services
 from webapp.dates import iso, utc_text
 
@@ -24,6 +24,13 @@ def media_json(svc: Services, media: dict, *, manage_token: str | None = None, s
         links["download"] = absolute_url(svc, "sharing.download", token=token)
     if manage_token:
         links["manage"] = absolute_url(svc, "media.manage", media_id=media["id"], token=manage_token)
+    scan = scanning.state(media, scanning.mode(svc))
+    if scan != scanning.INFECTED:  # an infected item's renditions are deleted
+        now = svc.clock()
+        for name, copy in (("thumbnail", delivery.thumbnail(media, 320)), ("poster", delivery.poster(media))):
+            if copy is not None:
+                links[name] = delivery.signed_url(svc, media, now, inline=True, copy=copy,
+                                                  client_ip=request.remote_addr)
     return {
         "id": media["id"],
         "filename": media["filename"],
@@ -34,7 +41,57 @@ def media_json(svc: Services, media: dict, *, manage_token: str | None = None, s
         "created_at": media["created_at"],
         "expires_at": iso(media["expires_at"]),
         "download_count": media.get("download_count", 0),
+        "width": _whole(media.get("width")),
+        "height": _whole(media.get("height")),
+        "duration_seconds": float(media["duration_seconds"]) if media.get("duration_seconds") is not None else None,
+        "pages": _whole(media.get("pages")),
+        "processing": delivery.processing_state(media),
+        "scan": scan,
         "links": links,
+    }
+
+
+def _whole(value) -> int | None:
+    return int(value) if value is not None else None
+
+
+SCAN_TEXT = {
+    scanning.PENDING: "Being checked for malware: nobody can open it until the check finishes, usually within a minute.",
+    scanning.CLEAN: "Checked for malware: no threat found.",
+    scanning.INFECTED: ("Threat found: a malware scan found a threat in this file, so it was withheld. Nobody can "
+                        "open or download it, and it will be deleted within a week."),
+    scanning.OFF: "Not checked for malware: scanning is off on this site.",
+}
+
+
+def share_view(svc: Services, opened: delivery.OpenShare, client_ip: str | None) -> dict:
+    """The share page's preview: the 1280 px thumbnail of an image, the viewer's copy of video
+    and audio (or its poster), nothing yet while the file is being prepared."""
+    media = opened.media
+    now = svc.clock()
+    kind = rules.preview_kind(media["content_type"])
+    preview = poster = None
+    preparing = False
+    try:
+        copy = delivery.viewer_copy(media, svc.settings.strip_metadata)
+    except rules.Refusal:
+        copy, preparing = None, True
+    large = delivery.thumbnail(media, 1280)
+    if kind == "image" and large is not None:
+        preview = delivery.signed_url(svc, media, now, inline=True, client_ip=client_ip, copy=large)
+    elif kind and copy is not None:
+        preview = delivery.signed_url(svc, media, now, inline=True, client_ip=client_ip, copy=copy)
+    if delivery.poster(media) is not None:
+        poster = delivery.signed_url(svc, media, now, inline=True, client_ip=client_ip, copy=delivery.poster(media))
+    return {
+        "media": media,
+        "token": opened.token,
+        "preview": preview,
+        "preview_kind": kind if preview else None,
+        "poster": poster,
+        "preparing": preparing,
+        "cleaned": bool(copy is not None and copy.cleaned and media.get("metadata_stripped")),
+        "facts": share_facts(media, opened.share),
     }
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 from webapp import processing, rules
 from webapp.iam import QUARANTINE_PREFIX, UPLOAD_PREFIX
 from webapp.logs import count, emit
+from webapp.rules import Refusal
 from webapp.services import Services
 
 SCAN_TAG = "GuardDutyMalwareScanStatus"
@@ -42,6 +43,27 @@ def may_share(media: dict, scan_mode: str) -> bool:
     """
     state = media.get("scan") or (PENDING if scan_mode != "off" else OFF)
     return state in (CLEAN, OFF)
+
+
+def state(media: dict, scan_mode: str) -> str:
+    """The item's scan state as viewers and its owner are told it: with scanning on, a record
+    without ``scan`` yet is pending (recorded by the callback before the scan step set it)."""
+    return media.get("scan") or (PENDING if scan_mode != OFF else OFF)
+
+
+def refusal_for(media: dict, scan_mode: str) -> Refusal | None:
+    """The malware gate every viewer surface asks (share page and download, embeds, the link API,
+    the gallery and its items): why viewers may not have the item yet, or None.
+
+    Pure. A threat found is final (410); a pending scan only withholds while scanning is on, so
+    records left pending by a site that has since turned scanning off do not stay locked.
+    """
+    current = state(media, scan_mode)
+    if current == INFECTED:
+        return Refusal("media_infected", "This file was withheld because a malware scan found a threat.", 410)
+    if current == PENDING and scan_mode != OFF:
+        return Refusal("scan_pending", "This file is being checked for malware. Try again in a minute.", 423)
+    return None
 
 
 def quarantine_key(key: str) -> str:

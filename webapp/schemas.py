@@ -131,6 +131,8 @@ class MediaLinks(Schema):
     share = fields.Url()
     download = fields.Url()
     manage = fields.Url(metadata={"description": "shown once, to the session that uploaded"})
+    thumbnail = fields.Url(metadata={"description": "signed 320 px JPEG thumbnail, when processing made one"})
+    poster = fields.Url(metadata={"description": "signed poster frame, when there is one"})
 
 
 class Media(Schema):
@@ -143,6 +145,12 @@ class Media(Schema):
     created_at = fields.DateTime(required=True)
     expires_at = fields.DateTime(required=True)
     download_count = fields.Integer(required=True)
+    width = fields.Integer(allow_none=True)
+    height = fields.Integer(allow_none=True)
+    duration_seconds = fields.Float(allow_none=True)
+    pages = fields.Integer(allow_none=True)
+    processing = fields.String(validate=validate.OneOf(["pending", "ready", "failed"]))
+    scan = fields.String(validate=validate.OneOf(["pending", "clean", "infected", "off"]))
     links = fields.Nested(MediaLinks, required=True)
 
 

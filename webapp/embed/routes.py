@@ -2,7 +2,7 @@
 
 from flask import Blueprint, jsonify, make_response, redirect, render_template, request
 
-from webapp import embedding, ownership, rules, services
+from webapp import embedding, rules, services
 from webapp.extensions import csrf
 from webapp.rules import Refusal
 
@@ -17,7 +17,8 @@ PLACEHOLDER = (
 
 
 NO_ANCESTORS = "'none'"
-PLACEHOLDER_MESSAGES = {403: "Not available on this site", 410: "No longer available"}
+PLACEHOLDER_MESSAGES = {403: "Not available on this site", 410: "No longer available",
+                        409: "Being prepared: try again in a minute", 423: "Being checked: try again in a minute"}
 
 
 def requesting_origin() -> str | None:
@@ -103,7 +104,7 @@ def media_link(media_id: str):
     if key is False:
         raise Refusal("api_key_invalid", "The API key is not valid.", 401)
     if key:
-        return jsonify(embedding.link(svc, ownership.live_media(svc, media_id), request.remote_addr))
+        return jsonify(embedding.link(svc, embedding.viewable(svc, media_id), request.remote_addr))
     answer = embedding.embed_link(svc, media_id, requesting_origin(), request.remote_addr)
     return cors(jsonify(answer), origin, allowed=True)
 

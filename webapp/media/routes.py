@@ -33,6 +33,16 @@ def manage(media_id: str, token: str):
     return render_manage(svc, ownership.managed_by(svc, media_id, token), token)
 
 
+@bp.get("/manage/<media_id>/<token>/original")
+def original(media_id: str, token: str):
+    svc = services()
+    url = ownership.original_link(svc, ownership.managed_by(svc, media_id, token), request.remote_addr)
+    response = redirect(url, code=302)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
 @bp.post("/manage/<media_id>/<token>/embed")
 def embed_origins(media_id: str, token: str):
     svc = services()

@@ -1,6 +1,6 @@
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 
-from webapp import delivery, ownership, presenters, rules, services, shares
+from webapp import delivery, ownership, presenters, services, shares
 from webapp.pages import applied, back_to_manage, render_manage
 from webapp.presenters import absolute_url
 from webapp.rules import Refusal
@@ -35,12 +35,7 @@ def share_page(token: str):
             remember_unlocked(share["share_id"])
             return redirect(url_for("sharing.share_page", token=token))
         return render_template("unlock.html", media=media, form=form)
-    kind = rules.preview_kind(media["content_type"])
-    preview = (
-        delivery.signed_url(svc, media, svc.clock(), inline=True, client_ip=request.remote_addr) if kind else None
-    )
-    return render_template("share.html", media=media, token=token, preview=preview, preview_kind=kind,
-                           facts=presenters.share_facts(media, share))
+    return render_template("share.html", **presenters.share_view(svc, opened, request.remote_addr))
 
 
 @bp.get("/s/<token>/download")
