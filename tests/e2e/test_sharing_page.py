@@ -29,4 +29,7 @@ def test_owner_shares_and_recipient_downloads(serve, page, tmp_path):
     assert page.get_by_role("heading", name="Plan").is_visible()
     with page.expect_download() as download_info:
         page.get_by_role("link", name="Download").click()
-    assert open(download_info.value.path(), "rb").read() == data
+    received = open(download_info.value.path(), "rb").read()
+    # The clean copy: the same picture without the chunk of private data the original carries.
+    assert b"prVt" in data and b"prVt" not in received and received.startswith(b"\x89PNG")
+    assert download_info.value.suggested_filename == "plan.png"

@@ -70,3 +70,12 @@ def test_thumbnails_are_jpegs_only_when_processing_made_them():
     assert delivery.thumbnail(media, 320) == delivery.Copy("renditions/abc/thumb-320.jpg", "Fête-thumb-320.jpg",
                                                            "image/jpeg", cleaned=True)
     assert delivery.thumbnail(MEDIA, 320) is None and delivery.poster(media) is None
+
+
+def test_stripping_is_on_unless_turned_off():
+    from webapp.config import ConfigError, Settings
+
+    assert Settings.from_env({}).strip_metadata is True
+    assert Settings.from_env({"MEDIAHUB_STRIP_METADATA": "false"}).strip_metadata is False
+    with pytest.raises(ConfigError, match="MEDIAHUB_STRIP_METADATA"):
+        Settings.from_env({"MEDIAHUB_STRIP_METADATA": "sometimes"})
