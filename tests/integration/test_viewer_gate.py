@@ -197,3 +197,13 @@ def test_the_gallery_shows_thumbnails_not_originals(site):
     assert f"renditions/{media['id']}/thumb-320.jpg" in page and "uploads/" not in page
     item = api.client.get(f"/gallery/{media['id']}").get_data(as_text=True)
     assert f"renditions/{media['id']}/thumb-1280.jpg" in item and "uploads/" not in item
+
+
+def test_the_owner_is_told_when_processing_failed_and_what_viewers_get(site):
+    api, svc = site()
+    media = upload(api)
+    svc.catalog.set_fields(media["id"], {"processing": "failed"}, remove=("renditions", "metadata_stripped"))
+    page = api.client.get(media["links"]["manage"]).get_data(as_text=True)
+    assert 'id="processing-failed"' in page and "with any location and camera details" in page
+    fetched = requests.get(api.client.get(media["links"]["download"]).headers["Location"], timeout=10)
+    assert {"Canon", "N"} <= set(exif_of(fetched.content).values())  # as the page says: the file as uploaded
