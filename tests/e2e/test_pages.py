@@ -68,7 +68,8 @@ def site(moto_endpoint, host_port):
         **LOCAL_AWS_TIMEOUTS,
     )
     prepare_local_resources(settings)
-    server = make_server("127.0.0.1", port, create_app(settings), threaded=True)
+    app = create_app(settings)
+    server = make_server("127.0.0.1", port, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
 
     owner = requests.Session()
@@ -85,7 +86,14 @@ def site(moto_endpoint, host_port):
     mail = requests.get(f"{moto_endpoint}/moto-api/data.json", timeout=10).json()["ses"]["Message"]
     ann = next(m for m in mail if m["destinations"]["ToAddresses"][0].startswith("ann"))
     locked_link = re.search(r'href="([^"]+/s/[^"]+)"', ann["body"]).group(1)
-    yield {"url": url, "owner": owner, "picture": picture, "video": video, "locked_link": locked_link}
+    # A file whose copy for viewers is still being made, and one a malware scan flagged.
+    catalog = app.extensions["mediahub"].catalog
+    preparing = upload(owner, url, png_bytes(width=8, height=8), "later.png", "image/png", name="Later")
+    catalog.set_fields(preparing["id"], {"processing": "pending"}, remove=("renditions",))
+    withheld = upload(owner, url, png_bytes(width=8, height=8), "withheld.png", "image/png", name="Withheld")
+    catalog.set_fields(withheld["id"], {"scan": "infected"})
+    yield {"url": url, "owner": owner, "picture": picture, "video": video, "locked_link": locked_link,
+           "preparing": preparing, "withheld": withheld}
     server.shutdown()
 
 
@@ -159,6 +167,9 @@ PAGES = {  # name: (address, the status it answers with, and the element that pr
     "outbox": (lambda s: "/local/outbox", 200, ".mail"),
     "embed player": (lambda s: f"/embed/{s['video']['id']}/player", 200, "video"),
     "refused player": (lambda s: f"/embed/{s['picture']['id']}/player", 404, "#player-refused"),
+    "share page, being prepared": (lambda s: s["preparing"]["links"]["share"], 200, "#preparing"),
+    "share page, withheld": (lambda s: s["withheld"]["links"]["share"], 410, ".error-message"),
+    "manage page, withheld": (lambda s: s["withheld"]["links"]["manage"], 200, "#scan-state.error"),
 }
 FRAMED = {"embed player", "refused player"}  # documents made to live inside another site's frame
 
