@@ -224,7 +224,15 @@ class Storage:
         except ClientError as error:
             if _is_missing(error):
                 return None
-            raise
+            if _code(error) != "InvalidRange":
+                raise
+            # An empty object has no byte 0, so S3 answers a range with 416: read it whole.
+            try:
+                answer = self._s3.get_object(Bucket=self.bucket, Key=key)
+            except ClientError as again:
+                if _is_missing(again):
+                    return None
+                raise
         with answer["Body"] as body:
             head = body.read(length)
         content_range = answer.get("ContentRange", "")

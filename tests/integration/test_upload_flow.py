@@ -149,6 +149,21 @@ def test_object_bigger_than_declared_is_rejected_and_deleted(api, bucket_keys, t
     assert api.complete(policy["upload_id"]).status_code == 422
 
 
+def test_an_empty_object_is_rejected_and_deleted_not_a_storage_failure(api, bucket_keys, table_items):
+    """S3 answers a ranged read of an empty object with 416; a store that ignores the policy's
+    length range (moto) takes one. Either way it is a broken upload, not a storage outage."""
+    policy = api.start(png_bytes()).get_json()
+    assert post_to_storage(policy, b"").status_code == 201  # moto does not enforce the policy
+    assert bucket_keys() == [policy["fields"]["key"]]
+    for _ in range(2):
+        answer = api.complete(policy["upload_id"])
+        assert answer.status_code == 422
+        error = answer.get_json()["error"]
+        assert error["code"] == "upload_rejected" and "0 bytes" in error["message"]
+    assert bucket_keys() == []
+    assert [i["status"] for i in table_items()] == ["rejected"]
+
+
 def test_html_declared_as_png_is_rejected_and_deleted(api, bucket_keys):
     policy = api.start(HTML_BYTES).get_json()
     post_to_storage(policy, HTML_BYTES, "photo.png", "image/png")
