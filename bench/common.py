@@ -89,6 +89,8 @@ def aws_stack(cdn: bool = False):
         "MEDIAHUB_BUCKET": settings.bucket,
         "MEDIAHUB_TABLE": settings.table,
         "MEDIAHUB_SECRET_KEY": SECRET,
+        # Measures the upload itself: no quota (one more DynamoDB write per upload when on).
+        "MEDIAHUB_UPLOADERS": "anyone", "MEDIAHUB_UPLOADS_PER_HOUR": "0", "MEDIAHUB_UPLOAD_BYTES_PER_DAY": "0",
         "MEDIAHUB_AWS_ENDPOINT_URL": endpoint,
         "MEDIAHUB_MAX_UPLOAD_BYTES": str(settings.max_upload_bytes),
         # The stand-in is a local process that may be slow under load: never a retried write.

@@ -40,6 +40,13 @@ S3_SINGLE_POST_LIMIT = 5 * 1024**3
 # moto's server runs in the site's own process and may take seconds under load; a retry
 # after a read timeout would repeat a call that had in fact succeeded.
 LOCAL_AWS_TIMEOUTS = {"aws_connect_timeout": 3, "aws_read_timeout": 10, "aws_max_attempts": 3}
+# Who may upload. Only "anyone" exists today; the others are named so a stage asking for them
+# is told plainly that they are not available yet, instead of starting open.
+UPLOADER_MODES = ("anyone",)
+PLANNED_UPLOADER_MODES = ("invited", "signed-in")
+# A stage with a bucket is reachable by anyone who finds it: quotas apply unless set to 0.
+AWS_UPLOADS_PER_HOUR = 100
+AWS_UPLOAD_BYTES_PER_DAY = 5_000_000_000
 
 
 class ConfigError(ValueError):
@@ -93,6 +100,13 @@ class Settings:
     aws_max_attempts: int = 2
     malware_scan: str = "off"  # "guardduty": nothing is shared before its scan says clean (webapp/scanning.py)
     strip_metadata: bool = True  # viewers get the clean copy processing made, never the original (webapp/delivery.py)
+    # Who may upload, and how much per identity (webapp/limits.py); 0 is no limit.
+    uploaders: str = "anyone"
+    uploads_per_hour: int = 0
+    upload_bytes_per_day: int = 0
+    # Admin sign-in: this many wrong passwords in a row lock the account (and the client) for a while.
+    admin_signin_attempts: int = 5
+    admin_lock_seconds: int = 900
 
     def __post_init__(self) -> None:
         problems = []
@@ -181,6 +195,32 @@ class Settings:
             problems.append("MEDIAHUB_AWS_MAX_ATTEMPTS must be between 1 and 5")
         if self.malware_scan not in ("off", "guardduty"):
             problems.append("MEDIAHUB_MALWARE_SCAN must be guardduty or off")
+        if not self.uploaders:
+            problems.append(
+                "MEDIAHUB_UPLOADERS must be set when MEDIAHUB_BUCKET is set, so a stage never starts open by "
+                "accident: anyone (with MEDIAHUB_UPLOADS_PER_HOUR and MEDIAHUB_UPLOAD_BYTES_PER_DAY applying)"
+            )
+        elif self.uploaders in PLANNED_UPLOADER_MODES:
+            problems.append(
+                f"MEDIAHUB_UPLOADERS={self.uploaders} is not available yet; use anyone (quotas apply)"
+            )
+        elif self.uploaders not in UPLOADER_MODES:
+            problems.append(
+                f"MEDIAHUB_UPLOADERS must be anyone ({', '.join(PLANNED_UPLOADER_MODES)} are not available yet), "
+                f"got {self.uploaders!r}"
+            )
+        if self.uploads_per_hour < 0:
+            problems.append("MEDIAHUB_UPLOADS_PER_HOUR must be 0 (no limit) or more")
+        if self.upload_bytes_per_day < 0 or 0 < self.upload_bytes_per_day < self.max_upload_bytes:
+            # Below the largest upload, a file the site accepts could never be sent.
+            problems.append(
+                "MEDIAHUB_UPLOAD_BYTES_PER_DAY must be 0 (no limit) or at least MEDIAHUB_MAX_UPLOAD_BYTES "
+                f"({self.max_upload_bytes})"
+            )
+        if not 1 <= self.admin_signin_attempts <= 100:
+            problems.append("MEDIAHUB_ADMIN_SIGNIN_ATTEMPTS must be between 1 and 100")
+        if not 60 <= self.admin_lock_seconds <= 86400:
+            problems.append("MEDIAHUB_ADMIN_LOCK_SECONDS must be between 60 and 86400")
         if not 1 <= self.port <= 65535:
             problems.append("PORT must be between 1 and 65535")
         if problems:
@@ -200,8 +240,13 @@ class Settings:
                     "ssm:/name) is required when MEDIAHUB_BUCKET is set"
                 )
             secret_key = secrets.token_urlsafe(32)
+        # Unset stays "" with a bucket: __post_init__ then refuses to start (never silently open).
+        uploaders = env.get("MEDIAHUB_UPLOADERS", "").strip().lower() or ("anyone" if local_mode else "")
         values: dict = {
             **(LOCAL_AWS_TIMEOUTS if local_mode else {}),
+            **({} if local_mode else {"uploads_per_hour": AWS_UPLOADS_PER_HOUR,
+                                      "upload_bytes_per_day": AWS_UPLOAD_BYTES_PER_DAY}),
+            "uploaders": uploaders,
             "secret_key": secret_key,
             "secret_key_secret": secret_key_secret,
             "local_mode": local_mode,
@@ -226,6 +271,10 @@ class Settings:
             ("aws_connect_timeout", "MEDIAHUB_AWS_CONNECT_TIMEOUT"),
             ("aws_read_timeout", "MEDIAHUB_AWS_READ_TIMEOUT"),
             ("aws_max_attempts", "MEDIAHUB_AWS_MAX_ATTEMPTS"),
+            ("uploads_per_hour", "MEDIAHUB_UPLOADS_PER_HOUR"),
+            ("upload_bytes_per_day", "MEDIAHUB_UPLOAD_BYTES_PER_DAY"),
+            ("admin_signin_attempts", "MEDIAHUB_ADMIN_SIGNIN_ATTEMPTS"),
+            ("admin_lock_seconds", "MEDIAHUB_ADMIN_LOCK_SECONDS"),
         ):
             if env.get(name, "").strip():
                 values[field] = _whole_number(name, env[name])

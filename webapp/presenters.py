@@ -170,6 +170,9 @@ def result_page(svc: Services, media: dict, manage_token: str | None, client_ip:
         "media": shown,
         "share_expires_at": shares.effective_expiry(media, share) if share else None,
         "preview_kind": kind,
-        "preview": delivery.signed_url(svc, media, svc.clock(), inline=True, client_ip=client_ip) if kind else None,
+        # The uploader's own file: the original (a flagged one is gone to quarantine).
+        "preview": (delivery.signed_url(svc, media, svc.clock(), inline=True, client_ip=client_ip)
+                    if kind and shown["scan"] != scanning.INFECTED else None),
+        "scan_text": SCAN_TEXT[shown["scan"]],
         "share_qr": qr_svg(share_url, "QR code of the share link") if share_url else None,
     }

@@ -73,5 +73,6 @@ def test_local_mode_writes_no_metrics_unless_asked(make_app, capsys):
     Api(app.test_client()).upload(png_bytes())
     assert metrics_in(capsys.readouterr().out) == []
     assert Settings.from_env({}).metrics is False
-    assert Settings.from_env({"MEDIAHUB_BUCKET": "b", "MEDIAHUB_SECRET_KEY": "k" * 40}).metrics is True
+    assert Settings.from_env({"MEDIAHUB_BUCKET": "b", "MEDIAHUB_SECRET_KEY": "k" * 40,
+                              "MEDIAHUB_UPLOADERS": "anyone"}).metrics is True
     assert Settings.from_env({"MEDIAHUB_METRICS": "true"}).metrics is True

@@ -131,6 +131,8 @@ def test_a_scan_that_found_a_threat_withholds_the_file_everywhere_and_tells_the_
     assert manage.status_code == 200 and 'id="scan-state"' in text and "Threat found" in text
     assert "Download the original" not in text
     assert api.client.get(media["links"]["manage"] + "/original").status_code == 410
+    result = api.client.get(media["links"]["page"]).get_data(as_text=True)  # the uploader's own result page
+    assert "Threat found" in result and "/quarantine/" not in result and "/uploads/" not in result
 
 
 def test_viewers_get_the_clean_copy_and_the_owner_the_original(site):

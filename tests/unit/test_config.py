@@ -15,6 +15,7 @@ def test_aws_mode_reads_everything():
     settings = Settings.from_env(
         {
             "MEDIAHUB_BUCKET": "media-prod",
+            "MEDIAHUB_UPLOADERS": "anyone",
             "MEDIAHUB_SECRET_KEY": "s" * 40,
             "MEDIAHUB_TABLE": "media-table",
             "AWS_REGION": "eu-west-1",
@@ -78,11 +79,11 @@ def test_several_problems_are_reported_together():
 def test_aws_timeouts_are_short_on_aws_and_patient_with_local_stand_ins():
     from webapp.config import LOCAL_AWS_TIMEOUTS
 
-    on_aws = Settings.from_env({"MEDIAHUB_BUCKET": "b", "MEDIAHUB_SECRET_KEY": "k" * 40})
+    on_aws = Settings.from_env({"MEDIAHUB_BUCKET": "b", "MEDIAHUB_SECRET_KEY": "k" * 40, "MEDIAHUB_UPLOADERS": "anyone"})
     assert (on_aws.aws_connect_timeout, on_aws.aws_read_timeout, on_aws.aws_max_attempts) == (2, 3, 2)
     local = Settings.from_env({})
     assert {name: getattr(local, name) for name in LOCAL_AWS_TIMEOUTS} == LOCAL_AWS_TIMEOUTS
-    tuned = Settings.from_env({"MEDIAHUB_BUCKET": "b", "MEDIAHUB_SECRET_KEY": "k" * 40,
+    tuned = Settings.from_env({"MEDIAHUB_BUCKET": "b", "MEDIAHUB_SECRET_KEY": "k" * 40, "MEDIAHUB_UPLOADERS": "anyone",
                                "MEDIAHUB_AWS_READ_TIMEOUT": "5", "MEDIAHUB_AWS_MAX_ATTEMPTS": "3"})
     assert (tuned.aws_read_timeout, tuned.aws_max_attempts) == (5, 3)
     with pytest.raises(ConfigError, match="MEDIAHUB_AWS_MAX_ATTEMPTS"):

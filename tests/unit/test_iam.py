@@ -9,6 +9,7 @@ from webapp.cli import main
 
 STAGE_ENV = {
     "MEDIAHUB_BUCKET": "mediahub-prod-uploads",
+    "MEDIAHUB_UPLOADERS": "anyone",
     "MEDIAHUB_TABLE": "mediahub-prod",
     "MEDIAHUB_SECRET_KEY_SECRET": "mediahub/prod/secret-key",
     "MEDIAHUB_CDN_URL": "https://d111111abcdef8.cloudfront.net",

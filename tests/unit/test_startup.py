@@ -25,7 +25,7 @@ print(json.dumps({"status": status, "loaded": [m for m in ("boto3", "botocore.se
 def first_page(path: str) -> dict:
     env = {
         "PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT),
-        "MEDIAHUB_BUCKET": "media", "MEDIAHUB_SECRET_KEY": "k" * 40,
+        "MEDIAHUB_BUCKET": "media", "MEDIAHUB_SECRET_KEY": "k" * 40, "MEDIAHUB_UPLOADERS": "anyone",
         "MEDIAHUB_CDN_URL": "https://d111111abcdef8.cloudfront.net", "MEDIAHUB_CLOUDFRONT_KEYS_SECRET": "keys",
         "MEDIAHUB_MAIL_FROM": "Mediahub <noreply@media.example.com>",
         "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "example",
