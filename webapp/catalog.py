@@ -363,6 +363,75 @@ class Catalog:
             self.set_fields(media_id, {"locked_until": now + lock_seconds, "password_failures": 0},
                             sk=share_sk(share_id))
 
+    def charge_upload(self, charge, *, media_id: str, per_hour: int, bytes_per_day: int) -> dict | None:
+        """Take one upload and its declared bytes from an identity's allowance, or nothing.
+
+        One conditional ``UpdateItem`` charges the hour's count and the day's bytes together,
+        so concurrent uploads on any number of instances cannot overshoot either limit (0: no
+        limit). Returns None when charged; else the counter as it stands, to say why. A charge
+        record per upload remembers where it was counted, so it can be given back once.
+        """
+        conditions, values = [], {":one": 1, ":size": charge.size, ":exp": charge.expires_at}
+        if per_hour:
+            conditions.append("(attribute_not_exists(#hour) OR #hour < :per_hour)")
+            values[":per_hour"] = per_hour
+        if bytes_per_day:
+            conditions.append("(attribute_not_exists(#bytes) OR #bytes <= :room)")
+            values[":room"] = bytes_per_day - charge.size
+        key = {"pk": {"S": charge.counter_pk}, "sk": {"S": charge.counter_sk}}
+        update = {
+            "TableName": self.table,
+            "Key": key,
+            "UpdateExpression": "SET expires_at = :exp ADD #hour :one, #bytes :size",
+            "ExpressionAttributeNames": {"#hour": charge.hour_field, "#bytes": "bytes"},
+            "ExpressionAttributeValues": to_item(values),
+        }
+        if conditions:
+            update["ConditionExpression"] = " AND ".join(conditions)
+        if not _if_condition_holds(lambda: self._db.update_item(**update)):
+            answer = self._db.get_item(TableName=self.table, Key=key, ConsistentRead=True)
+            return from_item(answer.get("Item", {}))
+        self._db.put_item(TableName=self.table, Item=to_item({
+            "pk": f"CHARGE#{media_id}", "sk": META, "counter_pk": charge.counter_pk, "counter_sk": charge.counter_sk,
+            "hour_field": charge.hour_field, "size": charge.size, "expires_at": charge.expires_at,
+        }))
+        return None
+
+    def refund_upload(self, media_id: str, now: int) -> bool:
+        """Give an upload's charge back, at most once (an abort and a rejection, or two of
+        either, for the same upload give back one charge). False: nothing to give back.
+
+        The charge record is marked first, under a condition, then the counter is lowered; a
+        failure in between keeps the charge (errs towards the limit, never past it). A window
+        already over is left alone: its counter no longer limits anyone and may be gone.
+        """
+        try:
+            answer = self._db.update_item(
+                TableName=self.table,
+                Key={"pk": {"S": f"CHARGE#{media_id}"}, "sk": {"S": META}},
+                UpdateExpression="SET refunded_at = :now",
+                ConditionExpression="attribute_exists(pk) AND attribute_not_exists(refunded_at)",
+                ExpressionAttributeValues=to_item({":now": now}),
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as error:
+            if _condition_failed(error):
+                return False
+            raise
+        charge = from_item(answer["Attributes"])
+        if charge["expires_at"] <= now:
+            return True
+        _if_condition_holds(lambda: self._db.update_item(
+            TableName=self.table,
+            Key={"pk": {"S": charge["counter_pk"]}, "sk": {"S": charge["counter_sk"]}},
+            UpdateExpression="ADD #hour :minus_one, #bytes :minus_size",
+            ConditionExpression="attribute_exists(pk) AND #hour >= :one AND #bytes >= :size",
+            ExpressionAttributeNames={"#hour": charge["hour_field"], "#bytes": "bytes"},
+            ExpressionAttributeValues=to_item({":one": 1, ":minus_one": -1, ":size": charge["size"],
+                                               ":minus_size": -charge["size"]}),
+        ))
+        return True
+
     def page(self, *, months: list[str], cursor: dict | None, size: int, now: int,
              search: str | None = None) -> tuple[list[dict], dict | None]:
         """One page of live items newest first across month partitions, and the next cursor."""

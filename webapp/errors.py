@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from botocore.exceptions import BotoCoreError, ClientError
-from flask import Flask, current_app, g, jsonify, render_template, request
+from flask import Flask, current_app, g, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -22,6 +22,7 @@ TITLES = {
     410: "No longer available",
     413: "Too much data",
     422: "Upload refused",
+    429: "Too many requests",
     503: "Storage unavailable",
 }
 
@@ -33,6 +34,7 @@ WHAT_TO_DO = {
     410: "Ask the person who shared it for a new link.",
     413: "Send less data.",
     422: "Check the file and upload it again.",
+    429: "Wait a while, then try again.",
     503: "Nothing was changed. Try again in a minute.",
 }
 
@@ -56,7 +58,12 @@ def register(app: Flask) -> None:
     @app.errorhandler(Refusal)
     def refusal(error: Refusal):
         count("Refusals", code=error.code)
-        return error_response(error.status, error.code, error.message)
+        body, status = error_response(error.status, error.code, error.message)
+        response = make_response(body, status)
+        retry_after = getattr(error, "retry_after", None)  # a limit says when it frees
+        if retry_after:
+            response.headers["Retry-After"] = str(retry_after)
+        return response
 
     @app.errorhandler(CSRFError)
     def csrf_failed(error: CSRFError):

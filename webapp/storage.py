@@ -206,13 +206,18 @@ class Storage:
             raise
         return True
 
-    def abort_multipart(self, key: str, upload_id: str) -> None:
-        """Drop an upload and every part it holds; nothing is left to pay for."""
+    def abort_multipart(self, key: str, upload_id: str) -> bool:
+        """Drop an upload and every part it holds; nothing is left to pay for.
+
+        False when there was no such upload any more (completed, or aborted before).
+        """
         try:
             self._s3.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
         except ClientError as error:
             if _code(error) not in ("NoSuchUpload", "404"):
                 raise
+            return False
+        return True
 
     def peek(self, key: str, length: int) -> StoredObject | None:
         """The object's headers and its first ``length`` bytes in one ranged GET (None if missing).

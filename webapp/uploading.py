@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 
-from webapp import parts, rules, sniff, tokens
+from webapp import limits, parts, rules, sniff, tokens
 from webapp.config import S3_SINGLE_POST_LIMIT
 from webapp.dates import iso
 from webapp.logs import count
@@ -43,9 +43,15 @@ class Completion:
     share: dict | None = None  # the default share, when this call created it
 
 
-def start_upload(svc: Services, data: object, uploader_id: str) -> dict:
-    """Validate the request; below the threshold sign a POST policy (no AWS call), above it
-    start a multipart upload and answer its part plan."""
+def start_upload(svc: Services, data: object, uploader_id: str, identity: str | None = None) -> dict:
+    """Validate the request; charge it to ``identity``'s allowance; below the threshold sign a
+    POST policy, above it start a multipart upload and answer its part plan.
+
+    The charge is taken when the permission is signed, because the signature is what lets
+    bytes into the bucket (the policy and the part plan pin the declared size). ``identity``
+    is who is counted: today the client's address (``limits.address_identity``); None
+    charges nobody (no limits configured, or a trusted caller).
+    """
     settings = svc.settings
     request = rules.check_upload_request(
         data,
@@ -75,8 +81,45 @@ def start_upload(svc: Services, data: object, uploader_id: str) -> dict:
         raise Refusal("invalid_request", "The name and caption are too long to store with the file; shorten the caption.")
     disposition = stored_disposition(request.filename, request.content_type)
     metadata = {CLAIM_FIELD: signed_claim}
+    charged = _charge(svc, identity, claim.media_id, request.size, now)
+    try:
+        answer = _sign(svc, claim, request, metadata, disposition, multipart, algorithm, now)
+    except Exception:
+        if charged:  # nothing was signed: nothing was taken
+            svc.catalog.refund_upload(claim.media_id, int(now))
+        raise
     count("UploadsStarted")
     count("UploadBytesDeclared", request.size, unit="Bytes")
+    return answer
+
+
+def _limits_on(settings) -> bool:
+    return bool(settings.uploads_per_hour or settings.upload_bytes_per_day)
+
+
+def _charge(svc: Services, identity: str | None, media_id: str, size: int, now: float) -> bool:
+    """Take the upload from the identity's allowance; refuse (429) when it would go past it."""
+    settings = svc.settings
+    if identity is None or not _limits_on(settings):
+        return False
+    charge = limits.upload_charge(limits.identity_key(settings.secret_key, identity), size, now)
+    counter = svc.catalog.charge_upload(charge, media_id=media_id, per_hour=settings.uploads_per_hour,
+                                        bytes_per_day=settings.upload_bytes_per_day)
+    if counter is not None:
+        raise limits.refusal_for(counter, charge, per_hour=settings.uploads_per_hour,
+                                 bytes_per_day=settings.upload_bytes_per_day, now=now)
+    return True
+
+
+def give_back(svc: Services, media_id: str) -> None:
+    """An aborted or rejected upload returns its charge (once, however often this is called)."""
+    if _limits_on(svc.settings) and svc.catalog.refund_upload(media_id, int(svc.clock())):
+        count("UploadsRefunded")
+
+
+def _sign(svc: Services, claim: UploadClaim, request, metadata: dict, disposition: str, multipart: bool,
+          algorithm: str, now: float) -> dict:
+    settings = svc.settings
     if multipart:
         plan = parts.plan_parts(request.size, settings.multipart_part_bytes)
         s3_upload_id = svc.storage.start_multipart(
@@ -100,7 +143,8 @@ def start_upload(svc: Services, data: object, uploader_id: str) -> dict:
         claim.key,
         content_type=request.content_type,
         content_disposition=disposition,
-        max_bytes=min(settings.max_upload_bytes, S3_SINGLE_POST_LIMIT),
+        # The declared size is the most S3 takes: what was charged is what may arrive.
+        max_bytes=min(request.size, S3_SINGLE_POST_LIMIT),
         expires_in=settings.upload_policy_seconds,
         metadata=metadata,
     )
@@ -176,7 +220,9 @@ def list_parts(svc: Services, upload_id: str, uploader_id: str) -> dict:
 def abort_upload(svc: Services, upload_id: str, uploader_id: str) -> None:
     """Cancel a multipart upload: S3 drops every part. A completed upload is left alone."""
     ticket = _own_multipart(svc, upload_id, uploader_id)
-    svc.storage.abort_multipart(ticket.key, ticket.s3_upload_id)
+    if svc.storage.abort_multipart(ticket.key, ticket.s3_upload_id):
+        # Only an upload that was still open gives its charge back, never a completed one.
+        give_back(svc, ticket.media_id)
     count("UploadsAborted")
 
 
@@ -204,6 +250,7 @@ def _finish_multipart(svc: Services, ticket: MultipartTicket) -> None:
 def _reject(svc: Services, media_id: str, key: str, problem: str):
     svc.storage.delete(key)
     svc.catalog.put_rejected(media_id, problem, int(svc.clock()) + REJECTION_KEPT_SECONDS)
+    give_back(svc, media_id)
     log.warning("upload rejected: %s", problem)
     count("UploadsRejected")
     raise Refusal("upload_rejected", problem, 422)

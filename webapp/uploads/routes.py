@@ -1,6 +1,6 @@
 from flask import Blueprint, g, jsonify, render_template, request, session
 
-from webapp import assets, events, services, uploading
+from webapp import assets, events, limits, services, uploading
 from webapp.pages import uploader_id
 from webapp.presenters import media_json
 from webapp.uploads.forms import UploadForm
@@ -46,7 +46,9 @@ def create_upload():
     from webapp import schemas  # marshmallow is imported by the first API call, not at start
 
     body = schemas.load(schemas.UploadRequest, request.get_json(silent=True))
-    answer = uploading.start_upload(services(), body, uploader_id(create=True))
+    # Counted by the address API Gateway saw (today's only identity), never by a header.
+    identity = limits.address_identity(limits.source_address(request.environ))
+    answer = uploading.start_upload(services(), body, uploader_id(create=True), identity=identity)
     return jsonify(answer), 201
 
 
