@@ -1,4 +1,4 @@
-"""The admin area's decisions: sign-in, listing pages, delete and revoke."""
+"""The admin area's decisions: sign-in (with its lockout), listing pages, delete and revoke."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import secrets
 from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from webapp import ownership, shares
+from webapp import limits, ownership, shares
 from webapp.dates import recent_months
 from webapp.rules import Refusal
 from webapp.services import Services
@@ -35,6 +35,34 @@ def credentials_match(svc: Services, username: str, password: str) -> bool:
     user_ok = hmac.compare_digest(username.encode(), settings.admin_user.encode())
     password_ok = check_password_hash(settings.admin_password_hash if user_ok else _dummy_hash(), password)
     return user_ok and password_ok
+
+
+def sign_in(svc: Services, username: str, password: str, client: str) -> bool:
+    """Check a sign-in, throttled per account named and per client (``client``: an identity).
+
+    Each attempt is counted in DynamoDB before the password is checked, so the limit holds
+    across instances and against parallel guesses. After ``admin_signin_attempts`` wrong
+    passwords in a row the next attempt is refused (429) without checking the password, for
+    ``admin_lock_seconds``; then one attempt per lock period, until one succeeds and clears
+    both counters.
+    """
+    settings = svc.settings
+    now = int(svc.clock())
+    account, client_key = limits.signin_keys(settings.secret_key, username, client)
+    counted = []
+    for key in (account, client_key):
+        if not svc.catalog.begin_signin(key, now, allowed=settings.admin_signin_attempts,
+                                        lock_seconds=settings.admin_lock_seconds):
+            for earlier in counted:
+                svc.catalog.undo_signin(earlier)
+            last = svc.catalog.counter(key).get("last_at", now)
+            raise limits.signin_locked(last + settings.admin_lock_seconds - now)
+        counted.append(key)
+    if not credentials_match(svc, username, password):
+        return False
+    for key in counted:
+        svc.catalog.forget_signin_failures(key)
+    return True
 
 
 def _cursors(svc: Services) -> URLSafeSerializer:

@@ -432,6 +432,39 @@ class Catalog:
         ))
         return True
 
+    def counter(self, pk: str, sk: str = META) -> dict:
+        answer = self._db.get_item(TableName=self.table, Key={"pk": {"S": pk}, "sk": {"S": sk}}, ConsistentRead=True)
+        return from_item(answer.get("Item", {}))
+
+    def begin_signin(self, pk: str, now: int, *, allowed: int, lock_seconds: int) -> bool:
+        """Count a sign-in attempt before its password is checked, or refuse it (False).
+
+        Counted first, so parallel guesses cannot all slip in before the lock: the condition
+        admits an attempt while fewer than ``allowed`` have failed in a row, and once locked,
+        one attempt per ``lock_seconds`` after the last one. A success resets the count.
+        """
+        return _if_condition_holds(lambda: self._db.update_item(
+            TableName=self.table,
+            Key={"pk": {"S": pk}, "sk": {"S": META}},
+            UpdateExpression="SET last_at = :now, expires_at = :exp ADD failures :one",
+            ConditionExpression="attribute_not_exists(failures) OR failures < :allowed OR last_at <= :lock_over",
+            ExpressionAttributeValues=to_item({":now": now, ":exp": now + 2 * lock_seconds, ":one": 1,
+                                               ":allowed": allowed, ":lock_over": now - lock_seconds}),
+        ))
+
+    def undo_signin(self, pk: str) -> None:
+        """An attempt counted but never checked (another counter refused it) does not count."""
+        _if_condition_holds(lambda: self._db.update_item(
+            TableName=self.table,
+            Key={"pk": {"S": pk}, "sk": {"S": META}},
+            UpdateExpression="ADD failures :minus_one",
+            ConditionExpression="failures >= :one",
+            ExpressionAttributeValues=to_item({":one": 1, ":minus_one": -1}),
+        ))
+
+    def forget_signin_failures(self, pk: str) -> None:
+        self._db.delete_item(TableName=self.table, Key={"pk": {"S": pk}, "sk": {"S": META}})
+
     def page(self, *, months: list[str], cursor: dict | None, size: int, now: int,
              search: str | None = None) -> tuple[list[dict], dict | None]:
         """One page of live items newest first across month partitions, and the next cursor."""

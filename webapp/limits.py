@@ -1,4 +1,4 @@
-"""Quotas and rate limits: who is counted, in which window, and what to answer.
+"""Quotas, rate limits and sign-in lockout: who is counted, in which window, and what to answer.
 
 Pure rules: plain values in, plain values out. The counters themselves live in DynamoDB
 (``webapp/catalog.py``), so a limit holds across every Lambda instance at once.
@@ -137,3 +137,18 @@ def _duration(seconds: int) -> str:
     if minutes < 120:
         return f"{minutes} minutes"
     return f"{minutes // 60} hours {minutes % 60} minutes" if minutes % 60 else f"{minutes // 60} hours"
+
+
+def signin_keys(secret: str, username: str, client: str) -> tuple[str, str]:
+    """The two sign-in counters an attempt is charged to: the account named, and the client."""
+    account = identity_key(secret, "account:" + username.strip().casefold())
+    return f"SIGNIN#account#{account}", f"SIGNIN#client#{identity_key(secret, client)}"
+
+
+def signin_locked(seconds: int) -> Limited:
+    return Limited(
+        "signin_locked",
+        f"Too many wrong passwords in a row. Sign-in is closed for {_duration(seconds)}; "
+        "the password was not checked.",
+        seconds,
+    )

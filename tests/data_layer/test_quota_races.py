@@ -4,15 +4,19 @@ engine's conditional writes), its files on moto's S3. Twenty clients start at on
 from __future__ import annotations
 
 import concurrent.futures
+import re
 import threading
 
 import pytest
 import requests
+from werkzeug.security import generate_password_hash
 from werkzeug.serving import make_server
 
 from tests.support import CSRF_META
 
 CLIENTS = 20
+PASSWORD = "the right password 42"
+ADMIN_SIGNIN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 
 @pytest.fixture
@@ -78,3 +82,21 @@ def test_twenty_parallel_uploads_against_bytes_per_day(served, catalog):
     statuses = [status for status, _, _ in answers]
     assert statuses.count(201) == 5 and statuses.count(429) == 15, statuses
     assert {code for status, code, _ in answers if status == 429} == {"quota_exceeded"}
+
+
+def test_twenty_parallel_wrong_passwords_check_five(served, monkeypatch):
+    site, app = served(admin_user="root", admin_password_hash=generate_password_hash(PASSWORD))
+    from webapp import admin_area
+
+    checked = []
+    real = admin_area.credentials_match
+    monkeypatch.setattr(admin_area, "credentials_match", lambda *args: checked.append(1) or real(*args))
+
+    def ready(session, number):
+        csrf = ADMIN_SIGNIN.search(session.get(site + "/admin/login", timeout=30).text).group(1)
+        form = {"csrf_token": csrf, "username": "root", "password": f"guess {number}"}
+        return lambda: session.post(site + "/admin/login", data=form, timeout=30).status_code
+
+    statuses = all_at_once(ready)
+    assert statuses.count(401) == 5 and statuses.count(429) == 15, statuses
+    assert len(checked) == 5

@@ -111,3 +111,52 @@ def test_links_withdrawn_by_an_admin_say_so_to_the_owner(admin_app):
     assert admin.client.post(f"/admin/media/{media['id']}/revoke", data={"csrf_token": admin.csrf}).status_code == 302
     rows = table_rows(uploader.client.get(media["links"]["manage"]).get_data(as_text=True), "shares")
     assert [row["state"].split(" 20")[0] for row in rows] == ["withdrawn by an administrator"]
+
+
+def try_password(api: Api, password: str, user: str = "root", address: str = "127.0.0.1"):
+    return api.client.post("/admin/login", data={"csrf_token": api.csrf, "username": user, "password": password},
+                           environ_base={"REMOTE_ADDR": address})
+
+
+def test_after_five_wrong_passwords_the_sixth_is_refused_without_checking_it(admin_app):
+    svc = admin_app.extensions["mediahub"]
+    now = [1_796_127_000.0]
+    svc.clock = lambda: now[0]
+    api = Api(admin_app.test_client())
+    assert [try_password(api, f"guess {n}").status_code for n in range(5)] == [401] * 5
+    now[0] += 60
+    locked = try_password(api, PASSWORD)  # the right one: refused, so it was never checked
+    assert locked.status_code == 429 and locked.headers["Retry-After"] == str(900 - 60)
+    page = parse(locked.get_data(as_text=True))
+    assert page.find("p", class_="error").attrs["data-code"] == "signin_locked"
+    assert "was not checked" in page.find("p", class_="error").text()
+    assert api.client.get("/admin/").status_code == 302
+    from_elsewhere = try_password(Api(admin_app.test_client()), PASSWORD, address="192.0.2.9")
+    assert from_elsewhere.status_code == 429  # the account is locked, whoever asks
+    as_json = api.client.post("/admin/login", headers={"Accept": "application/json"},
+                              data={"csrf_token": api.csrf, "username": "root", "password": PASSWORD})
+    assert as_json.status_code == 429 and as_json.get_json()["error"]["code"] == "signin_locked"
+    assert as_json.headers["Retry-After"] == str(900 - 60)
+    now[0] += 900 - 60  # the lock is over
+    assert try_password(api, PASSWORD).status_code == 302
+    api = Api(admin_app.test_client())
+    assert [try_password(api, f"again {n}").status_code for n in range(5)] == [401] * 5  # a success reset it
+
+
+def test_after_the_lock_one_guess_per_period_until_one_succeeds(admin_app):
+    svc = admin_app.extensions["mediahub"]
+    now = [1_796_127_000.0]
+    svc.clock = lambda: now[0]
+    api = Api(admin_app.test_client())
+    for n in range(5):
+        try_password(api, f"guess {n}")
+    now[0] += 900
+    assert try_password(api, "still wrong").status_code == 401
+    assert try_password(api, PASSWORD).status_code == 429
+
+
+def test_one_client_guessing_many_accounts_is_locked_too(admin_app):
+    api = Api(admin_app.test_client())
+    assert [try_password(api, "x", user=f"user{n}").status_code for n in range(5)] == [401] * 5
+    assert try_password(api, PASSWORD).status_code == 429  # this client, even for the real account
+    assert try_password(Api(admin_app.test_client()), PASSWORD, address="192.0.2.9").status_code == 302

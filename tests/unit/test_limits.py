@@ -59,6 +59,8 @@ def test_an_ipv6_client_is_its_64_and_mapped_ipv4_is_plain():
 def test_identities_are_stored_as_keyed_hashes():
     key = limits.identity_key("secret one", "address:192.0.2.1")
     assert "192.0.2.1" not in key and key != limits.identity_key("secret two", "address:192.0.2.1")
+    account, client = limits.signin_keys("s", " Root ", "address:192.0.2.1")
+    assert account == limits.signin_keys("s", "root", "address:10.0.0.1")[0] and client.startswith("SIGNIN#client#")
 
 
 def test_a_stage_with_a_bucket_must_say_who_may_upload():

@@ -1,10 +1,12 @@
 import functools
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, make_response, redirect, render_template, request, session, url_for
 from flask_wtf import FlaskForm
 
-from webapp import admin_area, services
+from webapp import admin_area, limits, services
 from webapp.admin.forms import LoginForm
+from webapp.errors import wants_json
+from webapp.logs import count
 from webapp.rules import Refusal
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -28,7 +30,15 @@ def login():
     form = LoginForm()
     error = None
     if form.validate_on_submit():
-        if admin_area.credentials_match(svc, form.username.data, form.password.data):
+        try:
+            signed_in = admin_area.enabled(svc) and admin_area.sign_in(
+                svc, form.username.data, form.password.data,
+                limits.address_identity(limits.source_address(request.environ)))
+        except limits.Limited as refusal:
+            if wants_json():
+                raise
+            return _locked_page(form, refusal)
+        if signed_in:
             session.clear()
             session["admin"] = True
             target = request.args.get("next", "")
@@ -36,6 +46,15 @@ def login():
         error = "That user name and password do not match."
     status = 401 if error else 200
     return render_template("admin/login.html", form=form, error=error, enabled=admin_area.enabled(svc)), status
+
+
+def _locked_page(form, refusal: limits.Limited):
+    """The sign-in page again, saying why and for how long (429 with Retry-After)."""
+    count("Refusals", code=refusal.code)
+    page = render_template("admin/login.html", form=form, error=refusal.message, code=refusal.code, enabled=True)
+    response = make_response(page, refusal.status)
+    response.headers["Retry-After"] = str(refusal.retry_after)
+    return response
 
 
 @bp.post("/logout")
