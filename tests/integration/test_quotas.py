@@ -116,3 +116,18 @@ def test_an_aborted_upload_gives_its_bytes_back_once(multipart_app, table_items)
     assert [item["bytes"] for item in counters] == [40 * MIB]
     assert all("192.0.2" not in item["pk"] and "127.0.0.1" not in item["pk"] for item in counters)
     assert counters[0]["expires_at"] == limits.window_start(NOW, limits.DAY) + limits.DAY  # TTL: the day's end
+
+
+def test_refusals_and_refunds_are_counted(make_app, capsys):
+    from tests.integration.test_metrics import metrics_in
+
+    app = clocked(make_app(metrics=True, uploads_per_hour=1))
+    api = Api(app.test_client())
+    policy = api.start(png_bytes()).get_json()
+    assert api.start(png_bytes()).status_code == 429
+    post_to_storage(policy, b"not a png")
+    assert api.complete(policy["upload_id"]).status_code == 422
+    found = metrics_in(capsys.readouterr().out)
+    assert {"name": "Refusals", "unit": "Count", "value": 1, "service": "mediahub", "code": "rate_limited"} in found
+    assert [m["name"] for m in found].count("UploadsRefunded") == 1
+    assert api.start(png_bytes()).status_code == 201  # the rejected upload's place is free again
