@@ -100,3 +100,24 @@ def test_twenty_parallel_wrong_passwords_check_five(served, monkeypatch):
     statuses = all_at_once(ready)
     assert statuses.count(401) == 5 and statuses.count(429) == 15, statuses
     assert len(checked) == 5
+
+
+def test_a_charge_is_given_back_once_however_many_ask_at_once(catalog):
+    from webapp import limits
+
+    now = 1_796_083_200 + 3600
+    charge = limits.upload_charge("someone", 1000, now)
+    for media_id in ("first-upload-id-0001", "second-upload-id-002"):
+        assert catalog.charge_upload(charge, media_id=media_id, per_hour=10, bytes_per_day=10_000) is None
+    barrier = threading.Barrier(CLIENTS)
+
+    def refund(_):
+        barrier.wait()
+        return catalog.refund_upload("first-upload-id-0001", now)
+
+    with concurrent.futures.ThreadPoolExecutor(CLIENTS) as pool:
+        given = list(pool.map(refund, range(CLIENTS)))
+    assert given.count(True) == 1
+    counter = catalog.counter(charge.counter_pk, charge.counter_sk)
+    assert (counter[charge.hour_field], counter["bytes"]) == (1, 1000)  # the second upload's charge stays
+    assert catalog.refund_upload("never-charged-id-0003", now) is False

@@ -108,9 +108,9 @@ def test_an_aborted_upload_gives_its_bytes_back_once(multipart_app, table_items)
     assert api.post("/api/uploads", json=declared(40 * MIB)).get_json()["error"]["code"] == "quota_exceeded"
     upload_id = first.get_json()["upload_id"]
     assert api.client.delete(f"/api/uploads/{upload_id}", headers={"X-CSRFToken": api.csrf}).status_code == 204
-    assert api.client.delete(f"/api/uploads/{upload_id}", headers={"X-CSRFToken": api.csrf}).status_code == 204
     second = api.post("/api/uploads", json=declared(40 * MIB))
     assert second.status_code == 201  # the abort gave 40 MiB back...
+    assert api.client.delete(f"/api/uploads/{upload_id}", headers={"X-CSRFToken": api.csrf}).status_code == 204
     assert api.post("/api/uploads", json=declared(30 * MIB)).status_code == 429  # ...once
     counters = [item for item in table_items() if item["pk"].startswith("QUOTA#")]
     assert [item["bytes"] for item in counters] == [40 * MIB]
@@ -131,3 +131,19 @@ def test_refusals_and_refunds_are_counted(make_app, capsys):
     assert {"name": "Refusals", "unit": "Count", "value": 1, "service": "mediahub", "code": "rate_limited"} in found
     assert [m["name"] for m in found].count("UploadsRefunded") == 1
     assert api.start(png_bytes()).status_code == 201  # the rejected upload's place is free again
+
+
+def test_an_upload_the_s3_event_rejects_gives_its_place_back_once(make_app, settings):
+    from tests.support import s3_event
+    from webapp import events
+
+    app = clocked(make_app(uploads_per_hour=1))
+    svc = app.extensions["mediahub"]
+    api = Api(app.test_client())
+    policy = api.start(png_bytes()).get_json()
+    post_to_storage(policy, b"<html>not a png</html>")
+    key = policy["fields"]["key"]
+    assert events.object_created(s3_event(settings.bucket, key), services=svc)["rejected"] == 1
+    assert api.complete(policy["upload_id"]).status_code == 422  # the browser hears it later
+    assert api.start(png_bytes()).status_code == 201
+    assert api.start(png_bytes()).status_code == 429  # given back once, not twice
