@@ -79,7 +79,8 @@ def test_large_file_goes_in_parts_and_is_recorded(api, client, bucket_keys, mult
     assert [k for k in bucket_keys() if k.startswith("uploads/")] == [started["key"]]
     assert multipart_uploads() == []
     assert [i["status"] for i in table_items() if i["sk"] == "META"] == ["ready"]
-    fetched = requests.get(client.get(media["links"]["download"]).headers["Location"], timeout=30)
+    # The owner's original, byte for byte (viewers get the copy processing cleans).
+    fetched = requests.get(client.get(media["links"]["manage"] + "/original").headers["Location"], timeout=30)
     assert fetched.content == DATA
     assert fetched.headers["Content-Disposition"] == 'attachment; filename="photo.png"'
     again = api.complete(started["upload_id"])
