@@ -70,9 +70,11 @@ def post_to_storage(policy: dict, data: bytes, filename: str = "file", content_t
     return requests.post(policy["url"], data=policy["fields"], files=files, timeout=30)
 
 
-def upload_over_http(site: str, data: bytes, filename="photo.png", content_type="image/png", **fields) -> dict:
-    """The whole flow against a served site, as a script with a cookie jar would do it."""
-    session = requests.Session()
+def upload_over_http(site: str, data: bytes, filename="photo.png", content_type="image/png", *,
+                     session: requests.Session | None = None, **fields) -> dict:
+    """The whole flow against a served site, as a script with a cookie jar would do it (give
+    ``session`` to upload in a jar a browser then takes over)."""
+    session = session or requests.Session()
     csrf = CSRF_META.search(session.get(site + "/", timeout=10).text).group(1)
     headers = {"X-CSRFToken": csrf}
     body = {"filename": filename, "content_type": content_type, "size": len(data), **fields}

@@ -101,3 +101,17 @@ def upload_with_page(page, site: str, path, name: str = "", caption: str = "") -
         describe_file(page, os.path.basename(str(path)), name, caption)
     start_upload(page)
     page.wait_for_url(site + "/media/*")
+
+
+def wait_until(page, expression: str, arg=None, attempts: int = 600) -> None:
+    """Poll the page until ``expression`` is true (60 s by default).
+
+    Not ``page.wait_for_function``: once its first check fails it evaluates the predicate inside
+    the page, where our Content-Security-Policy forbids eval, so it fails or passes by timing.
+    ``page.evaluate`` runs through the debugger, which the CSP does not govern.
+    """
+    for _ in range(attempts):
+        if page.evaluate(expression, arg):
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError(f"never true: {expression}")

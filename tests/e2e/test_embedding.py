@@ -6,6 +6,7 @@ import pytest
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Response
 
+from tests.e2e.conftest import wait_until
 from tests.support import png_bytes, upload_over_http
 from webapp.local.stack import free_loopback_port
 
@@ -29,7 +30,7 @@ def host_page():
 
 
 def image_width(page) -> int:
-    page.wait_for_function("document.getElementById('embedded').complete")
+    wait_until(page, "document.getElementById('embedded').complete")
     return page.evaluate("document.getElementById('embedded').naturalWidth")
 
 

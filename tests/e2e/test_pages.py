@@ -19,7 +19,8 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Response
 
 from tests.conftest import TEST_SECRET, missing_tool
-from tests.support import CSRF_META, png_bytes, post_to_storage
+from tests.e2e.conftest import wait_until
+from tests.support import CSRF_META, png_bytes, upload_over_http
 from webapp import create_app, prepare_local_resources
 from webapp.config import LOCAL_AWS_TIMEOUTS, Settings
 from webapp.local.stack import free_loopback_port
@@ -29,18 +30,6 @@ WIDTHS = (1280, 375)
 ADMIN_PASSWORD = "admin password 123"
 WEBM = b"\x1a\x45\xdf\xa3" + b"\x00" * 200
 FIGURES: dict[str, dict[int, dict[str, int]]] = {}
-
-
-def upload(session: requests.Session, site: str, data: bytes, filename: str, content_type: str, **fields) -> dict:
-    """Upload as the page's script does, in a cookie jar the browser can take over."""
-    csrf = CSRF_META.search(session.get(site + "/", timeout=10).text).group(1)
-    headers = {"X-CSRFToken": csrf}
-    body = {"filename": filename, "content_type": content_type, "size": len(data), **fields}
-    policy = session.post(site + "/api/uploads", json=body, headers=headers, timeout=10).json()
-    assert post_to_storage(policy, data, filename, content_type).status_code == 201
-    done = session.post(f"{site}/api/uploads/{policy['upload_id']}/complete", headers=headers, timeout=10)
-    assert done.status_code == 201, done.text
-    return done.json()["media"]
 
 
 def post_form(session: requests.Session, page_url: str, action: str, **fields) -> requests.Response:
@@ -73,10 +62,10 @@ def site(moto_endpoint, host_port):
     threading.Thread(target=server.serve_forever, daemon=True).start()
 
     owner = requests.Session()
-    picture = upload(owner, url, png_bytes(width=40, height=30, padding=2000), "A very long file name for a "
-                     "holiday picture taken at the lake, 2026-08-14.png", "image/png",
-                     name="Sunset over the lake", caption="Taken from the pier.", visibility="public")
-    video = upload(owner, url, WEBM, "clip.webm", "video/webm", name="Clip")
+    picture = upload_over_http(url, png_bytes(width=40, height=30, padding=2000), "A very long file name for a "
+                               "holiday picture taken at the lake, 2026-08-14.png", "image/png", session=owner,
+                               name="Sunset over the lake", caption="Taken from the pier.", visibility="public")
+    video = upload_over_http(url, WEBM, "clip.webm", "video/webm", session=owner, name="Clip")
     manage = picture["links"]["manage"]
     assert post_form(owner, manage, "/share", **{
         "share-recipients": "ann.with.a.rather.long.address@example.com", "share-days": "3",
@@ -88,9 +77,11 @@ def site(moto_endpoint, host_port):
     locked_link = re.search(r'href="([^"]+/s/[^"]+)"', ann["body"]).group(1)
     # A file whose copy for viewers is still being made, and one a malware scan flagged.
     catalog = app.extensions["mediahub"].catalog
-    preparing = upload(owner, url, png_bytes(width=8, height=8), "later.png", "image/png", name="Later")
+    preparing = upload_over_http(url, png_bytes(width=8, height=8), "later.png", "image/png", session=owner,
+                                 name="Later")
     catalog.set_fields(preparing["id"], {"processing": "pending"}, remove=("renditions",))
-    withheld = upload(owner, url, png_bytes(width=8, height=8), "withheld.png", "image/png", name="Withheld")
+    withheld = upload_over_http(url, png_bytes(width=8, height=8), "withheld.png", "image/png", session=owner,
+                                name="Withheld")
     catalog.set_fields(withheld["id"], {"scan": "infected"})
     yield {"url": url, "owner": owner, "picture": picture, "video": video, "locked_link": locked_link,
            "preparing": preparing, "withheld": withheld}
@@ -246,7 +237,7 @@ def test_copy_buttons_put_the_link_on_the_clipboard(browser, site):
     for field in ("anyone-link", "embed-url", "embed-snippet"):
         page.locator(f'button[data-copy="{field}"]').click()
         expect_text = page.locator(f"#{field}").input_value()
-        page.wait_for_function("id => document.getElementById(id + '-status').textContent === 'Copied.'", arg=field)
+        wait_until(page, "id => document.getElementById(id + '-status').textContent === 'Copied.'", field)
         assert page.evaluate("navigator.clipboard.readText()") == expect_text
     context.close()
 
@@ -260,7 +251,7 @@ def test_copy_falls_back_to_selecting_the_text(browser, site):
     page.get_by_role("button", name="Copy share link").click()
     status = page.locator("#anyone-link-status")
     status.wait_for(state="attached")
-    page.wait_for_function("document.getElementById('anyone-link-status').textContent !== ''")
+    wait_until(page, "document.getElementById('anyone-link-status').textContent !== ''")
     assert status.inner_text() in ("Copied.", "Selected: press Ctrl+C (or ⌘C) to copy.")
     selected = page.evaluate("(() => { const e = document.getElementById('anyone-link'); "
                              "return e.value.substring(e.selectionStart, e.selectionEnd); })()")
@@ -270,7 +261,7 @@ def test_copy_falls_back_to_selecting_the_text(browser, site):
 
 def test_delete_asks_first_and_cancel_keeps_the_file(browser, site):
     owner = requests.Session()
-    doomed = upload(owner, site["url"], png_bytes(), "doomed.png", "image/png", name="Doomed")
+    doomed = upload_over_http(site["url"], png_bytes(), "doomed.png", "image/png", session=owner, name="Doomed")
     context = browser.new_context()
     page = context.new_page()
     page.goto(doomed["links"]["manage"])

@@ -12,6 +12,7 @@ import requests
 from PIL import Image
 from werkzeug.serving import make_server
 
+from tests.e2e.conftest import wait_until
 from tests.support import upload_over_http
 from webapp.config import DEFAULT_ALLOWED_TYPES
 from webapp import events
@@ -73,7 +74,7 @@ def test_viewers_never_receive_gps_or_camera_details_the_owner_keeps_them(page, 
     images = fetched_bodies(page)
     page.goto(media["links"]["share"])
     assert page.locator("#cleaned").inner_text().startswith("Location and camera details were removed")
-    page.wait_for_function("document.querySelector('img.preview').complete")
+    wait_until(page, "document.querySelector('img.preview').complete")
     with page.expect_download() as download_info:
         page.get_by_role("link", name="Download").click()
     downloaded = open(download_info.value.path(), "rb").read()
@@ -81,9 +82,9 @@ def test_viewers_never_receive_gps_or_camera_details_the_owner_keeps_them(page, 
 
     # The gallery's tile and the item's own page; the embed another site shows.
     page.goto(url + "/gallery")
-    page.wait_for_function("[...document.images].every(image => image.complete && image.naturalWidth > 0)")
+    wait_until(page, "[...document.images].every(image => image.complete && image.naturalWidth > 0)")
     page.goto(f"{url}/gallery/{media['id']}")
-    page.wait_for_function("document.querySelector('img.preview').complete")
+    wait_until(page, "document.querySelector('img.preview').complete")
     embed = page.request.get(f"{url}/embed/{media['id']}", headers={"Referer": EMBEDDER + "/post"})
     assert embed.ok and "/renditions/" in embed.url
 
@@ -118,8 +119,8 @@ def test_a_gallery_of_twenty_photos_transfers_at_most_five_percent_of_their_byte
     for _ in range(20):
         page.mouse.wheel(0, 900)
         page.wait_for_timeout(100)
-    page.wait_for_function("document.images.length === 20 && "
-                           "[...document.images].every(image => image.complete && image.naturalWidth > 0)")
+    wait_until(page, "document.images.length === 20 && "
+                     "[...document.images].every(image => image.complete && image.naturalWidth > 0)")
     page.wait_for_load_state("networkidle")
     assert sum(sizes) <= 0.05 * 20 * len(photo), (sum(sizes), len(sizes))
     assert page.evaluate("[...document.images].every(image => image.naturalWidth === 320)")
@@ -153,7 +154,7 @@ def test_a_clean_file_becomes_shareable_when_its_scan_finishes(page, site):
     key = svc.catalog.get_media(media["id"])["s3_key"]
     events.scan_result(scanner.scan(svc.storage._s3, svc.storage.bucket, key), services=svc)
     assert page.goto(media["links"]["share"]).status == 200
-    page.wait_for_function("document.querySelector('img.preview').complete")
+    wait_until(page, "document.querySelector('img.preview').complete")
     with page.expect_download() as download_info:
         page.get_by_role("link", name="Download").click()
     assert metadata_of(open(download_info.value.path(), "rb").read()) == set()

@@ -7,7 +7,7 @@ import base64
 
 import pytest
 
-from tests.e2e.conftest import choose_files, start_upload
+from tests.e2e.conftest import choose_files, start_upload, wait_until
 from tests.support import HTML_BYTES, png_bytes
 from webapp.parts import MIB, PARTS_IN_FLIGHT, S3_MIN_PART_BYTES
 
@@ -60,15 +60,6 @@ def throttle(page, bytes_per_second: int):
     session.send("Network.emulateNetworkConditions", {
         "offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": bytes_per_second})
     return session
-
-
-def wait_until(page, expression: str, arg=None, attempts: int = 600) -> None:
-    """Poll the page (wait_for_function evaluates strings, which the page's CSP forbids)."""
-    for _ in range(attempts):
-        if page.evaluate(expression, arg):
-            return
-        page.wait_for_timeout(100)
-    raise AssertionError(f"never true: {expression}")
 
 
 def wait_for_progress(page, fraction: float) -> None:
