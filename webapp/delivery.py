@@ -40,7 +40,8 @@ def processing_state(media: dict) -> str:
 
 
 def processing_pending() -> Refusal:
-    return Refusal("processing_pending", "This file is being prepared for viewing. Try again in a minute.", 409)
+    return Refusal("processing_pending", "This file is being prepared for viewing. Try again in a minute.", 409,
+                   retry_after=60)
 
 
 def viewer_copy(media: dict, strip_metadata: bool) -> Copy:

@@ -60,9 +60,8 @@ def register(app: Flask) -> None:
         count("Refusals", code=error.code)
         body, status = error_response(error.status, error.code, error.message)
         response = make_response(body, status)
-        retry_after = getattr(error, "retry_after", None)  # a limit says when it frees
-        if retry_after:
-            response.headers["Retry-After"] = str(retry_after)
+        if error.retry_after:  # a limit, a scan or a rendition says when to come back
+            response.headers["Retry-After"] = str(error.retry_after)
         return response
 
     @app.errorhandler(CSRFError)

@@ -28,8 +28,7 @@ class Limited(Refusal):
     """A refusal that says when to come back: answered 429 with ``Retry-After``."""
 
     def __init__(self, code: str, message: str, retry_after: int):
-        super().__init__(code, message, 429)
-        self.retry_after = max(1, int(retry_after))
+        super().__init__(code, message, 429, retry_after=max(1, int(retry_after)))
 
 
 def source_address(environ: Mapping) -> str:

@@ -74,7 +74,8 @@ def render_manage(svc: Services, media: dict, token: str, *, status: int = 200, 
         recipients=svc.settings.recipients,
         **values,
     )
-    return page, status
+    # The page holds the secret manage link and every recipient's: no cache may keep it.
+    return page, status, {"Cache-Control": "no-store"}
 
 
 def days_left(svc: Services, media: dict) -> int:

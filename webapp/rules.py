@@ -73,11 +73,15 @@ PREVIEW_FAMILIES = ("image/", "video/", "audio/")
 
 
 class Refusal(Exception):
-    def __init__(self, code: str, message: str, status: int = 400):
+    """A request refused for a reason the caller can act on: a stable ``code``, a readable
+    ``message``, the HTTP status, and, when waiting helps, seconds until it may (``Retry-After``)."""
+
+    def __init__(self, code: str, message: str, status: int = 400, retry_after: int | None = None):
         super().__init__(message)
         self.code = code
         self.message = message
         self.status = status
+        self.retry_after = retry_after
 
 
 @dataclasses.dataclass(frozen=True)

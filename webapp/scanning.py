@@ -62,7 +62,8 @@ def refusal_for(media: dict, scan_mode: str) -> Refusal | None:
     if current == INFECTED:
         return Refusal("media_infected", "This file was withheld because a malware scan found a threat.", 410)
     if current == PENDING and scan_mode != OFF:
-        return Refusal("scan_pending", "This file is being checked for malware. Try again in a minute.", 423)
+        return Refusal("scan_pending", "This file is being checked for malware. Try again in a minute.", 423,
+                       retry_after=60)
     return None
 
 

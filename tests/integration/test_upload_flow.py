@@ -265,3 +265,12 @@ def test_unknown_api_path_answers_json(client):
     answer = client.get("/api/nothing")
     assert answer.status_code == 404
     assert answer.get_json()["error"]["code"] == "not_found"
+
+
+def test_the_manage_page_is_never_cached(api, client):
+    """It holds the secret manage link and every recipient's link (defect 3 of the access issue)."""
+    media = api.upload(png_bytes()).get_json()["media"]
+    page = client.get(media["links"]["manage"])
+    assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
+    refused = client.post(media["links"]["manage"] + "/share", data={"csrf_token": api.csrf, "share-recipients": ""})
+    assert refused.status_code == 400 and refused.headers["Cache-Control"] == "no-store"

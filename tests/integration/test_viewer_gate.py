@@ -106,6 +106,8 @@ def test_a_pending_scan_holds_back_every_surface_until_the_verdict_says_clean(si
     assert "Being checked" in page and "being checked for malware. Try again in a minute" in page
     player = api.client.get(f"/embed/{media['id']}/player")
     assert player.status_code == 423  # the gate comes before "a photo has no player"
+    # "Try again in a minute", said to clients too.
+    assert api.client.get(media["links"]["download"]).headers["Retry-After"] == "60"
     assert "Being checked" in api.client.get(media["links"]["manage"]).get_data(as_text=True)
 
     verdict = scanner.scan(aws.s3, settings.bucket, svc.catalog.get_media(media["id"])["s3_key"])
@@ -188,6 +190,7 @@ def test_while_processing_is_pending_viewers_wait_for_the_clean_copy(site):
     assert svc.catalog.get_media(media["id"])["download_count"] == 0  # refused before counting
     embed = api.client.get(f"/embed/{media['id']}", headers={"Origin": ALLOWED})
     assert embed.status_code == 409 and embed.headers["X-Error-Code"] == "processing_pending"
+    assert download.headers["Retry-After"] == "60"
     assert f'href="/gallery/{media["id"]}"' in api.client.get("/gallery").get_data(as_text=True)
     assert 'id="preparing"' in api.client.get(f"/gallery/{media['id']}").get_data(as_text=True)
 
