@@ -2,8 +2,9 @@
 
 ``infra.app`` reads the CDK context and builds the stack for one stage, ``infra.stack``
 holds the stack itself and ``infra.synth`` writes every stage's template offline
-(``make synth``). Import this package before ``aws_cdk``: the settings below are read when
-aws-cdk-lib starts its Node process.
+(``make synth``). Call ``quiet_node_support_notices`` before importing ``aws_cdk``: its
+settings are read when aws-cdk-lib starts its Node process. Modules that never load the CDK
+(``infra.keys``, ``infra.zappa_stage``, ``infra.deploy``) do not pay for the Node probe.
 """
 
 from __future__ import annotations
@@ -32,6 +33,3 @@ def quiet_node_support_notices() -> None:
     silenced = [v for v in os.environ.get(name, "").split(",") if v.strip()]
     if major.isdigit() and major not in silenced:
         os.environ[name] = ",".join([*silenced, major])
-
-
-quiet_node_support_notices()

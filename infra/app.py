@@ -28,11 +28,13 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script by the CDK CLI: `webapp` and `infra` live here
     sys.path.insert(0, str(ROOT))
 
-import infra  # noqa: E402,F401  (before aws_cdk: quiets Node support notices)
+import infra  # noqa: E402
+
+infra.quiet_node_support_notices()  # before aws_cdk starts its Node process
 import aws_cdk as cdk  # noqa: E402
 
 from infra.stack import ConfigError, MediahubStack, StageConfig  # noqa: E402
-from infra.zappa_stage import resolved_stage  # noqa: E402
+from infra.zappa_stage import read_stage  # noqa: E402
 
 ZAPPA_SETTINGS = ROOT / "zappa_settings.json"
 DEFAULT_STAGE = "dev"
@@ -49,7 +51,7 @@ FEATURE_FLAGS = {
 
 def zappa_stage(stage: str, path: pathlib.Path = ZAPPA_SETTINGS) -> dict:
     """The stage's Zappa settings with what it ``extends``; empty if the stage is not there."""
-    return resolved_stage(json.loads(path.read_text()), stage)
+    return read_stage(stage, path)
 
 
 def zappa_stages(path: pathlib.Path = ZAPPA_SETTINGS) -> list[str]:

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import os
 import pathlib
 import re
@@ -38,7 +37,7 @@ import shlex
 import subprocess
 import sys
 
-from infra.zappa_stage import resolved_stage
+from infra.zappa_stage import read_stage
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 INFRA = ROOT / "infra"
@@ -166,7 +165,7 @@ def is_inside(path: pathlib.Path) -> bool:
 
 def stage_settings(stage: str) -> dict:
     """The stage's Zappa settings with what it extends; empty for a stage not in the file."""
-    return resolved_stage(json.loads(SETTINGS_FILE.read_text()), stage)
+    return read_stage(stage, SETTINGS_FILE)
 
 
 def project_name(stage: str) -> str:

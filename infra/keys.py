@@ -47,20 +47,11 @@ def new_key_document(today: dt.date) -> str:
 
 def newest_public_key_pem(document: str) -> str:
     """The public key (PEM) of the newest entry; the message of any error names no content."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
+    from webapp.signing import parse_signing_keys, public_key_pem
 
-    try:
-        parsed = json.loads(document)
-        entries = parsed.get("keys", [parsed]) if isinstance(parsed, dict) else parsed
-        newest = sorted(entries, key=lambda entry: str(entry.get("created", "")))[-1]
-        private = serialization.load_pem_private_key(newest["private_key"].encode(), password=None)
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as error:
-        raise ValueError(f"the secret does not hold CloudFront keys as expected ({type(error).__name__})") from None
-    if not isinstance(private, rsa.RSAPrivateKey):
-        raise ValueError("the secret's newest key is not an RSA key")
-    return private.public_key().public_bytes(serialization.Encoding.PEM,
-                                             serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    # The app's own reader of this document: newest by ``created``, RSA only, no content echoed.
+    # The id is only known once the stack registered the public half, and is not needed here.
+    return public_key_pem(parse_signing_keys(document, default_id="unregistered")[-1])
 
 
 def _code(error) -> str:

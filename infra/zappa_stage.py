@@ -166,6 +166,11 @@ def resolved_stage(settings: dict, stage: str) -> dict:
     return merged
 
 
+def read_stage(stage: str, path: pathlib.Path = SETTINGS_FILE) -> dict:
+    """The stage's settings as ``path`` holds them now, with what it ``extends``."""
+    return resolved_stage(json.loads(path.read_text()), stage)
+
+
 def render(settings: dict) -> str:
     return json.dumps(settings, indent=4) + "\n"
 

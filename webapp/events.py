@@ -69,7 +69,7 @@ def upload_completed(svc: Services, completion: uploading.Completion) -> None:
     if scanning.note_upload(svc, media_id) == scanning.PENDING:
         from webapp.local import scanner  # local mode only: not in the Lambda package
 
-        scan_result(scanner.scan(svc.storage._s3, svc.storage.bucket, completion.media["s3_key"]), services=svc)
+        scan_result(scanner.scan(svc.storage.client, svc.storage.bucket, completion.media["s3_key"]), services=svc)
 
 
 def scan_result(event: dict, context=None, services: Services | None = None) -> dict:

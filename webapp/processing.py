@@ -59,7 +59,7 @@ class RenditionStore:
 
     @classmethod
     def of(cls, svc: Services) -> "RenditionStore":
-        return cls(svc.storage._s3, svc.storage.bucket)
+        return cls(svc.storage.client, svc.storage.bucket)
 
     def read_range(self, key: str, start: int, length: int) -> bytes:
         if length <= 0:

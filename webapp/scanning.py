@@ -165,7 +165,7 @@ class _QuarantineStore:
 
 
 def _store(svc: Services) -> _QuarantineStore:
-    return _QuarantineStore(svc.storage._s3, svc.storage.bucket)
+    return _QuarantineStore(svc.storage.client, svc.storage.bucket)
 
 
 def _tag_on(svc: Services, key: str) -> str | None:

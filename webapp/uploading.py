@@ -178,6 +178,10 @@ def _own_multipart(svc: Services, upload_id: str, uploader_id: str) -> Multipart
     ticket = svc.upload_tickets.read_multipart_id(upload_id)
     if ticket is None:
         raise Refusal("upload_not_found", "There is no multipart upload with this id.", 404)
+    return _owned(ticket, uploader_id)
+
+
+def _owned(ticket: MultipartTicket, uploader_id: str) -> MultipartTicket:
     if not tokens.secret_matches(uploader_id, ticket.uploader_hash):
         raise Refusal("not_your_upload", "This upload was started by someone else.", 403)
     return ticket
@@ -266,8 +270,7 @@ def complete_upload(svc: Services, upload_id: str, uploader_id: str) -> Completi
         ticket = svc.upload_tickets.read_multipart_id(upload_id)
         if ticket is None:
             raise Refusal("upload_not_found", "There is no upload with this id.", 404)
-        ticket = _own_multipart(svc, upload_id, uploader_id)
-        _finish_multipart(svc, ticket)
+        _finish_multipart(svc, _owned(ticket, uploader_id))
         reference = ticket.media_id, ticket.filename
     media_id, filename = reference
     return record_upload(svc, rules.object_key(media_id, filename), uploader_id=uploader_id)

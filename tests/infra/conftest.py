@@ -8,7 +8,9 @@ import shutil
 
 import pytest
 
-import infra  # noqa: F401  (before aws_cdk: quiets Node's support notices)
+import infra
+
+infra.quiet_node_support_notices()  # before aws_cdk starts its Node process
 from tests.conftest import missing_tool
 
 PLACEHOLDER = {"placeholderKey": "true", "region": "us-east-1"}

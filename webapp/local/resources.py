@@ -12,17 +12,14 @@ from email.utils import parseaddr
 from botocore.exceptions import ClientError
 
 from webapp.catalog import TABLE_DEFINITION
-
-
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
+from webapp.storage import error_code as _code
 
 
 def loopback_origins(port: int) -> list[str]:
     return [f"http://127.0.0.1:{port}", f"http://localhost:{port}"]
 
 
-def ensure_bucket(s3, bucket: str, *, region: str, cors_origins: list[str], versioning: bool = False) -> list[str]:
+def ensure_bucket(s3, bucket: str, *, region: str, cors_origins: list[str]) -> list[str]:
     """The bucket, private, with CORS for the site's origins (the browser posts straight to it)."""
     try:
         s3.head_bucket(Bucket=bucket)
@@ -45,8 +42,6 @@ def ensure_bucket(s3, bucket: str, *, region: str, cors_origins: list[str], vers
         "ExposeHeaders": ["ETag"],
         "MaxAgeSeconds": 3600,
     }]})
-    if versioning:
-        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     return done
 
 
