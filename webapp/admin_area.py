@@ -9,12 +9,13 @@ import secrets
 from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from webapp import limits, ownership, shares
+from webapp import access, limits, ownership, scanning, shares
 from webapp.dates import recent_months
 from webapp.rules import Refusal
 from webapp.services import Services
 
 PAGE_SIZE = 20
+ADMIN_VIEWER = access.Viewer(admin=True)
 MONTHS_LISTED = 24
 
 
@@ -85,7 +86,14 @@ def listing(svc: Services, cursor_token: str | None, search: str | None) -> tupl
         now=int(now),
         search=(search or "").strip()[:100] or None,
     )
-    return items, _cursors(svc).dumps(next_cursor) if next_cursor else None
+    scan_mode = scanning.mode(svc)
+    listed = []
+    for media in items:
+        if access.decide(access.MANAGE, media, now=now, scan_mode=scan_mode, viewer=ADMIN_VIEWER):
+            continue
+        media["viewers_told"] = access.viewers_told(media, now=now, scan_mode=scan_mode)
+        listed.append(media)
+    return listed, _cursors(svc).dumps(next_cursor) if next_cursor else None
 
 
 def delete(svc: Services, media_id: str) -> dict:

@@ -318,14 +318,25 @@ class Catalog:
     def delete_share(self, media_id: str, share_id: str) -> None:
         self._db.delete_item(TableName=self.table, Key=self._key(media_id, share_sk(share_id)))
 
-    def revoke_share(self, media_id: str, share_id: str) -> bool:
+    def revoke_share(self, media_id: str, share_id: str, *, by: str, at: str) -> bool:
+        """Withdraw a link, saying who did it and when in the same write (visitors are told)."""
         return _if_condition_holds(lambda: self._db.update_item(
             TableName=self.table,
             Key=self._key(media_id, share_sk(share_id)),
-            UpdateExpression="SET revoked = :true",
+            UpdateExpression="SET revoked = :true, revoked_by = :by, revoked_at = :at",
             ConditionExpression="attribute_exists(pk)",
-            ExpressionAttributeValues=to_item({":true": True}),
+            ExpressionAttributeValues=to_item({":true": True, ":by": by, ":at": at}),
         ))
+
+    def set_visibility(self, media: dict, visibility: str) -> None:
+        """Show the item in the gallery or take it out: the public index is sparse, so an item
+        leaves it by losing its keys (a private item is never even read by the gallery)."""
+        if visibility == "public":
+            month = media["gsi1pk"].removeprefix("LIST#")
+            self.set_fields(media["id"], {"visibility": "public", "gsi2pk": "PUBLIC#" + month,
+                                          "gsi2sk": media["gsi1sk"]})
+        else:
+            self.set_fields(media["id"], {"visibility": "private"}, remove=("gsi2pk", "gsi2sk"))
 
     def set_fields(self, media_id: str, values: dict, *, sk: str = META, remove: tuple[str, ...] = ()) -> None:
         """SET (and REMOVE) plain fields on an existing record."""

@@ -8,8 +8,9 @@ however late DynamoDB's TTL deletes the record.
 from __future__ import annotations
 
 import dataclasses
+from typing import Callable
 
-from webapp import media_info, ownership, scanning, tokens
+from webapp import access, media_info, scanning, tokens
 from webapp.logs import count
 from webapp.rules import Refusal
 from webapp.services import Services
@@ -82,9 +83,11 @@ def poster(media: dict) -> Copy | None:
     return Copy(key, f"{stem}-poster.jpg", "image/jpeg", cleaned=True)
 
 
-def viewer_gate(svc: Services, media: dict) -> None:
-    """The malware gate, for every surface a viewer reaches (``webapp.scanning.refusal_for``)."""
-    refusal = scanning.refusal_for(media, scanning.mode(svc))
+def decide(svc: Services, action: str, media: dict | None, viewer: access.Viewer = access.VISITOR,
+           share: dict | None = None) -> None:
+    """Ask the access decision (``webapp.access.decide``) with this site's clock and scan mode."""
+    refusal = access.decide(action, media, now=svc.clock(), scan_mode=scanning.mode(svc), viewer=viewer,
+                            share=share)
     if refusal:
         raise refusal
 
@@ -105,60 +108,44 @@ def default_share(svc: Services, media: dict) -> dict | None:
     return svc.catalog.get_share(media["id"], share_id) if share_id else None
 
 
-def link_expired() -> Refusal:
-    return Refusal("link_expired", "This link has expired. Ask the person who shared it for a new one.", 410)
+# Who is opening a share, once the share is known (its password unlocked, its address verified).
+ViewerOf = Callable[[dict], access.Viewer]
 
 
-def download_limit(what: str = "file") -> Refusal:
-    subject = "This file has been downloaded" if what == "file" else "This link has been used"
-    return Refusal("download_limit", f"{subject} as many times as its owner allowed.", 410)
-
-
-def open_share(svc: Services, token: str) -> OpenShare:
+def read_share(svc: Services, token: str) -> OpenShare | None:
+    """The share and item a token names, or None for a removed file. Refuses only a token
+    that is not ours or whose own expiry has passed; what the records say is for ``decide``."""
     claim = svc.share_tokens.read(token)
     if claim is None:
         raise Refusal("link_unknown", "This link is not one of ours. Check that it was copied whole.", 404)
-    now = svc.clock()
-    if claim.expires_at <= now:
-        raise link_expired()
+    if claim.expires_at <= svc.clock():
+        raise access.link_expired()
     share = svc.catalog.get_share(claim.media_id, claim.share_id)
     media = svc.catalog.get_media(claim.media_id)
-    if share is None or media is None or media.get("status") != "ready":
-        raise Refusal("link_gone", "The file behind this link has been removed.", 410)
-    refusal = why_refused(media, share, now)
-    if refusal:
-        raise refusal
-    viewer_gate(svc, media)
-    return OpenShare(media, share, token)
+    return OpenShare(media, share, token) if share is not None and media is not None else None
 
 
-def why_refused(media: dict, share: dict, now: float) -> Refusal | None:
-    if share.get("revoked"):
-        return Refusal("link_revoked", "This link was withdrawn by the file's owner.", 410)
-    if share["expires_at"] <= now:
-        return link_expired()
-    if media["expires_at"] <= now:
-        return ownership.media_expired()
-    limit = media.get("max_downloads")
-    if limit is not None and media.get("download_count", 0) >= limit:
-        return download_limit()
-    share_limit = share.get("max_downloads")
-    if share_limit is not None and share.get("downloads", 0) >= share_limit:
-        return download_limit("link")
-    return None
+def open_share(svc: Services, token: str, viewer_of: ViewerOf = lambda share: access.VISITOR) -> OpenShare:
+    """A share a viewer may open now, or the refusal ``webapp.access`` gives."""
+    opened = read_share(svc, token)
+    if opened is None:
+        raise access.link_gone()
+    decide(svc, access.VIEW, opened.media, viewer_of(opened.share), opened.share)
+    return opened
 
 
-def download(svc: Services, token: str, client_ip: str | None = None) -> str:
+def download(svc: Services, token: str, viewer_of: ViewerOf, client_ip: str | None = None) -> str:
     """Count one download atomically and return a signed URL for the file."""
-    opened = open_share(svc, token)
+    opened = open_share(svc, token, viewer_of)
     now = svc.clock()
     media = opened.media
     copy = viewer_copy(media, svc.settings.strip_metadata)  # before counting: a refusal costs no download
     if not svc.catalog.count_download(media["id"], opened.share["share_id"], int(now), iso(now)):
         # Lost a race with a revoke, an expiry or the last allowed download: say which.
-        media = svc.catalog.get_media(media["id"]) or media
-        share = svc.catalog.get_share(media["id"], opened.share["share_id"]) or {**opened.share, "revoked": True}
-        raise why_refused(media, share, now) or download_limit()
+        media = svc.catalog.get_media(opened.media["id"])
+        share = svc.catalog.get_share(opened.media["id"], opened.share["share_id"])
+        raise access.decide(access.VIEW, media, now=now, scan_mode=scanning.mode(svc),
+                            viewer=viewer_of(opened.share), share=share) or access.download_limit()
     count("Downloads")
     return signed_url(svc, media, now, inline=False, client_ip=client_ip, copy=copy)
 

@@ -1,13 +1,13 @@
 """Links for other sites: embeds and the link API.
 
 The Origin/Referer check is a deterrent that keeps casual hotlinking off; the
-signed, short-lived URL is the lock. Files with a download limit are never
-embedded, because views through an embed would not count against the limit.
+signed, short-lived URL is the lock. Which items each surface may hand out
+(never one with a download limit or a password) is ``webapp.access``'s decision.
 """
 
 from __future__ import annotations
 
-from webapp import delivery, ownership, rules, scanning, tokens
+from webapp import access, delivery, rules, scanning, tokens
 from webapp.logs import count
 from webapp.dates import iso, recent_months
 from webapp.rules import Refusal
@@ -20,18 +20,15 @@ def allowed_origins(svc: Services, media: dict) -> list[str]:
     return list(svc.settings.embed_origins) + list(media.get("embed_origins") or [])
 
 
-def viewable(svc: Services, media_id: str) -> dict:
-    """A live item viewers may have now: past the malware gate."""
-    media = ownership.live_media(svc, media_id)
-    delivery.viewer_gate(svc, media)
+def allowed(svc: Services, action: str, media_id: str) -> dict:
+    """A live item viewers may have now for ``action`` (``webapp.access``)."""
+    media = svc.catalog.get_media(media_id) if tokens.looks_like_id(media_id) else None
+    delivery.decide(svc, action, media)
     return media
 
 
 def embeddable(svc: Services, media_id: str) -> dict:
-    media = viewable(svc, media_id)
-    if media.get("max_downloads") is not None:
-        raise Refusal("embedding_not_allowed", "Files with a download limit cannot be embedded.", 403)
-    return media
+    return allowed(svc, access.EMBED, media_id)
 
 
 def check_origin(svc: Services, media: dict, origin: str | None) -> None:
@@ -72,7 +69,7 @@ def links_for_ids(svc: Services, ids: object, client_ip: str | None) -> dict:
     links, errors = {}, {}
     for media_id in dict.fromkeys(ids):
         try:
-            links[media_id] = link(svc, viewable(svc, media_id), client_ip)
+            links[media_id] = link(svc, allowed(svc, access.LINK, media_id), client_ip)
         except Refusal as refusal:
             errors[media_id] = {"code": refusal.code, "message": refusal.message}
     return {"links": links, "errors": errors}
@@ -81,13 +78,13 @@ def links_for_ids(svc: Services, ids: object, client_ip: str | None) -> dict:
 def gallery(svc: Services, client_ip: str | None, limit: int = 100) -> list[dict]:
     """Public items viewers may have, each with its tile: the 320 px thumbnail for images (a
     few kB instead of the photo), a poster or the clean copy for video. Items the malware gate
-    holds back are left out."""
+    holds back are left out, and so is anything ``webapp.access`` keeps out of the gallery."""
     now = svc.clock()
     scan_mode = scanning.mode(svc)
     items = svc.catalog.newest(public_only=True, now=int(now), limit=limit, months=recent_months(now, 12))
     shown = []
     for media in items:
-        if scanning.refusal_for(media, scan_mode):
+        if access.decide(access.GALLERY, media, now=now, scan_mode=scan_mode):
             continue
         media["preview_kind"] = rules.preview_kind(media["content_type"])
         media["url"] = media["poster_url"] = None
@@ -116,9 +113,7 @@ def public_item(svc: Services, media_id: str, client_ip: str | None) -> dict:
     """A gallery item's own page: only items their uploader chose to show publicly, past the
     malware gate. The preview is the 1280 px thumbnail when there is one; the file itself is
     the viewer's copy (clean), or nothing yet while it is being prepared."""
-    media = viewable(svc, media_id)
-    if media.get("visibility") != "public":
-        raise ownership.not_found()
+    media = allowed(svc, access.GALLERY, media_id)
     now = svc.clock()
     media["preview_kind"] = rules.preview_kind(media["content_type"])
     media["url"] = _viewer_url(svc, media, now, client_ip)

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from webapp import processing, rules, tokens
+from webapp import access, processing, rules, tokens
 from webapp.rules import Refusal
 from webapp.services import Services
 
-def not_found() -> Refusal:
-    return Refusal("media_not_found", "There is no file here, or it is not yours to see.", 404)
-
-
-def media_expired() -> Refusal:
-    return Refusal("media_expired", "This file has expired and is no longer available.", 410)
+not_found = access.not_found
+media_expired = access.media_expired
 
 
 def live_media(svc: Services, media_id: str) -> dict:
@@ -23,18 +19,25 @@ def live_media(svc: Services, media_id: str) -> dict:
     return media
 
 
-def uploaded_by(svc: Services, media_id: str, uploader_id: str | None) -> dict:
-    media = live_media(svc, media_id)
-    if not tokens.secret_matches(uploader_id, media.get("uploader_hash")):
-        raise not_found()
+def _owned(svc: Services, media: dict, viewer: access.Viewer) -> dict:
+    refusal = access.decide(access.MANAGE, media, now=svc.clock(), scan_mode="off", viewer=viewer)
+    if refusal:
+        raise refusal
     return media
+
+
+def uploaded_by(svc: Services, media_id: str, uploader_id: str | None, person: str | None = None) -> dict:
+    """The uploading browser's (or the signed-in owner's) own item."""
+    media = live_media(svc, media_id)
+    return _owned(svc, media, access.Viewer(
+        person=person, manage_token_ok=tokens.secret_matches(uploader_id, media.get("uploader_hash"))))
 
 
 def managed_by(svc: Services, media_id: str, manage_token: str) -> dict:
     media = live_media(svc, media_id)
     if not tokens.secret_matches(manage_token, media.get("manage_hash")):
         raise Refusal("manage_link_invalid", "This manage link is not valid for this file.", 403)
-    return media
+    return _owned(svc, media, access.Viewer(manage_token_ok=True))
 
 
 MAX_EMBED_ORIGINS = 20

@@ -8,7 +8,7 @@ from typing import Callable, TypeVar
 from flask import redirect, render_template, session, url_for
 from flask_wtf import FlaskForm
 
-from webapp import presenters, tokens
+from webapp import access, presenters, scanning, tokens
 from webapp.rules import Refusal
 from webapp.services import Services
 
@@ -44,7 +44,7 @@ def applied(field, step: Callable[..., T], *args) -> tuple[bool, T | None]:
 def render_manage(svc: Services, media: dict, token: str, *, status: int = 200, **forms):
     """The manage page. A form passed in (after a failed submit) keeps what was typed and its
     errors; the others start fresh."""
-    from webapp.media.forms import EmbedOriginsForm, ExpiryForm, ItemPasswordForm
+    from webapp.media.forms import EmbedOriginsForm, ExpiryForm, ItemPasswordForm, VisibilityForm
     from webapp.sharing.forms import AnyoneLinkForm, ShareForm
 
     fresh = {
@@ -53,6 +53,7 @@ def render_manage(svc: Services, media: dict, token: str, *, status: int = 200, 
         "expiry_form": lambda: ExpiryForm(formdata=None, days=days_left(svc, media)),
         "password_form": lambda: ItemPasswordForm(formdata=None),
         "embed_form": lambda: EmbedOriginsForm(formdata=None, origins="\n".join(media.get("embed_origins") or [])),
+        "visibility_form": lambda: VisibilityForm(formdata=None),
     }
     outcome = forms.pop("outcome", None)
     values = {name: forms.get(name) or make() for name, make in fresh.items()}
@@ -72,6 +73,8 @@ def render_manage(svc: Services, media: dict, token: str, *, status: int = 200, 
         embed_snippet=presenters.embed_snippet(svc, media),
         global_origins=svc.settings.embed_origins,
         recipients=svc.settings.recipients,
+        viewers_told=access.viewers_told(media, now=svc.clock(), scan_mode=scanning.mode(svc)),
+        viewer_states=access.VIEWER_STATES,
         **values,
     )
     # The page holds the secret manage link and every recipient's: no cache may keep it.

@@ -15,7 +15,7 @@ lifecycle, never served), its renditions are deleted and its owner is told.
 
 from __future__ import annotations
 
-from webapp import processing, rules
+from webapp import access, processing, rules
 from webapp.iam import QUARANTINE_PREFIX, UPLOAD_PREFIX
 from webapp.logs import count, emit
 from webapp.rules import Refusal
@@ -26,7 +26,7 @@ NO_THREATS_FOUND, THREATS_FOUND = "NO_THREATS_FOUND", "THREATS_FOUND"
 # Statuses GuardDuty sets when it could not decide (UNSUPPORTED, ACCESS_DENIED, FAILED): the item
 # stays pending, which withholds it, and the ScanInconclusive metric says so.
 VERDICTS = {NO_THREATS_FOUND: "clean", THREATS_FOUND: "infected"}
-PENDING, CLEAN, INFECTED, OFF = "pending", "clean", "infected", "off"
+PENDING, CLEAN, INFECTED, OFF = access.SCAN_PENDING, access.SCAN_CLEAN, access.SCAN_INFECTED, access.SCAN_OFF
 MODES = ("off", "guardduty")
 SCAN_RESULT_DETAIL_TYPE = "GuardDuty Malware Protection Object Scan Result"
 
@@ -35,36 +35,15 @@ def mode(svc: Services) -> str:
     return getattr(svc.settings, "malware_scan", "off")
 
 
-def may_share(media: dict, scan_mode: str) -> bool:
-    """Whether viewers may have the item: nothing is shared before it is known clean.
-
-    Pure, for the access decision: with scanning on, a record without ``scan`` yet counts as
-    pending (it was recorded by the callback before the event set it).
-    """
-    state = media.get("scan") or (PENDING if scan_mode != "off" else OFF)
-    return state in (CLEAN, OFF)
-
-
 def state(media: dict, scan_mode: str) -> str:
-    """The item's scan state as viewers and its owner are told it: with scanning on, a record
-    without ``scan`` yet is pending (recorded by the callback before the scan step set it)."""
-    return media.get("scan") or (PENDING if scan_mode != OFF else OFF)
+    """The item's scan state as viewers and its owner are told it (``webapp.access`` decides
+    what each may have in each state)."""
+    return access.scan_state(media, scan_mode)
 
 
-def refusal_for(media: dict, scan_mode: str) -> Refusal | None:
-    """The malware gate every viewer surface asks (share page and download, embeds, the link API,
-    the gallery and its items): why viewers may not have the item yet, or None.
-
-    Pure. A threat found is final (410); a pending scan only withholds while scanning is on, so
-    records left pending by a site that has since turned scanning off do not stay locked.
-    """
-    current = state(media, scan_mode)
-    if current == INFECTED:
-        return Refusal("media_infected", "This file was withheld because a malware scan found a threat.", 410)
-    if current == PENDING and scan_mode != OFF:
-        return Refusal("scan_pending", "This file is being checked for malware. Try again in a minute.", 423,
-                       retry_after=60)
-    return None
+def may_share(media: dict, scan_mode: str) -> bool:
+    """Whether the scan lets viewers have the item: nothing is shared before it is known clean."""
+    return state(media, scan_mode) in (CLEAN, OFF)
 
 
 def quarantine_key(key: str) -> str:

@@ -12,7 +12,7 @@ from typing import Callable
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from webapp import delivery, rules, tokens
+from webapp import access, delivery, rules, tokens
 from webapp.mailer import Mailer, SendFailed
 from webapp.rules import Refusal
 from webapp.services import Services
@@ -62,6 +62,8 @@ def share_by_email(svc: Services, mailer: Mailer | None, media: dict, request: S
     outcome = ShareOutcome(refused=refused)
     if not allowed and not refused:
         raise Refusal("invalid_request", "Enter at least one email address, one per line.")
+    if allowed:
+        reshare(svc, media)
     now = svc.clock()
     expires_at = min(int(now) + request.days * 86400, media["expires_at"])
     for address in allowed:
@@ -88,31 +90,47 @@ def share_by_email(svc: Services, mailer: Mailer | None, media: dict, request: S
     return outcome
 
 
-OWNER, ADMIN = "owner", "admin"
+OWNER, ADMIN = access.OWNER, access.ADMIN
 ANYONE = "anyone"
 
 
 def revoke(svc: Services, media: dict, share_id: str, by: str = OWNER) -> None:
-    if not tokens.looks_like_id(share_id) or not svc.catalog.revoke_share(media["id"], share_id):
+    if not tokens.looks_like_id(share_id) or not svc.catalog.revoke_share(media["id"], share_id, by=by,
+                                                                          at=iso(svc.clock())):
         raise Refusal("share_not_found", "There is no such link for this file.", 404)
-    _note_withdrawal(svc, media, share_id, by)
 
 
 def revoke_all(svc: Services, media: dict, by: str = OWNER) -> int:
+    """Withdraw every link and the file itself from every surface without one: the gallery,
+    embeds and the link API answer "withdrawn" (``webapp.access``) until the owner shares it
+    again. A withdrawal by the admins also stops links made later, and only they lift it."""
+    svc.catalog.set_fields(media["id"], {"withdrawn": True, "withdrawn_by": by, "withdrawn_at": iso(svc.clock())})
     shares = [s for s in svc.catalog.shares_of(media["id"]) if not s.get("revoked")]
-    for share in shares:
-        if svc.catalog.revoke_share(media["id"], share["share_id"]):
-            _note_withdrawal(svc, media, share["share_id"], by)
-    return len(shares)
+    at = iso(svc.clock())
+    return sum(1 for share in shares if svc.catalog.revoke_share(media["id"], share["share_id"], by=by, at=at))
 
 
-def _note_withdrawal(svc: Services, media: dict, share_id: str, by: str) -> None:
-    """Who withdrew a link and when, for the owner's links table.
+def reshare(svc: Services, media: dict) -> None:
+    """The owner shares again after withdrawing everything: the file is back on its surfaces.
+    Refused while the admins' withdrawal stands."""
+    if not media.get("withdrawn"):
+        return
+    if media.get("withdrawn_by") == ADMIN:
+        raise Refusal("media_withdrawn", "The site's administrators withdrew this file, so it cannot be shared "
+                      "again. Ask them if you think this is a mistake.", 403)
+    svc.catalog.set_fields(media["id"], {}, remove=("withdrawn", "withdrawn_by", "withdrawn_at"))
 
-    Written after the withdrawal itself, which is the conditional step that stops the link:
-    the label is for people and never decides access.
-    """
-    svc.catalog.set_fields(media["id"], {"revoked_by": by, "revoked_at": iso(svc.clock())}, sk=share_sk(share_id))
+
+def set_visibility(svc: Services, media: dict, visibility: str) -> None:
+    """Show the file in the public gallery, or take it out. Files with a download limit stay
+    out: the gallery hands files out without counting."""
+    if visibility not in rules.VISIBILITIES:
+        raise Refusal("invalid_request", "Choose public or private.")
+    if visibility == "public":
+        if media.get("max_downloads") is not None:
+            raise Refusal("invalid_request", "A file with a download limit cannot be shown in the public gallery.")
+        reshare(svc, media)
+    svc.catalog.set_visibility(media, visibility)
 
 
 def new_link_for_anyone(svc: Services, media: dict, days: int) -> dict:
@@ -123,6 +141,7 @@ def new_link_for_anyone(svc: Services, media: dict, days: int) -> dict:
     limit = svc.settings.max_share_days
     if not 1 <= days <= limit:
         raise Refusal("invalid_request", f"A link can last from 1 to {limit} days.")
+    reshare(svc, media)
     now = svc.clock()
     share = {
         "share_id": tokens.new_id(),

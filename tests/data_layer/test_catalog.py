@@ -82,7 +82,7 @@ def test_download_counter_refuses_expired_and_revoked(catalog, now, revoke, coun
     media_id = tokens.new_id()
     catalog.create_ready(*ready(media_id))
     if revoke:
-        assert catalog.revoke_share(media_id, "share-" + media_id)
+        assert catalog.revoke_share(media_id, "share-" + media_id, by="owner", at="2027-01-01T00:00:00Z")
     assert catalog.count_download(media_id, "share-" + media_id, now, "t") is counted
     assert catalog.get_media(media_id)["download_count"] == (1 if counted else 0)
 

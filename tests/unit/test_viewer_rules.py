@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from webapp import delivery, scanning
+from webapp import access, delivery, scanning
 from webapp.rules import Refusal
 
+LIVE = {"status": "ready", "expires_at": 2_000_000_000}
 MEDIA = {"id": "abc", "s3_key": "uploads/abc/Fête.jpeg", "filename": "Fête.jpeg", "content_type": "image/jpeg"}
 RENDITIONS = {"clean": "renditions/abc/clean.jpg", "thumb_320": "renditions/abc/thumb-320.jpg",
               "thumb_1280": "renditions/abc/thumb-1280.jpg"}
@@ -19,7 +20,7 @@ RENDITIONS = {"clean": "renditions/abc/clean.jpg", "thumb_320": "renditions/abc/
     ({"scan": "infected"}, "off", "media_infected", 410),  # a threat found stays withheld
 ])
 def test_the_gate_refuses_what_is_not_known_clean(record, mode, code, status):
-    refusal = scanning.refusal_for(record, mode)
+    refusal = access.decide(access.EMBED, {**LIVE, **record}, now=1_000_000_000, scan_mode=mode)
     assert (refusal.code, refusal.status) == (code, status)
     assert scanning.state(record, mode) in ("pending", "infected")
 
@@ -29,7 +30,7 @@ def test_the_gate_refuses_what_is_not_known_clean(record, mode, code, status):
     ({"scan": "pending"}, "off"),  # scanning turned off since: nothing will ever decide it
 ])
 def test_the_gate_lets_through_what_is_clean_or_never_scanned(record, mode):
-    assert scanning.refusal_for(record, mode) is None
+    assert access.decide(access.EMBED, {**LIVE, **record}, now=1_000_000_000, scan_mode=mode) is None
 
 
 def test_viewers_get_the_clean_copy_named_after_the_original():

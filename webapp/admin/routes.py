@@ -3,7 +3,7 @@ import functools
 from flask import Blueprint, flash, make_response, redirect, render_template, request, session, url_for
 from flask_wtf import FlaskForm
 
-from webapp import admin_area, limits, services
+from webapp import access, admin_area, limits, services
 from webapp.admin.forms import LoginForm
 from webapp.errors import wants_json
 from webapp.logs import count
@@ -69,7 +69,8 @@ def index():
     svc = services()
     search = request.args.get("q", "")
     items, next_cursor = admin_area.listing(svc, request.args.get("cursor"), search)
-    return render_template("admin/index.html", items=items, next_cursor=next_cursor, search=search, form=FlaskForm())
+    return render_template("admin/index.html", items=items, next_cursor=next_cursor, search=search, form=FlaskForm(),
+                           viewer_states=access.VIEWER_STATES)
 
 
 @bp.post("/media/<media_id>/delete")

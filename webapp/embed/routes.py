@@ -2,7 +2,7 @@
 
 from flask import Blueprint, jsonify, make_response, redirect, render_template, request
 
-from webapp import embedding, rules, services
+from webapp import access, embedding, rules, services
 from webapp.extensions import csrf
 from webapp.rules import Refusal
 
@@ -104,7 +104,7 @@ def media_link(media_id: str):
     if key is False:
         raise Refusal("api_key_invalid", "The API key is not valid.", 401)
     if key:
-        return jsonify(embedding.link(svc, embedding.viewable(svc, media_id), request.remote_addr))
+        return jsonify(embedding.link(svc, embedding.allowed(svc, access.LINK, media_id), request.remote_addr))
     answer = embedding.embed_link(svc, media_id, requesting_origin(), request.remote_addr)
     return cors(jsonify(answer), origin, allowed=True)
 

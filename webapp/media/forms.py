@@ -1,5 +1,7 @@
-from wtforms import IntegerField, PasswordField, SubmitField, TextAreaField
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms import HiddenField, IntegerField, PasswordField, SubmitField, TextAreaField
+from wtforms.validators import AnyOf, InputRequired, Length, NumberRange, Optional
+
+from webapp.rules import VISIBILITIES
 
 from webapp.pages import PrefixedForm
 from webapp.shares import MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS
@@ -29,3 +31,8 @@ class ItemPasswordForm(PrefixedForm):
         validators=[Optional(), Length(min=MIN_PASSWORD_CHARS, max=MAX_PASSWORD_CHARS, message=PASSWORD_LENGTH)],
     )
     submit = SubmitField("Save password")
+
+
+class VisibilityForm(PrefixedForm):
+    prefix_name = "gallery"
+    visibility = HiddenField(validators=[InputRequired(), AnyOf(VISIBILITIES)])

@@ -1,7 +1,7 @@
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 
 from webapp import embedding, ownership, presenters, services, shares
-from webapp.media.forms import EmbedOriginsForm, ExpiryForm, ItemPasswordForm
+from webapp.media.forms import EmbedOriginsForm, ExpiryForm, ItemPasswordForm, VisibilityForm
 from webapp.pages import applied, back_to_manage, render_manage, uploader_id
 
 bp = Blueprint("media", __name__)
@@ -80,6 +80,20 @@ def password(media_id: str, token: str):
             flash("Every link now asks for the password." if form.password.data else "The password was removed.")
             return back_to_manage(media_id, token)
     return render_manage(svc, media, token, password_form=form, status=400)
+
+
+@bp.post("/manage/<media_id>/<token>/visibility")
+def visibility(media_id: str, token: str):
+    svc = services()
+    media = ownership.managed_by(svc, media_id, token)
+    form = VisibilityForm()
+    if form.validate_on_submit():
+        done, _ = applied(form.visibility, shares.set_visibility, svc, media, form.visibility.data)
+        if done:
+            flash("The file is now listed in the public gallery." if form.visibility.data == "public"
+                  else "The file is no longer listed in the public gallery.")
+            return back_to_manage(media_id, token)
+    return render_manage(svc, media, token, visibility_form=form, status=400)
 
 
 @bp.post("/manage/<media_id>/<token>/delete")

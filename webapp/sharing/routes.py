@@ -1,6 +1,6 @@
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 
-from webapp import delivery, ownership, presenters, services, shares
+from webapp import access, delivery, ownership, presenters, services, shares
 from webapp.pages import applied, back_to_manage, render_manage
 from webapp.presenters import absolute_url
 from webapp.rules import Refusal
@@ -20,31 +20,47 @@ def remember_unlocked(share_id: str) -> None:
     session["unlocked"] = (session.get("unlocked", []) + [share_id])[-MAX_UNLOCKED:]
 
 
+def viewer_of(share: dict) -> access.Viewer:
+    """This browser, as far as a share asks: whether it gave the share's password."""
+    return access.Viewer(unlocked=unlocked(share["share_id"]))
+
+
 @bp.route("/s/<token>", methods=["GET", "POST"])
 def share_page(token: str):
     svc = services()
-    opened = delivery.open_share(svc, token)
+    try:
+        opened = delivery.open_share(svc, token, viewer_of)
+    except Refusal as refusal:
+        if refusal.code != "password_required":
+            raise
+        return _unlock(svc, token)
+    return render_template("share.html", **presenters.share_view(svc, opened, request.remote_addr))
+
+
+def _unlock(svc, token: str):
+    opened = delivery.read_share(svc, token)
     media, share = opened.media, opened.share
     form = UnlockForm()
-    if shares.needs_password(media, share) and not unlocked(share["share_id"]):
-        if request.method == "POST" and form.validate_on_submit():
-            try:
-                shares.unlock(svc, media, share, form.password.data)
-            except Refusal as refusal:
-                return render_template("unlock.html", media=media, form=form, error=refusal.message), refusal.status
-            remember_unlocked(share["share_id"])
-            return redirect(url_for("sharing.share_page", token=token))
-        return render_template("unlock.html", media=media, form=form)
-    return render_template("share.html", **presenters.share_view(svc, opened, request.remote_addr))
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            shares.unlock(svc, media, share, form.password.data)
+        except Refusal as refusal:
+            return render_template("unlock.html", media=media, form=form, error=refusal.message), refusal.status
+        remember_unlocked(share["share_id"])
+        return redirect(url_for("sharing.share_page", token=token))
+    return render_template("unlock.html", media=media, form=form)
 
 
 @bp.get("/s/<token>/download")
 def download(token: str):
     svc = services()
-    opened = delivery.open_share(svc, token)
-    if shares.needs_password(opened.media, opened.share) and not unlocked(opened.share["share_id"]):
+    try:
+        url = delivery.download(svc, token, viewer_of, request.remote_addr)
+    except Refusal as refusal:
+        if refusal.code not in ("password_required", "verification_required"):
+            raise
         return redirect(url_for("sharing.share_page", token=token))
-    response = redirect(delivery.download(svc, token, request.remote_addr), code=302)
+    response = redirect(url, code=302)
     response.headers["Cache-Control"] = "no-store"
     return response
 
