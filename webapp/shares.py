@@ -40,6 +40,7 @@ class ShareRequest:
     days: int = 7
     max_downloads: int | None = None
     password: str = ""
+    verify: bool = False  # each recipient must confirm their address with a mailed code (webapp.verification)
 
 
 # compose(address, link, expires_at_iso) -> (subject, text, html)
@@ -77,6 +78,8 @@ def share_by_email(svc: Services, mailer: Mailer | None, media: dict, request: S
             "max_downloads": request.max_downloads,
             "password_hash": password_hash,
         }
+        if request.verify:
+            share["verify"] = True
         svc.catalog.put_share(media["id"], share)
         link = link_for(delivery.share_token(svc, media, share))
         subject, text, html = compose(address, link, iso(expires_at))

@@ -1,6 +1,6 @@
 from flask import current_app
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, PasswordField, SubmitField, TextAreaField
+from wtforms import BooleanField, IntegerField, PasswordField, StringField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
 from webapp.pages import PrefixedForm
@@ -29,6 +29,11 @@ class ShareForm(PrefixedForm):
         "Password (optional)", description=PASSWORD_HINT,
         validators=[Optional(), Length(min=MIN_PASSWORD_CHARS, max=MAX_PASSWORD_CHARS, message=PASSWORD_LENGTH)],
     )
+    verify = BooleanField(
+        "Recipients must confirm their address", default=False,
+        description="Before the link opens, we e-mail a one-time code to the recipient's address and ask for "
+                    "it, so a forwarded link does not open for someone else.",
+    )
     submit = SubmitField("Send links")
 
 
@@ -36,6 +41,13 @@ class AnyoneLinkForm(PrefixedForm):
     prefix_name = "anyone"
     days = IntegerField("New link works for (days)", default=7, validators=[InputRequired(), within_share_days])
     submit = SubmitField("Make a new link for anyone")
+
+
+class VerifyCodeForm(FlaskForm):
+    """The code from the mail; the request to mail one is a bare button with the CSRF token."""
+
+    code = StringField("Code from the e-mail (6 digits)", validators=[InputRequired(), Length(max=20)])
+    submit = SubmitField("Confirm")
 
 
 class UnlockForm(FlaskForm):
