@@ -1,15 +1,16 @@
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 
-from webapp import access, delivery, ownership, presenters, services, shares
+from webapp import access, delivery, ownership, presenters, services, shares, verification
 from webapp.pages import applied, back_to_manage, render_manage
 from webapp.presenters import absolute_url
 from webapp.rules import Refusal
-from webapp.sharing.forms import AnyoneLinkForm, ShareForm, UnlockForm
+from webapp.sharing.forms import AnyoneLinkForm, ShareForm, UnlockForm, VerifyCodeForm
 from webapp.sharing.mail import composer
 
 bp = Blueprint("sharing", __name__)
 
 MAX_UNLOCKED = 50
+MAX_VERIFIED = 20
 
 
 def unlocked(share_id: str) -> bool:
@@ -20,9 +21,20 @@ def remember_unlocked(share_id: str) -> None:
     session["unlocked"] = (session.get("unlocked", []) + [share_id])[-MAX_UNLOCKED:]
 
 
+def verified(address: str) -> bool:
+    return address.lower() in session.get("verified", [])
+
+
+def remember_verified(address: str) -> None:
+    """A proved address opens every share for it in this browser (the newest few are kept)."""
+    kept = [a for a in session.get("verified", []) if a != address.lower()]
+    session["verified"] = (kept + [address.lower()])[-MAX_VERIFIED:]
+
+
 def viewer_of(share: dict) -> access.Viewer:
-    """This browser, as far as a share asks: whether it gave the share's password."""
-    return access.Viewer(unlocked=unlocked(share["share_id"]))
+    """This browser, as far as a share asks: whether it gave the share's password, and whether
+    it proved the share's recipient address with a mailed code."""
+    return access.Viewer(unlocked=unlocked(share["share_id"]), verified=verified(share.get("recipient", "")))
 
 
 @bp.route("/s/<token>", methods=["GET", "POST"])
@@ -31,10 +43,60 @@ def share_page(token: str):
     try:
         opened = delivery.open_share(svc, token, viewer_of)
     except Refusal as refusal:
+        if refusal.code == "verification_required":
+            return _verify(svc, token, refusal)
         if refusal.code != "password_required":
             raise
         return _unlock(svc, token)
     return render_template("share.html", **presenters.share_view(svc, opened, request.remote_addr))
+
+
+def _verify_page(media: dict, share: dict, form: VerifyCodeForm, status: int, error: str | None = None):
+    return render_template("verify.html", media=media, form=form, error=error,
+                           address=verification.masked(share["recipient"]),
+                           code_minutes=verification.CODE_SECONDS // 60), status
+
+
+def _verify(svc, token: str, refusal: Refusal):
+    """The code page (401 until the code is given); a POST here is the code typed in."""
+    opened = delivery.read_share(svc, token)
+    media, share = opened.media, opened.share
+    form = VerifyCodeForm()
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            address = verification.confirm(svc, media, share, form.code.data)
+        except Refusal as wrong:
+            form.code.data = ""
+            return _verify_page(media, share, form, wrong.status, wrong.message)
+        remember_verified(address)
+        return redirect(url_for("sharing.share_page", token=token))
+    return _verify_page(media, share, form, refusal.status)
+
+
+@bp.post("/s/<token>/code")
+def send_code(token: str):
+    """Mail a one-time code to the share's own recipient (never to an address typed here)."""
+    svc = services()
+    try:
+        opened = delivery.open_share(svc, token, viewer_of)
+    except Refusal as refusal:
+        if refusal.code == "password_required":  # the password first, on the share page
+            return redirect(url_for("sharing.share_page", token=token))
+        if refusal.code != "verification_required":
+            raise
+    else:  # nothing to prove (any more) in this browser
+        return redirect(url_for("sharing.share_page", token=token))
+    opened = delivery.read_share(svc, token)
+    try:
+        address = verification.send_code(svc, opened.media, opened.share)
+    except Refusal as refusal:
+        if not refusal.retry_after:
+            raise
+        page, status = _verify_page(opened.media, opened.share, VerifyCodeForm(formdata=None), refusal.status,
+                                    refusal.message)
+        return page, status, {"Retry-After": str(refusal.retry_after)}
+    flash(f"We sent a code to {address}. It works for {verification.CODE_SECONDS // 60} minutes.")
+    return redirect(url_for("sharing.share_page", token=token))
 
 
 def _unlock(svc, token: str):
@@ -78,6 +140,7 @@ def share_by_email(media_id: str, token: str):
             days=form.days.data,
             max_downloads=form.max_downloads.data,
             password=form.password.data or "",
+            verify=bool(form.verify.data),
         )
         link_for = lambda share_token: absolute_url(svc, "sharing.share_page", token=share_token)  # noqa: E731
         _, outcome = applied(form.recipients, shares.share_by_email, svc, svc.mailer, media, request_,
