@@ -10,6 +10,7 @@ import GoldenRetriever from "@uppy/golden-retriever";
 import "@uppy/core/css/style.min.css";
 import "@uppy/dashboard/css/style.min.css";
 
+import { sendPoster } from "./poster.js";
 import { declaredType, refusal } from "./sniff.js";
 
 const root = document.getElementById("uploader");
@@ -23,6 +24,10 @@ const results = document.getElementById("upload-results");
 // With the script running, the Dashboard takes the place of the plain fields.
 document.getElementById("no-script-fields").remove();
 document.getElementById("no-script-submit").remove();
+
+// How long the page waits for video posters before going to the result page: the upload
+// is done by then, so a slow or stuck capture only costs its poster, never the file.
+const POSTER_WAIT_MS = 10_000;
 
 // Waits between attempts when the site is briefly unreachable: about a minute in all,
 // and always until the browser says it is back online.
@@ -197,8 +202,15 @@ async function sha256Base64(blob) {
 async function complete(file, uploadId) {
   const done = await api("POST", `/api/uploads/${encodeURIComponent(uploadId)}/complete`, {});
   uppy.setFileMeta(file.id, { media: done.media });
+  if (file.data instanceof Blob && !posters.has(file.id)) {
+    posters.set(file.id, sendPoster(file.data, done.media, api));
+  }
   return done.media;
 }
+
+// Video posters being captured and sent, by file id (each promise resolves, never rejects).
+const posters = new Map();
+const postersSent = () => Promise.race([Promise.all(posters.values()), sleep(POSTER_WAIT_MS)]);
 
 const uppy = new Uppy({
   id: "mediahub",
@@ -340,9 +352,10 @@ function link(label, href) {
   return a;
 }
 
-uppy.on("complete", (result) => {
+uppy.on("complete", async (result) => {
   const recorded = result.successful.map((file) => uppy.getFile(file.id)).filter((f) => f && f.meta.media);
   if (recorded.length === 1 && result.failed.length === 0) {
+    await postersSent(); // leaving the page would stop a capture still under way
     window.location.assign(recorded[0].meta.media.links.page);
     return;
   }

@@ -30,6 +30,13 @@ def _error(description: str, codes: list[str]) -> dict:
     return _json("Error", f"{description} (codes: {', '.join(codes)})")
 
 
+def _limited(description: str, codes: list[str]) -> dict:
+    """An error that says when to come back (``webapp.limits.Limited``): 429 with Retry-After."""
+    return {**_error(description, codes), "headers": {"Retry-After": {
+        "description": "seconds until the window frees", "required": True,
+        "schema": {"type": "integer", "minimum": 1}}}}
+
+
 def _request(schema: str) -> dict:
     return {"required": True, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}}
 
@@ -53,6 +60,7 @@ PATHS = {
                              "bytes (the last holds the rest), sign them with `POST /api/uploads/{upload_id}/parts`, "
                              "PUT each to its URL with its headers, then complete."),
                 "400": _error("Refused", ["file_too_large", "type_not_allowed", "invalid_request", "csrf_failed"]),
+                "429": _limited("Over the upload rate limit or quota", ["rate_limited", "quota_exceeded"]),
                 "503": STORAGE_DOWN,
             },
         }
@@ -130,6 +138,42 @@ PATHS = {
                 "403": _error("Not for this site or this file", ["origin_not_allowed", "embedding_not_allowed"]),
                 "404": _error("No such file", ["media_not_found"]),
                 "410": _error("Gone", ["media_expired"]),
+                "503": STORAGE_DOWN,
+            },
+        }
+    },
+    "/api/media/{media_id}/poster": {
+        "post": {
+            "summary": "A POST policy for a video's poster frame, for the browser that uploaded it",
+            "description": "The policy pins the exact key, `Content-Type: image/jpeg` and 1 byte to `max_bytes`, "
+                           "and expires in minutes. Post `fields` first and the JPEG last, as `file`, then "
+                           "complete.",
+            "operationId": "posterPolicy",
+            "parameters": [MEDIA_ID, CSRF],
+            "requestBody": _request("PosterRequest"),
+            "responses": {
+                "200": _json("PosterPolicy", "The policy"),
+                "400": _error("Refused", ["invalid_request", "poster_too_large", "csrf_failed"]),
+                "404": _error("No such file, or not uploaded by this browser", ["media_not_found"]),
+                "409": _error("Not a video, or it has a poster already", ["not_a_video", "poster_exists"]),
+                "410": _error("Gone", ["media_expired", "media_infected"]),
+                "503": STORAGE_DOWN,
+            },
+        }
+    },
+    "/api/media/{media_id}/poster/complete": {
+        "post": {
+            "summary": "Confirm a poster frame: the server checks it is a JPEG, re-encodes it and records it",
+            "operationId": "completePoster",
+            "parameters": [MEDIA_ID, CSRF],
+            "responses": {
+                "201": _json("MediaAnswer", "Recorded now: `links.poster` is the checked copy."),
+                "200": _json("MediaAnswer", "The video had its poster already: the same record."),
+                "400": CSRF_FAILED,
+                "404": _error("No such file, or not uploaded by this browser", ["media_not_found"]),
+                "409": _error("Not a video, or nothing posted yet", ["not_a_video", "poster_missing"]),
+                "410": _error("Gone", ["media_expired", "media_infected"]),
+                "422": _error("Not a JPEG within the limits; the object was deleted", ["poster_rejected"]),
                 "503": STORAGE_DOWN,
             },
         }

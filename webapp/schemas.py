@@ -74,6 +74,11 @@ class LinksRequest(Body):
     ids = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
 
 
+class PosterRequest(Body):
+    size = fields.Integer(strict=True, required=True, validate=validate.Range(min=1), metadata={
+        "description": "bytes of the JPEG the browser will post; at most the policy's `max_bytes`"})
+
+
 # --- Answers -------------------------------------------------------------------------
 
 class ErrorBody(Schema):
@@ -126,6 +131,14 @@ class HeldParts(Schema):
     part_count = fields.Integer(required=True)
 
 
+class PosterPolicy(Schema):
+    url = fields.Url(required=True)
+    fields_ = fields.Dict(keys=fields.String(), values=fields.String(), required=True, data_key="fields")
+    key = fields.String(required=True, metadata={"example": "renditions/<media_id>/poster.jpg"})
+    max_bytes = fields.Integer(required=True, validate=validate.Range(min=1))
+    expires_at = fields.DateTime(required=True)
+
+
 class MediaLinks(Schema):
     page = fields.Url(required=True)
     share = fields.Url()
@@ -175,4 +188,4 @@ class Health(Schema):
 # Nested schemas first: apispec then refers to them instead of registering them again.
 COMPONENTS = (ErrorBody, Error, UploadRequest, UploadPolicy, MultipartPlan, PartRequest, PartBatch, SignedPart,
               SignedParts, HeldPart, HeldParts, MediaLinks, Media, MediaAnswer, Link, LinksRequest, LinksAnswer,
-              Health)
+              PosterRequest, PosterPolicy, Health)

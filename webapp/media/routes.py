@@ -1,4 +1,4 @@
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, session, url_for
 
 from webapp import embedding, ownership, presenters, services, shares
 from webapp.media.forms import EmbedOriginsForm, ExpiryForm, ItemPasswordForm, VisibilityForm
@@ -13,6 +13,25 @@ def result(media_id: str):
     media = ownership.uploaded_by(svc, media_id, uploader_id())
     manage_token = session.pop("reveal_manage", {}).get(media_id)
     return render_template("media.html", **presenters.result_page(svc, media, manage_token, request.remote_addr))
+
+
+@bp.post("/api/media/<media_id>/poster")
+def poster_policy(media_id: str):
+    """A POST policy for the video's poster frame, for the browser that uploaded it."""
+    from webapp import posters, schemas
+
+    body = schemas.load(schemas.PosterRequest, request.get_json(silent=True))
+    return jsonify(posters.sign(services(), media_id, body, uploader_id()))
+
+
+@bp.post("/api/media/<media_id>/poster/complete")
+def poster_complete(media_id: str):
+    """Check the posted frame, store the checked copy, record it (201; 200 when it was done before)."""
+    from webapp import posters
+
+    svc = services()
+    media, created = posters.complete(svc, media_id, uploader_id())
+    return jsonify({"media": presenters.media_json(svc, media)}), 201 if created else 200
 
 
 @bp.get("/gallery")
