@@ -97,13 +97,16 @@ def security_headers(response):
         response.headers.setdefault("X-Frame-Options", "DENY")
     if response.mimetype == "text/html":
         svc = current_app.extensions["mediahub"]
-        storage_origins = " ".join(sorted(svc.browser_origins(posts_to_storage=g.get("posts_to_storage", False))))
+        posts = g.get("posts_to_storage", False)
+        storage_origins = " ".join(sorted(svc.browser_origins(posts_to_storage=posts)))
+        # The upload page plays the chosen video from a blob: URL to capture its poster frame.
+        local_media = " blob:" if posts else ""
         response.headers.setdefault(
             "Content-Security-Policy",
             "default-src 'self'; "
             f"connect-src 'self' {storage_origins}; "
             f"img-src 'self' data: {storage_origins}; "
-            f"media-src 'self' {storage_origins}; "
+            f"media-src 'self' {storage_origins}{local_media}; "
             "script-src 'self'; style-src 'self'; object-src 'none'; "
             "base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
         )

@@ -154,7 +154,9 @@ def thumbnails(data: bytes, sizes: tuple[int, ...] = THUMBNAIL_SIZES, *, draft: 
         current = current.copy()
         current.thumbnail((size, size), Image.Resampling.LANCZOS)
         out = io.BytesIO()
-        options = {"quality": THUMBNAIL_QUALITY, "optimize": True}
+        # comment=b"": Pillow would copy the source JPEG's comment (free text, often a camera's
+        # or an editor's) into every thumbnail.
+        options = {"quality": THUMBNAIL_QUALITY, "optimize": True, "comment": b""}
         if icc:
             options["icc_profile"] = icc
         current.save(out, "JPEG", **options)

@@ -20,7 +20,7 @@ import logging
 from webapp import access, delivery, media_info, ownership, rules, sniff
 from webapp.dates import iso
 from webapp.logs import count
-from webapp.processing import RenditionStore, rendition_key
+from webapp.processing import POSTER_NAMES, RenditionStore, rendition_key
 from webapp.rules import Refusal
 from webapp.services import Services
 from webapp.uploading import stored_disposition
@@ -32,9 +32,10 @@ MAX_POSTER_BYTES = 2 * 1024 * 1024  # what the policy lets in, and the most comp
 MAX_POSTER_SIDE = 4096  # a larger frame is refused before its pixels are decoded
 SERVED_SIDE = max(media_info.THUMBNAIL_SIZES)  # the re-encoded poster fits in 1280 x 1280
 POLICY_SECONDS = 120
-RECEIVED_NAME = "poster.jpg"  # where the browser posts: never served
-SERVED_NAME = "poster-clean.jpg"  # the re-encoding the record names
-NAMES = (RECEIVED_NAME, SERVED_NAME)
+# Where the browser posts (never served), and the re-encoding the record names; deleting,
+# expiring or quarantining an item deletes both with its other renditions.
+RECEIVED_NAME, SERVED_NAME = POSTER_NAMES
+NAMES = POSTER_NAMES
 
 
 def received_key(media_id: str) -> str:

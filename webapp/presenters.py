@@ -173,6 +173,7 @@ def result_page(svc: Services, media: dict, manage_token: str | None, client_ip:
         # The uploader's own file: the original (a flagged one is gone to quarantine).
         "preview": (delivery.signed_url(svc, media, svc.clock(), inline=True, client_ip=client_ip)
                     if kind and shown["scan"] != scanning.INFECTED else None),
+        "poster": shown["links"].get("poster"),
         "scan_text": SCAN_TEXT[shown["scan"]],
         "share_qr": qr_svg(share_url, "QR code of the share link") if share_url else None,
     }

@@ -33,8 +33,10 @@ log = logging.getLogger(__name__)
 
 PENDING, READY, FAILED = "pending", "ready", "failed"
 # Every name a rendition can have: deleting an item deletes all of them, whatever was made.
+# The poster the uploader's browser posts (never served), and the re-encoding of it that is.
+POSTER_NAMES = ("poster.jpg", "poster-clean.jpg")
 RENDITION_NAMES = tuple(f"thumb-{size}.jpg" for size in media_info.THUMBNAIL_SIZES) + (
-    "clean.jpg", "clean.png", "clean.webp", "clean.gif")
+    "clean.jpg", "clean.png", "clean.webp", "clean.gif") + POSTER_NAMES
 
 
 def rendition_key(media_id: str, name: str) -> str:

@@ -315,3 +315,12 @@ def test_a_browser_recording_without_duration_gives_its_size():
 def test_what_is_not_webm_is_unprocessable():
     with pytest.raises(Unprocessable):
         media_info.ebml_info(ranged(mp4()))
+
+
+def test_thumbnails_carry_no_comment_of_the_source_jpeg():
+    from PIL import Image
+
+    source = io.BytesIO()
+    Image.new("RGB", (400, 300), (30, 120, 200)).save(source, "JPEG", comment=b"Taken at 12 Private Road")
+    for data in media_info.thumbnails(source.getvalue(), (320,)).values():
+        assert b"Private Road" not in data and Image.open(io.BytesIO(data)).info.get("comment") in (None, b"")
