@@ -51,6 +51,12 @@ def register_secrets(settings: Settings) -> Settings:
         from webapp.keystore import load_secret
 
         settings = settings.with_overrides(secret_key=load_secret(AwsClients(settings), settings.secret_key_secret))
+    if settings.oidc_client_secret_secret and not settings.oidc_client_secret:
+        from webapp.aws import AwsClients
+        from webapp.keystore import load_secret
+
+        settings = settings.with_overrides(
+            oidc_client_secret=load_secret(AwsClients(settings), settings.oidc_client_secret_secret))
     return settings
 
 
@@ -91,9 +97,10 @@ def register_config(app: Flask, settings: Settings) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from webapp import logs
+    from webapp import identity, logs
 
     csrf.init_app(app)
+    identity.init_app(app)
     logs.setup(metrics=app.config["MEDIAHUB"].metrics)
     logs.register(app)
 
@@ -107,6 +114,7 @@ def services() -> Services:
 
 
 def register_blueprints(app: Flask) -> None:
+    from webapp.account.routes import bp as account_bp
     from webapp.admin.routes import bp as admin_bp
     from webapp.embed.routes import bp as embed_bp
     from webapp.media.routes import bp as media_bp
@@ -118,6 +126,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(sharing_bp)
     app.register_blueprint(embed_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(account_bp)
     if app.config["MEDIAHUB"].local_mode:
         from webapp.local.outbox import bp as outbox_bp
 
@@ -151,4 +160,6 @@ def register_template_helpers(app: Flask) -> None:
 
     @app.context_processor
     def site_context():
-        return {"settings": app.config["MEDIAHUB"]}
+        from webapp.pages import signed_in
+
+        return {"settings": app.config["MEDIAHUB"], "person": signed_in(services())}

@@ -29,6 +29,17 @@ def enabled(svc: Services) -> bool:
     return bool(svc.settings.admin_user and svc.settings.admin_password_hash)
 
 
+def by_group(svc: Services) -> bool:
+    """The admin area may also come with the sign-in provider's group claim (MEDIAHUB_ADMIN_GROUP)."""
+    return bool(svc.settings.sign_in_on and svc.settings.admin_group)
+
+
+def session_is_admin(value, now: float) -> bool:
+    """The session's admin mark: True after the password sign-in; after a sign-in with the
+    provider's admin group, the time that sign-in stops counting."""
+    return value is True or (type(value) is int and value > now)
+
+
 def credentials_match(svc: Services, username: str, password: str) -> bool:
     settings = svc.settings
     if not enabled(svc):

@@ -16,6 +16,10 @@ from botocore.exceptions import ClientError
 META = "META"
 LIST_INDEX = "gsi1"
 PUBLIC_INDEX = "gsi2"
+# A signed-in person's items ("OWNER#<person>") and upload links ("LINKS#<person>"), newest first.
+OWNER_INDEX = "gsi3"
+UPLOAD_LINK_PREFIX = "UPLOADLINK#"
+LINK_CHARGE_PREFIX = "LINKCHARGE#"
 
 
 def media_pk(media_id: str) -> str:
@@ -408,7 +412,47 @@ class Catalog:
         }))
         return None
 
-    def refund_upload(self, media_id: str, now: int) -> bool:
+    def put_upload_link(self, link: dict) -> None:
+        self._db.put_item(TableName=self.table, Item=to_item({"pk": UPLOAD_LINK_PREFIX + link["id"], "sk": META, **link}),
+                          ConditionExpression="attribute_not_exists(pk)")
+
+    def get_upload_link(self, link_id: str) -> dict | None:
+        answer = self._db.get_item(TableName=self.table, Key={"pk": {"S": UPLOAD_LINK_PREFIX + link_id}, "sk": {"S": META}},
+                                   ConsistentRead=True)
+        return from_item(answer["Item"]) if "Item" in answer else None
+
+    def revoke_upload_link(self, link_id: str, creator: str) -> bool:
+        return _if_condition_holds(lambda: self._db.update_item(
+            TableName=self.table, Key={"pk": {"S": UPLOAD_LINK_PREFIX + link_id}, "sk": {"S": META}},
+            UpdateExpression="SET revoked = :true", ConditionExpression="attribute_exists(pk) AND creator = :creator",
+            ExpressionAttributeValues=to_item({":true": True, ":creator": creator}),
+        ))
+
+    def charge_upload_link(self, link: dict, *, media_id: str, size: int, now: int) -> bool:
+        """Take one file of ``size`` from an upload link's allowance, or refuse (False).
+
+        One conditional update: the link must still be open (not revoked, not expired) with a
+        file and the bytes to spare, so parallel uploads can never take it past either limit. A
+        charge record per upload lets an abort or a rejection give it back once
+        (``refund_upload`` with ``prefix=LINK_CHARGE_PREFIX``).
+        """
+        charged = _if_condition_holds(lambda: self._db.update_item(
+            TableName=self.table, Key={"pk": {"S": UPLOAD_LINK_PREFIX + link["id"]}, "sk": {"S": META}},
+            UpdateExpression="ADD files :one, #bytes :size",
+            ConditionExpression="attribute_exists(pk) AND revoked = :false AND expires_at > :now "
+                                "AND files < :max_files AND #bytes <= :room",
+            ExpressionAttributeNames={"#bytes": "bytes"},
+            ExpressionAttributeValues=to_item({":one": 1, ":size": size, ":false": False, ":now": now,
+                                               ":max_files": link["max_files"], ":room": link["max_bytes"] - size}),
+        ))
+        if charged:
+            self._db.put_item(TableName=self.table, Item=to_item({
+                "pk": LINK_CHARGE_PREFIX + media_id, "sk": META, "counter_pk": UPLOAD_LINK_PREFIX + link["id"],
+                "counter_sk": META, "hour_field": "files", "size": size, "expires_at": link["expires_at"],
+            }))
+        return charged
+
+    def refund_upload(self, media_id: str, now: int, prefix: str = "CHARGE#") -> bool:
         """Give an upload's charge back, at most once (an abort and a rejection, or two of
         either, for the same upload give back one charge). False: nothing to give back.
 
@@ -419,7 +463,7 @@ class Catalog:
         try:
             answer = self._db.update_item(
                 TableName=self.table,
-                Key={"pk": {"S": f"CHARGE#{media_id}"}, "sk": {"S": META}},
+                Key={"pk": {"S": prefix + media_id}, "sk": {"S": META}},
                 UpdateExpression="SET refunded_at = :now",
                 ConditionExpression="attribute_exists(pk) AND attribute_not_exists(refunded_at)",
                 ExpressionAttributeValues=to_item({":now": now}),
@@ -500,6 +544,20 @@ class Catalog:
             return items, {"month": months[month_index], "key": None}
         return items, None
 
+    def owned_by(self, partition: str, *, cursor: dict | None, size: int, now: int) -> tuple[list[dict], dict | None]:
+        """One page of a person's live items (``OWNER#<person>``) or upload links
+        (``LINKS#<person>``), newest first: a Query on one partition of the owner index."""
+        items: list[dict] = []
+        start = cursor
+        while len(items) < size:
+            found, start = self._query_page(index=OWNER_INDEX, pk=partition, filter_expression="expires_at > :now",
+                                            values={":now": now}, limit=size - len(items), start=start,
+                                            newest_first=True)
+            items.extend(found)
+            if not start:
+                break
+        return items, start
+
     def shares_of(self, media_id: str) -> list[dict]:
         answer = self._db.query(
             TableName=self.table,
@@ -518,6 +576,8 @@ TABLE_DEFINITION = {
         {"AttributeName": "gsi1sk", "AttributeType": "S"},
         {"AttributeName": "gsi2pk", "AttributeType": "S"},
         {"AttributeName": "gsi2sk", "AttributeType": "S"},
+        {"AttributeName": "gsi3pk", "AttributeType": "S"},
+        {"AttributeName": "gsi3sk", "AttributeType": "S"},
     ],
     "KeySchema": [
         {"AttributeName": "pk", "KeyType": "HASH"},
@@ -538,6 +598,15 @@ TABLE_DEFINITION = {
             "KeySchema": [
                 {"AttributeName": "gsi2pk", "KeyType": "HASH"},
                 {"AttributeName": "gsi2sk", "KeyType": "RANGE"},
+            ],
+            "Projection": {"ProjectionType": "ALL"},
+        },
+        {
+            # Sparse: only items and upload links that belong to a signed-in person.
+            "IndexName": OWNER_INDEX,
+            "KeySchema": [
+                {"AttributeName": "gsi3pk", "KeyType": "HASH"},
+                {"AttributeName": "gsi3sk", "KeyType": "RANGE"},
             ],
             "Projection": {"ProjectionType": "ALL"},
         },

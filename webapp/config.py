@@ -40,10 +40,10 @@ S3_SINGLE_POST_LIMIT = 5 * 1024**3
 # moto's server runs in the site's own process and may take seconds under load; a retry
 # after a read timeout would repeat a call that had in fact succeeded.
 LOCAL_AWS_TIMEOUTS = {"aws_connect_timeout": 3, "aws_read_timeout": 10, "aws_max_attempts": 3}
-# Who may upload. Only "anyone" exists today; the others are named so a stage asking for them
-# is told plainly that they are not available yet, instead of starting open.
-UPLOADER_MODES = ("anyone",)
-PLANNED_UPLOADER_MODES = ("invited", "signed-in")
+# Who may upload (MEDIAHUB_UPLOADERS): anyone; or people with an upload link ("invited"), people
+# signed in with OpenID Connect ("signed-in"), or either ("invited,signed-in").
+ANYONE, INVITED, SIGNED_IN = "anyone", "invited", "signed-in"
+UPLOADER_MODES = (ANYONE, INVITED, SIGNED_IN)
 # A stage with a bucket is reachable by anyone who finds it: quotas apply unless set to 0.
 AWS_UPLOADS_PER_HOUR = 100
 AWS_UPLOAD_BYTES_PER_DAY = 5_000_000_000
@@ -107,6 +107,24 @@ class Settings:
     # Admin sign-in: this many wrong passwords in a row lock the account (and the client) for a while.
     admin_signin_attempts: int = 5
     admin_lock_seconds: int = 900
+    # OpenID Connect sign-in (webapp/identity.py): the provider, this site's client, who may sign
+    # in (addresses and @domains; empty: anyone the provider vouches for), the group claim that
+    # grants the admin area, and how long a sign-in lasts.
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = _secret()
+    oidc_client_secret_secret: str | None = None
+    signin_allowlist: tuple[str, ...] = ()
+    admin_group: str | None = None
+    signin_hours: int = 12
+
+    @property
+    def uploader_modes(self) -> frozenset[str]:
+        return frozenset(part.strip() for part in self.uploaders.split(",") if part.strip())
+
+    @property
+    def sign_in_on(self) -> bool:
+        return bool(self.oidc_issuer)
 
     def __post_init__(self) -> None:
         problems = []
@@ -160,11 +178,8 @@ class Settings:
             except ValueError as error:
                 problems.append(f"MEDIAHUB_EMBED_ORIGINS: {error}")
         for entry in self.recipients:
-            target = entry[1:] if entry.startswith("@") else entry
-            if entry.startswith("@") and "@" in target or not entry.startswith("@") and "@" not in entry:
-                problems.append(f"MEDIAHUB_RECIPIENTS: {entry!r} is neither an address nor @domain")
-            elif not entry.isascii() or any(ch in entry for ch in " ,;<>\r\n"):
-                problems.append(f"MEDIAHUB_RECIPIENTS: {entry!r} is not a plain address or @domain")
+            if not rules.is_address_or_domain(entry):
+                problems.append(f"MEDIAHUB_RECIPIENTS: {entry!r} is neither a plain address nor @domain")
         if self.mail_from is not None and any(ch in self.mail_from for ch in "\r\n"):
             problems.append("MEDIAHUB_MAIL_FROM must be one line")
         if not 1 <= self.max_share_days <= 3650:
@@ -200,15 +215,30 @@ class Settings:
                 "MEDIAHUB_UPLOADERS must be set when MEDIAHUB_BUCKET is set, so a stage never starts open by "
                 "accident: anyone (with MEDIAHUB_UPLOADS_PER_HOUR and MEDIAHUB_UPLOAD_BYTES_PER_DAY applying)"
             )
-        elif self.uploaders in PLANNED_UPLOADER_MODES:
-            problems.append(
-                f"MEDIAHUB_UPLOADERS={self.uploaders} is not available yet; use anyone (quotas apply)"
-            )
-        elif self.uploaders not in UPLOADER_MODES:
-            problems.append(
-                f"MEDIAHUB_UPLOADERS must be anyone ({', '.join(PLANNED_UPLOADER_MODES)} are not available yet), "
-                f"got {self.uploaders!r}"
-            )
+        else:
+            modes = self.uploader_modes
+            if not modes <= set(UPLOADER_MODES) or (ANYONE in modes and len(modes) > 1):
+                problems.append(
+                    "MEDIAHUB_UPLOADERS must be anyone, invited, signed-in or invited,signed-in, "
+                    f"got {self.uploaders!r}"
+                )
+            if SIGNED_IN in modes and not self.oidc_issuer:
+                problems.append("MEDIAHUB_UPLOADERS=signed-in needs MEDIAHUB_OIDC_ISSUER (the OpenID provider)")
+        if self.oidc_issuer:
+            if not self.oidc_issuer.startswith("https://") and not (
+                self.local_mode and self.oidc_issuer.startswith(("http://127.0.0.1:", "http://localhost:"))
+            ):
+                problems.append("MEDIAHUB_OIDC_ISSUER must start with https://")
+            if not self.oidc_client_id or not (self.oidc_client_secret or self.oidc_client_secret_secret):
+                problems.append(
+                    "MEDIAHUB_OIDC_ISSUER needs MEDIAHUB_OIDC_CLIENT_ID and MEDIAHUB_OIDC_CLIENT_SECRET "
+                    "(or MEDIAHUB_OIDC_CLIENT_SECRET_SECRET, a Secrets Manager id or ssm:/name)"
+                )
+        for entry in self.signin_allowlist:
+            if not rules.is_address_or_domain(entry):
+                problems.append(f"MEDIAHUB_SIGNIN_ALLOWLIST: {entry!r} is neither an address nor @domain")
+        if not 1 <= self.signin_hours <= 24 * 30:
+            problems.append("MEDIAHUB_SIGNIN_HOURS must be between 1 and 720")
         if self.uploads_per_hour < 0:
             problems.append("MEDIAHUB_UPLOADS_PER_HOUR must be 0 (no limit) or more")
         if self.upload_bytes_per_day < 0 or 0 < self.upload_bytes_per_day < self.max_upload_bytes:
@@ -275,6 +305,7 @@ class Settings:
             ("upload_bytes_per_day", "MEDIAHUB_UPLOAD_BYTES_PER_DAY"),
             ("admin_signin_attempts", "MEDIAHUB_ADMIN_SIGNIN_ATTEMPTS"),
             ("admin_lock_seconds", "MEDIAHUB_ADMIN_LOCK_SECONDS"),
+            ("signin_hours", "MEDIAHUB_SIGNIN_HOURS"),
         ):
             if env.get(name, "").strip():
                 values[field] = _whole_number(name, env[name])
@@ -298,6 +329,17 @@ class Settings:
             ("cloudfront_key_id", "MEDIAHUB_CLOUDFRONT_KEY_ID"),
         ):
             values[field] = (env.get(name) or "").strip().rstrip("/") or None
+        for field, name in (
+            ("oidc_issuer", "MEDIAHUB_OIDC_ISSUER"),
+            ("oidc_client_id", "MEDIAHUB_OIDC_CLIENT_ID"),
+            ("oidc_client_secret", "MEDIAHUB_OIDC_CLIENT_SECRET"),
+            ("oidc_client_secret_secret", "MEDIAHUB_OIDC_CLIENT_SECRET_SECRET"),
+            ("admin_group", "MEDIAHUB_ADMIN_GROUP"),
+        ):
+            values[field] = (env.get(name) or "").strip() or None
+        if values["oidc_issuer"]:
+            values["oidc_issuer"] = values["oidc_issuer"].rstrip("/")
+        values["signin_allowlist"] = tuple(r.lower() for r in _list(env.get("MEDIAHUB_SIGNIN_ALLOWLIST", "")))
         values["malware_scan"] = env.get("MEDIAHUB_MALWARE_SCAN", "").strip().lower() or "off"
         values["metrics"] = not local_mode
         for field, name in (("bind_links_to_ip", "MEDIAHUB_LINK_BIND_IP"), ("local_cdn", "MEDIAHUB_LOCAL_CDN"),

@@ -33,8 +33,15 @@ def uploaded_by(svc: Services, media_id: str, uploader_id: str | None, person: s
         person=person, manage_token_ok=tokens.secret_matches(uploader_id, media.get("uploader_hash"))))
 
 
-def managed_by(svc: Services, media_id: str, manage_token: str) -> dict:
+# In place of the manage token, for the signed-in owner: /manage/<id>/mine.
+MINE = "mine"
+
+
+def managed_by(svc: Services, media_id: str, manage_token: str, person: str | None = None) -> dict:
+    """The item, for the holder of its manage link, or for its signed-in owner at ``MINE``."""
     media = live_media(svc, media_id)
+    if manage_token == MINE and person:
+        return _owned(svc, media, access.Viewer(person=person))
     if not tokens.secret_matches(manage_token, media.get("manage_hash")):
         raise Refusal("manage_link_invalid", "This manage link is not valid for this file.", 403)
     return _owned(svc, media, access.Viewer(manage_token_ok=True))

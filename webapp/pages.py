@@ -5,10 +5,12 @@ from __future__ import annotations
 import math
 from typing import Callable, TypeVar
 
-from flask import redirect, render_template, session, url_for
+import dataclasses
+
+from flask import redirect, render_template, request, session, url_for
 from flask_wtf import FlaskForm
 
-from webapp import access, presenters, scanning, tokens
+from webapp import access, config, identity, limits, ownership, presenters, scanning, tokens, upload_links
 from webapp.rules import Refusal
 from webapp.services import Services
 
@@ -98,3 +100,52 @@ def uploader_id(create: bool = False) -> str | None:
         session.permanent = True
         session["uploader"] = tokens.new_secret()
     return session.get("uploader")
+
+
+def signed_in(svc: Services) -> identity.Person | None:
+    """The signed-in person, when sign-in is on."""
+    return identity.current(svc.clock()) if svc.settings.sign_in_on else None
+
+
+def managed(svc: Services, media_id: str, token: str) -> dict:
+    """The guard every manage view calls first: the manage link's holder, or the signed-in
+    owner at /manage/<id>/mine."""
+    person = signed_in(svc)
+    return ownership.managed_by(svc, media_id, token, person.id if person else None)
+
+
+@dataclasses.dataclass(frozen=True)
+class Uploader:
+    """Who is uploading, as MEDIAHUB_UPLOADERS lets them: whom the file will belong to
+    (``owner``), the upload link it comes through, and who is charged for it (``identity``)."""
+
+    person: identity.Person | None
+    link: dict | None
+    identity: str
+    owner: str
+
+
+def who_uploads(svc: Services) -> Uploader:
+    """This browser as an uploader, or the refusal that says what it needs (a sign-in, a link).
+
+    An upload link this browser opened comes first: whoever holds it uploads to its creator.
+    Anonymous clients are counted by the address API Gateway saw, never by a header.
+    """
+    modes = svc.settings.uploader_modes
+    person = signed_in(svc)
+    closed = None
+    if config.INVITED in modes:
+        link, closed = upload_links.current(svc, session.get(upload_links.SESSION_KEY))
+        if link is not None:
+            owner = "" if link["creator"] == upload_links.ADMIN_CREATOR else link["creator"]
+            return Uploader(person, link, "link:" + link["id"], owner)
+    if person is not None and (config.ANYONE in modes or config.SIGNED_IN in modes):
+        return Uploader(person, None, "person:" + person.id, person.id)
+    if config.ANYONE in modes:
+        return Uploader(None, None, limits.address_identity(limits.source_address(request.environ)), "")
+    if closed is not None:  # the upload link this browser came with is used up, expired or withdrawn
+        raise closed
+    if config.SIGNED_IN in modes:
+        raise Refusal("sign_in_required", "Sign in to upload here.", 401)
+    raise Refusal("upload_link_required", "Uploading here needs an upload link: ask someone who uses this "
+                  "site to send you one.", 403)

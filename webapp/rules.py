@@ -404,6 +404,17 @@ def parse_email(raw: str) -> str:
     return f"{local}@{domain}"
 
 
+def is_address_or_domain(entry: str) -> bool:
+    """An allowlist entry: a plain address, or ``@domain`` (recipients, and who may sign in)."""
+    try:
+        if entry.startswith("@"):
+            return bool(_DOMAIN.match(entry[1:]))
+        parse_email(entry)
+    except ValueError:
+        return False
+    return True
+
+
 def recipient_allowed(address: str, allowlist) -> bool:
     """Exact addresses (case-insensitive) and ``@domain`` entries (that domain exactly, no subdomains)."""
     local, _, domain = address.rpartition("@")

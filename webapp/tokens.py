@@ -57,6 +57,8 @@ class UploadClaim:
     retention_days: int
     max_downloads: int | None
     visibility: str
+    owner: str = ""  # the signed-in person (or an upload link's creator) the item belongs to
+    upload_link: str = ""  # the upload link it came through
 
     @property
     def key(self) -> str:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 
-from webapp import limits, parts, rules, sniff, tokens
+from webapp import config, limits, parts, rules, sniff, tokens, upload_links
 from webapp.config import S3_SINGLE_POST_LIMIT
 from webapp.dates import iso
 from webapp.logs import count
@@ -43,14 +43,17 @@ class Completion:
     share: dict | None = None  # the default share, when this call created it
 
 
-def start_upload(svc: Services, data: object, uploader_id: str, identity: str | None = None) -> dict:
+def start_upload(svc: Services, data: object, uploader_id: str, identity: str | None = None, *,
+                 owner: str = "", link: dict | None = None) -> dict:
     """Validate the request; charge it to ``identity``'s allowance; below the threshold sign a
     POST policy, above it start a multipart upload and answer its part plan.
 
     The charge is taken when the permission is signed, because the signature is what lets
     bytes into the bucket (the policy and the part plan pin the declared size). ``identity``
-    is who is counted: today the client's address (``limits.address_identity``); None
-    charges nobody (no limits configured, or a trusted caller).
+    is who is counted (the signed-in person, the upload link, or the client's address:
+    ``webapp.uploaders``); None charges nobody. ``owner`` is whom the item will belong to (a
+    signed-in person, or the creator of the upload ``link`` it comes through, which is charged
+    a file and its bytes too).
     """
     settings = svc.settings
     request = rules.check_upload_request(
@@ -75,7 +78,11 @@ def start_upload(svc: Services, data: object, uploader_id: str, identity: str | 
         retention_days=request.retention_days,
         max_downloads=request.max_downloads,
         visibility=request.visibility,
+        owner=owner,
+        upload_link=link["id"] if link else "",
     )
+    if link is not None:
+        upload_links.check_type(link, request.content_type)
     signed_claim = svc.upload_tickets.claim(claim)
     if len(signed_claim) > MAX_CLAIM_BYTES:
         raise Refusal("invalid_request", "The name and caption are too long to store with the file; shorten the caption.")
@@ -83,10 +90,14 @@ def start_upload(svc: Services, data: object, uploader_id: str, identity: str | 
     metadata = {CLAIM_FIELD: signed_claim}
     charged = _charge(svc, identity, claim.media_id, request.size, now)
     try:
+        if link is not None:
+            upload_links.charge(svc, link, claim.media_id, request.size)
         answer = _sign(svc, claim, request, metadata, disposition, multipart, algorithm, now)
     except Exception:
         if charged:  # nothing was signed: nothing was taken
             svc.catalog.refund_upload(claim.media_id, int(now))
+        if link is not None:
+            upload_links.give_back(svc, claim.media_id)
         raise
     count("UploadsStarted")
     count("UploadBytesDeclared", request.size, unit="Bytes")
@@ -115,6 +126,8 @@ def give_back(svc: Services, media_id: str) -> None:
     """An aborted or rejected upload returns its charge (once, however often this is called)."""
     if _limits_on(svc.settings) and svc.catalog.refund_upload(media_id, int(svc.clock())):
         count("UploadsRefunded")
+    if config.INVITED in svc.settings.uploader_modes:
+        upload_links.give_back(svc, media_id)
 
 
 def _sign(svc: Services, claim: UploadClaim, request, metadata: dict, disposition: str, multipart: bool,
@@ -306,6 +319,8 @@ def record_upload(svc: Services, key: str, uploader_id: str | None) -> Completio
     if svc.catalog.create_ready(media, share):
         count("UploadsCompleted")
         count("UploadBytes", stored.size, unit="Bytes")
+        if claim.upload_link:
+            upload_links.announce(svc, media)
         return Completion(media, created=True, manage_token=manage_token, share=share)
     existing = _already_recorded(svc, media_id)  # another request got there first
     if existing is None:
@@ -358,6 +373,10 @@ def _ready_record(svc: Services, claim: UploadClaim, stored) -> tuple[dict, dict
     }
     if claim.visibility == "public":
         media.update(gsi2pk="PUBLIC#" + month, gsi2sk=sort_key)
+    if claim.owner:
+        media.update(owner=claim.owner, gsi3pk="OWNER#" + claim.owner, gsi3sk=sort_key)
+    if claim.upload_link:
+        media["upload_link"] = claim.upload_link
     share = {
         "share_id": share_id,
         "recipient": "anyone",

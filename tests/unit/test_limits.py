@@ -70,11 +70,24 @@ def test_a_stage_with_a_bucket_must_say_who_may_upload():
     chosen = Settings.from_env({**stage, "MEDIAHUB_UPLOADERS": "Anyone"})
     assert chosen.uploaders == "anyone"
     assert (chosen.uploads_per_hour, chosen.upload_bytes_per_day) == (AWS_UPLOADS_PER_HOUR, AWS_UPLOAD_BYTES_PER_DAY)
-    for planned in ("invited", "signed-in"):
-        with pytest.raises(ConfigError, match=f"MEDIAHUB_UPLOADERS={planned} is not available yet"):
-            Settings.from_env({**stage, "MEDIAHUB_UPLOADERS": planned})
-    with pytest.raises(ConfigError, match="MEDIAHUB_UPLOADERS must be anyone"):
-        Settings.from_env({**stage, "MEDIAHUB_UPLOADERS": "everyone"})
+    assert Settings.from_env({**stage, "MEDIAHUB_UPLOADERS": "invited"}).uploader_modes == {"invited"}
+    with pytest.raises(ConfigError, match="MEDIAHUB_UPLOADERS=signed-in needs MEDIAHUB_OIDC_ISSUER"):
+        Settings.from_env({**stage, "MEDIAHUB_UPLOADERS": "signed-in"})
+    provider = {"MEDIAHUB_OIDC_ISSUER": "https://id.example.com/", "MEDIAHUB_OIDC_CLIENT_ID": "site",
+                "MEDIAHUB_OIDC_CLIENT_SECRET": "s3cret"}
+    both = Settings.from_env({**stage, **provider, "MEDIAHUB_UPLOADERS": "signed-in, invited"})
+    assert both.uploader_modes == {"invited", "signed-in"} and both.oidc_issuer == "https://id.example.com"
+    assert "s3cret" not in repr(both)
+    for wrong in ("everyone", "anyone,invited"):
+        with pytest.raises(ConfigError, match="MEDIAHUB_UPLOADERS must be anyone, invited, signed-in"):
+            Settings.from_env({**stage, "MEDIAHUB_UPLOADERS": wrong})
+    with pytest.raises(ConfigError, match="MEDIAHUB_OIDC_ISSUER must start with https://"):
+        Settings.from_env({**stage, **provider, "MEDIAHUB_OIDC_ISSUER": "http://id.example.com"})
+    with pytest.raises(ConfigError, match="needs MEDIAHUB_OIDC_CLIENT_ID"):
+        Settings.from_env({**stage, "MEDIAHUB_UPLOADERS": "anyone", "MEDIAHUB_OIDC_ISSUER": "https://id.example.com"})
+    with pytest.raises(ConfigError, match="MEDIAHUB_SIGNIN_ALLOWLIST"):
+        Settings.from_env({**stage, **provider, "MEDIAHUB_UPLOADERS": "signed-in",
+                           "MEDIAHUB_SIGNIN_ALLOWLIST": "@example.com, not an address"})
 
 
 def test_local_mode_is_open_without_limits_unless_asked():

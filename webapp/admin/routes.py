@@ -15,9 +15,11 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 def admin_required(view):
     @functools.wraps(view)
     def wrapped(*args, **kwargs):
-        if not admin_area.enabled(services()):
-            raise Refusal("admin_off", "The admin area is off: set MEDIAHUB_ADMIN_USER and MEDIAHUB_ADMIN_PASSWORD_HASH.", 404)
-        if not session.get("admin"):
+        svc = services()
+        if not admin_area.enabled(svc) and not admin_area.by_group(svc):
+            raise Refusal("admin_off", "The admin area is off: set MEDIAHUB_ADMIN_USER and MEDIAHUB_ADMIN_PASSWORD_HASH, "
+                          "or MEDIAHUB_ADMIN_GROUP with sign-in.", 404)
+        if not admin_area.session_is_admin(session.get("admin"), svc.clock()):
             return redirect(url_for("admin.login", next=request.full_path))
         return view(*args, **kwargs)
 
@@ -45,7 +47,8 @@ def login():
             return redirect(target if target.startswith("/admin") else url_for("admin.index"))
         error = "That user name and password do not match."
     status = 401 if error else 200
-    return render_template("admin/login.html", form=form, error=error, enabled=admin_area.enabled(svc)), status
+    return render_template("admin/login.html", form=form, error=error, enabled=admin_area.enabled(svc),
+                           by_group=admin_area.by_group(svc)), status
 
 
 def _locked_page(form, refusal: limits.Limited):

@@ -2,7 +2,7 @@ from flask import Blueprint, flash, jsonify, redirect, render_template, request,
 
 from webapp import embedding, ownership, presenters, services, shares
 from webapp.media.forms import EmbedOriginsForm, ExpiryForm, ItemPasswordForm, VisibilityForm
-from webapp.pages import applied, back_to_manage, render_manage, uploader_id
+from webapp.pages import applied, back_to_manage, managed, render_manage, uploader_id
 
 bp = Blueprint("media", __name__)
 
@@ -49,13 +49,13 @@ def public_item(media_id: str):
 @bp.get("/manage/<media_id>/<token>")
 def manage(media_id: str, token: str):
     svc = services()
-    return render_manage(svc, ownership.managed_by(svc, media_id, token), token)
+    return render_manage(svc, managed(svc, media_id, token), token)
 
 
 @bp.get("/manage/<media_id>/<token>/original")
 def original(media_id: str, token: str):
     svc = services()
-    url = ownership.original_link(svc, ownership.managed_by(svc, media_id, token), request.remote_addr)
+    url = ownership.original_link(svc, managed(svc, media_id, token), request.remote_addr)
     response = redirect(url, code=302)
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
@@ -65,7 +65,7 @@ def original(media_id: str, token: str):
 @bp.post("/manage/<media_id>/<token>/embed")
 def embed_origins(media_id: str, token: str):
     svc = services()
-    media = ownership.managed_by(svc, media_id, token)
+    media = managed(svc, media_id, token)
     form = EmbedOriginsForm()
     if form.validate_on_submit():
         done, origins = applied(form.origins, ownership.set_embed_origins, svc, media, form.origins.data or "")
@@ -78,7 +78,7 @@ def embed_origins(media_id: str, token: str):
 @bp.post("/manage/<media_id>/<token>/expiry")
 def expiry(media_id: str, token: str):
     svc = services()
-    media = ownership.managed_by(svc, media_id, token)
+    media = managed(svc, media_id, token)
     form = ExpiryForm()
     if form.validate_on_submit():
         done, _ = applied(form.days, shares.change_expiry, svc, media, form.days.data)
@@ -91,7 +91,7 @@ def expiry(media_id: str, token: str):
 @bp.post("/manage/<media_id>/<token>/password")
 def password(media_id: str, token: str):
     svc = services()
-    media = ownership.managed_by(svc, media_id, token)
+    media = managed(svc, media_id, token)
     form = ItemPasswordForm()
     if form.validate_on_submit():
         done, _ = applied(form.password, shares.set_item_password, svc, media, form.password.data or "")
@@ -104,7 +104,7 @@ def password(media_id: str, token: str):
 @bp.post("/manage/<media_id>/<token>/visibility")
 def visibility(media_id: str, token: str):
     svc = services()
-    media = ownership.managed_by(svc, media_id, token)
+    media = managed(svc, media_id, token)
     form = VisibilityForm()
     if form.validate_on_submit():
         done, _ = applied(form.visibility, shares.set_visibility, svc, media, form.visibility.data)
@@ -118,7 +118,7 @@ def visibility(media_id: str, token: str):
 @bp.post("/manage/<media_id>/<token>/delete")
 def delete(media_id: str, token: str):
     svc = services()
-    media = ownership.managed_by(svc, media_id, token)
+    media = managed(svc, media_id, token)
     ownership.delete_media(svc, media)
     flash(f"{media['name']} was deleted.")
     return redirect(url_for("uploads.index"))

@@ -1,7 +1,7 @@
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 
 from webapp import access, delivery, ownership, presenters, services, shares, verification
-from webapp.pages import applied, back_to_manage, render_manage
+from webapp.pages import applied, back_to_manage, managed, render_manage
 from webapp.presenters import absolute_url
 from webapp.rules import Refusal
 from webapp.sharing.forms import AnyoneLinkForm, ShareForm, UnlockForm, VerifyCodeForm
@@ -130,7 +130,7 @@ def download(token: str):
 @bp.post("/manage/<media_id>/<token>/share")
 def share_by_email(media_id: str, token: str):
     svc = services()
-    media = ownership.managed_by(svc, media_id, token)
+    media = managed(svc, media_id, token)
     form = ShareForm()
     outcome = None
     if form.validate_on_submit():
@@ -154,7 +154,7 @@ def share_by_email(media_id: str, token: str):
 @bp.post("/manage/<media_id>/<token>/links")
 def new_link(media_id: str, token: str):
     svc = services()
-    media = ownership.managed_by(svc, media_id, token)
+    media = managed(svc, media_id, token)
     form = AnyoneLinkForm()
     if form.validate_on_submit():
         done, _ = applied(form.days, shares.new_link_for_anyone, svc, media, form.days.data)
@@ -167,7 +167,7 @@ def new_link(media_id: str, token: str):
 @bp.post("/manage/<media_id>/<token>/shares/<share_id>/revoke")
 def revoke(media_id: str, token: str, share_id: str):
     svc = services()
-    media = ownership.managed_by(svc, media_id, token)
+    media = managed(svc, media_id, token)
     shares.revoke(svc, media, share_id)
     flash("The link was withdrawn; it now answers that it is no longer available.")
     return back_to_manage(media_id, token)
@@ -176,7 +176,7 @@ def revoke(media_id: str, token: str, share_id: str):
 @bp.post("/manage/<media_id>/<token>/revoke-all")
 def revoke_all(media_id: str, token: str):
     svc = services()
-    media = ownership.managed_by(svc, media_id, token)
+    media = managed(svc, media_id, token)
     count = shares.revoke_all(svc, media)
     flash(f"{count} link{'s' if count != 1 else ''} withdrawn.")
     return back_to_manage(media_id, token)

@@ -1,7 +1,8 @@
-from flask import Blueprint, g, jsonify, render_template, request, session
+from flask import Blueprint, g, jsonify, redirect, render_template, request, session, url_for
 
-from webapp import assets, events, limits, services, uploading
-from webapp.pages import uploader_id
+from webapp import assets, events, services, upload_links, uploading
+from webapp.pages import uploader_id, who_uploads
+from webapp.rules import Refusal
 from webapp.presenters import media_json
 from webapp.uploads.forms import UploadForm
 
@@ -11,12 +12,30 @@ bp = Blueprint("uploads", __name__)
 @bp.get("/")
 def index():
     svc = services()
+    try:
+        uploader = who_uploads(svc)
+    except Refusal as refusal:
+        return render_template("upload_closed.html", refusal=refusal), refusal.status
     g.posts_to_storage = True  # the page's script sends files to the bucket: its CSP must allow it
     # Named now, not on the first upload: the page starts several uploads at once, and each
     # would otherwise make an upload session of its own, leaving all but one unable to complete.
     uploader_id(create=True)
-    return render_template("index.html", form=UploadForm(), settings=svc.settings,
+    return render_template("index.html", form=UploadForm(), settings=svc.settings, uploader=uploader,
                            upload_config=uploading.page_config(svc.settings))
+
+
+@bp.get("/u/<token>")
+def upload_link(token: str):
+    """An upload link: this browser may now upload to the link's creator, within its limits."""
+    svc = services()
+    try:
+        link = upload_links.open_link(svc, token)
+    except Refusal as refusal:
+        return render_template("upload_closed.html", refusal=refusal), refusal.status
+    session[upload_links.SESSION_KEY] = link["id"]
+    response = redirect(url_for("uploads.index"))
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 @bp.post("/")
@@ -45,10 +64,11 @@ def cache_bundled_files(response):
 def create_upload():
     from webapp import schemas  # marshmallow is imported by the first API call, not at start
 
+    svc = services()
+    uploader = who_uploads(svc)
     body = schemas.load(schemas.UploadRequest, request.get_json(silent=True))
-    # Counted by the address API Gateway saw (today's only identity), never by a header.
-    identity = limits.address_identity(limits.source_address(request.environ))
-    answer = uploading.start_upload(services(), body, uploader_id(create=True), identity=identity)
+    answer = uploading.start_upload(svc, body, uploader_id(create=True), identity=uploader.identity,
+                                    owner=uploader.owner, link=uploader.link)
     return jsonify(answer), 201
 
 

@@ -1,0 +1,191 @@
+"""Signing in with OpenID Connect against the real local provider; who may upload; upload links.
+
+The site's Flask test client is the browser; the provider's own pages are walked over HTTP
+(tests/oidc_support.py), and the site redeems the code at the provider's token endpoint.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+
+from tests.oidc_support import http_sign_in, oidc_provider_factory  # noqa: F401 (a fixture)
+from tests.page_parts import parse, table_rows
+from tests.support import Api, png_bytes, post_to_storage
+
+CALLBACK = "http://localhost/signin/callback"
+ADMIN = "boss@example.com"
+
+
+@pytest.fixture(scope="module")
+def provider(oidc_provider_factory):  # noqa: F811
+    return oidc_provider_factory([CALLBACK], groups={ADMIN: ["mediahub-admins"]})
+
+
+@pytest.fixture
+def site(make_app, provider):
+    def make(**overrides):
+        values = dict(oidc_issuer=provider.issuer, oidc_client_id=provider.client_id,
+                      oidc_client_secret=provider.client_secret, uploaders="signed-in",
+                      admin_group="mediahub-admins", signin_allowlist=("@example.com",))
+        return make_app(**{**values, **overrides})
+
+    return make
+
+
+def sign_in(app, login: str, next_path: str = "/"):
+    """A test client signed in as ``login``: the answer of the site's callback, and the client."""
+    client = app.test_client()
+    started = client.get(f"/signin?next={next_path}")
+    assert started.status_code == 302
+    back = http_sign_in(requests.Session(), started.headers["Location"], login)
+    parts = urlsplit(back)
+    assert f"{parts.scheme}://{parts.netloc}{parts.path}" == CALLBACK and "code=" in parts.query
+    return client.get(f"{parts.path}?{parts.query}"), client
+
+
+def upload(api: Api, name: str):
+    started = api.start(png_bytes(padding=50), name=name)
+    assert started.status_code == 201, started.get_json()
+    policy = started.get_json()
+    assert post_to_storage(policy, png_bytes(padding=50), "photo.png", "image/png").status_code == 201
+    return api.complete(policy["upload_id"]).get_json()["media"]
+
+
+def test_without_signing_in_the_upload_page_and_api_say_to_sign_in(site):
+    client = site().test_client()
+    page = client.get("/")
+    assert page.status_code == 401
+    root = parse(page.get_data(as_text=True))
+    assert root.find("p", id="upload-closed").attrs["data-code"] == "sign_in_required"
+    assert root.find("a", id="sign-in") is not None
+    api = Api(client)
+    refused = api.start(png_bytes())
+    assert (refused.status_code, refused.get_json()["error"]["code"]) == (401, "sign_in_required")
+
+
+def test_sign_in_upload_my_uploads_manage_and_sign_out(site, table_items):
+    app = site()
+    answer, client = sign_in(app, "ann@example.com", "/")
+    assert answer.status_code == 302 and answer.headers["Location"] == "/"
+    api = Api(client)
+    first, second = upload(api, "First"), upload(api, "Second")
+    owners = {item["id"]: item.get("owner") for item in table_items() if item["sk"] == "META" and "owner" in item}
+    assert owners[first["id"]] == owners[second["id"]] and owners[first["id"]].startswith("p")
+
+    mine = client.get("/me/uploads")
+    assert mine.status_code == 200 and mine.headers["Cache-Control"] == "private, no-store"
+    assert [row["name"] for row in table_rows(mine.get_data(as_text=True), "my-items")] == ["Second", "First"]
+    # Every manage action without the secret link, at /manage/<id>/mine.
+    manage = client.get(f"/manage/{first['id']}/mine")
+    assert manage.status_code == 200 and "Manage: First" in manage.get_data(as_text=True)
+    renamed = client.post(f"/manage/{first['id']}/mine/expiry",
+                          data={"expiry-csrf_token": api.csrf, "expiry-days": "3"})
+    assert renamed.status_code == 302
+
+    # Someone else, signed in, sees none of it.
+    _, other = sign_in(app, "bob@example.com")
+    assert other.get(f"/manage/{first['id']}/mine").status_code == 404
+    assert "Nothing yet" in other.get("/me/uploads").get_data(as_text=True)
+
+    signed_out = client.post("/signout", data={"csrf_token": api.csrf})
+    assert signed_out.status_code == 302
+    assert client.get("/me/uploads").headers["Location"].startswith("/signin")
+    assert client.get(f"/manage/{first['id']}/mine").status_code == 403  # no longer anyone's "mine"
+
+
+def test_an_address_off_the_allowlist_is_refused(site):
+    answer, client = sign_in(site(), "eve@elsewhere.org")
+    assert answer.status_code == 403
+    assert "eve@elsewhere.org may not sign in here" in answer.get_data(as_text=True)
+    assert client.get("/").status_code == 401
+
+
+def test_a_sign_in_expires(site):
+    app = site(signin_hours=1)
+    _, client = sign_in(app, "ann@example.com")
+    assert client.get("/").status_code == 200
+    svc = app.extensions["mediahub"]
+    later = svc.clock() + 3601
+    svc.clock = lambda: later
+    assert client.get("/").status_code == 401
+
+
+def test_the_providers_admin_group_opens_the_admin_area(site):
+    app = site()
+    _, boss = sign_in(app, ADMIN, "/admin/")
+    assert boss.get("/admin/").status_code == 200
+    _, ann = sign_in(app, "ann@example.com")
+    assert ann.get("/admin/").status_code == 302
+
+
+def test_a_forged_callback_is_refused(site):
+    client = site().test_client()
+    client.get("/signin")
+    answer = client.get("/signin/callback?code=made-up&state=wrong")
+    assert answer.status_code == 400 and "Sign-in did not complete" in answer.get_data(as_text=True)
+
+
+def test_invited_mode_without_a_link_is_refused_with_a_clear_page(make_app):
+    app = make_app(uploaders="invited")
+    page = app.test_client().get("/")
+    assert page.status_code == 403
+    assert "needs an upload link" in page.get_data(as_text=True)
+    assert Api(app.test_client()).start(png_bytes()).get_json()["error"]["code"] == "upload_link_required"
+
+
+def test_an_upload_link_takes_files_to_its_creator_within_its_limits(site, settings):
+    app = site(uploaders="invited,signed-in", mail_from="Mediahub <noreply@mediahub.test>")
+    _, creator = sign_in(app, "ann@example.com")
+    owner_api = Api(creator)
+    made = creator.post("/me/links", data={"link-csrf_token": owner_api.csrf, "link-label": "Wedding photos",
+                                           "link-max_files": "2", "link-max_megabytes": "1", "link-kind": "image/",
+                                           "link-days": "3"})
+    assert made.status_code == 302
+    page = parse(creator.get("/me/uploads").get_data(as_text=True))
+    link = page.find("input", id="new-upload-link").attrs["value"]
+    assert "/u/" in link
+
+    guest = app.test_client()
+    assert guest.get(urlsplit(link).path).status_code == 302
+    guest_api = Api(guest)
+    assert "Wedding photos" in guest.get("/").get_data(as_text=True)
+    sent = upload(guest_api, "From a guest")
+    wrong_type = guest_api.start(b"%PDF-1.4 x", filename="a.pdf", content_type="application/pdf")
+    assert wrong_type.get_json()["error"]["code"] == "type_not_allowed"
+    upload(guest_api, "Second")
+    full = guest_api.start(png_bytes())
+    assert full.status_code == 410 and full.get_json()["error"]["code"] == "upload_link_used_up"
+
+    rows = table_rows(creator.get("/me/uploads").get_data(as_text=True), "my-items")
+    assert [row["name"] for row in rows][-1].startswith("From a guest")
+    assert creator.get(f"/manage/{sent['id']}/mine").status_code == 200
+    mail = requests.get(f"{settings.aws_endpoint_url}/moto-api/data.json", timeout=10).json()["ses"]["Message"]
+    assert [m["destinations"]["ToAddresses"] for m in mail] == [["ann@example.com"]] * 2
+
+
+def test_a_withdrawn_upload_link_takes_nothing_more_and_an_abort_gives_its_file_back(site):
+    app = site(uploaders="invited,signed-in", multipart_threshold=5 * 1024 * 1024, max_upload_bytes=50_000_000)
+    _, creator = sign_in(app, "ann@example.com")
+    api = Api(creator)
+    creator.post("/me/links", data={"link-csrf_token": api.csrf, "link-label": "One file", "link-max_files": "1",
+                                    "link-max_megabytes": "20", "link-kind": "any", "link-days": "1"})
+    link = parse(creator.get("/me/uploads").get_data(as_text=True)).find("input", id="new-upload-link").attrs["value"]
+    guest = app.test_client()
+    guest.get(urlsplit(link).path)
+    guest_api = Api(guest)
+    big = guest_api.start(b"\0" * 10, filename="clip.mp4", content_type="video/mp4", size=6 * 1024 * 1024,
+                          checksum_algorithm="CRC32")
+    assert big.status_code == 201 and big.get_json()["method"] == "multipart"
+    assert guest_api.start(png_bytes()).status_code == 410  # its one file is taken
+    assert guest.delete(f"/api/uploads/{big.get_json()['upload_id']}",
+                        headers={"X-CSRFToken": guest_api.csrf}).status_code == 204
+    assert guest_api.start(png_bytes()).status_code == 201  # given back
+    [row] = table_rows(creator.get("/me/uploads").get_data(as_text=True), "upload-links")
+    link_id = parse(creator.get("/me/uploads").get_data(as_text=True)).find("table", id="upload-links") \
+        .find_all("tr")[1].attrs["id"].removeprefix("link-")
+    assert creator.post(f"/me/links/{link_id}/revoke", data={"csrf_token": api.csrf}).status_code == 302
+    closed = app.test_client().get(urlsplit(link).path)
+    assert closed.status_code == 410 and "withdrawn" in closed.get_data(as_text=True)

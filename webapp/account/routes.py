@@ -1,0 +1,134 @@
+"""Signing in with OpenID Connect, signing out, "My uploads" and the upload links people make."""
+
+import functools
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+
+from webapp import access, identity, presenters, scanning, services, upload_links
+from webapp.account.forms import UploadLinkForm
+from webapp.ownership import MINE
+from webapp.pages import applied, signed_in
+from webapp.rules import Refusal
+
+bp = Blueprint("account", __name__)
+
+NEXT_KEY = "signin_next"
+MY_UPLOADS_SHOWN = 100
+
+
+def sign_in_on(svc) -> None:
+    if not svc.settings.sign_in_on:
+        raise Refusal("signin_off", "Sign-in is off on this site.", 404)
+
+
+def local_path(target: str | None) -> str:
+    """Only a path on this site to go back to after signing in (never another site)."""
+    return target if target and target.startswith("/") and not target.startswith(("//", "/\\")) else "/"
+
+
+def person_required(svc):
+    person = signed_in(svc)
+    if person is None:
+        raise Refusal("sign_in_required", "Sign in to see this page.", 401)
+    return person
+
+
+@bp.get("/signin")
+def sign_in():
+    svc = services()
+    sign_in_on(svc)
+    session[NEXT_KEY] = local_path(request.args.get("next"))
+    callback = presenters.absolute_url(svc, "account.callback")
+    return identity.client().authorize_redirect(callback)
+
+
+@bp.get("/signin/callback")
+def callback():
+    svc = services()
+    sign_in_on(svc)
+    target = local_path(session.get(NEXT_KEY))
+    from authlib.integrations.base_client import OAuthError
+
+    try:
+        token = identity.client().authorize_access_token()
+    except OAuthError as error:
+        raise identity.failed(error) from None
+    person = identity.person_from_claims(svc.settings, token.get("userinfo") or {}, svc.clock())
+    identity.remember(person)
+    if person.admin:
+        session["admin"] = person.until  # the admin area, for as long as this sign-in counts
+    flash(f"Signed in as {person.email or person.name}.")
+    return redirect(target)
+
+
+@bp.post("/signout")
+def sign_out():
+    identity.forget()
+    flash("You are signed out.")
+    return redirect(url_for("uploads.index"))
+
+
+@bp.get("/me/uploads")
+def my_uploads():
+    svc = services()
+    sign_in_on(svc)
+    person = signed_in(svc)
+    if person is None:
+        return redirect(url_for("account.sign_in", next=request.path))
+    return _page(svc, person, UploadLinkForm(formdata=None))
+
+
+def _page(svc, person, form, status: int = 200):
+    now = svc.clock()
+    scan_mode = scanning.mode(svc)
+    items, _ = svc.catalog.owned_by("OWNER#" + person.id, cursor=None, size=MY_UPLOADS_SHOWN, now=int(now))
+    viewer = access.Viewer(person=person.id)
+    mine = []
+    for media in items:
+        if access.decide(access.MANAGE, media, now=now, scan_mode=scan_mode, viewer=viewer):
+            continue
+        media["viewers_told"] = access.viewers_told(media, now=now, scan_mode=scan_mode)
+        mine.append(media)
+    links = upload_links.of_creator(svc, person.id) if "invited" in svc.settings.uploader_modes else None
+    labels = {link["id"]: link["label"] for link in links or []}
+    new_link = session.pop("reveal_upload_link", None)
+    return render_template("account/my_uploads.html", items=mine, links=links, labels=labels, form=form,
+                           new_link=new_link, viewer_states=access.VIEWER_STATES, mine=MINE), status
+
+
+@bp.post("/me/links")
+def new_upload_link():
+    svc = services()
+    person = person_required(svc)
+    form = UploadLinkForm()
+    if form.validate_on_submit():
+        kind = form.kind.data
+        types = () if kind == "any" else tuple(t for t in svc.settings.allowed_types if t.startswith(kind))
+        request_ = upload_links.LinkRequest(label=form.label.data, max_files=form.max_files.data,
+                                            max_bytes=form.max_megabytes.data * 1_000_000, days=form.days.data,
+                                            types=types)
+        create = functools.partial(upload_links.create, creator=person.id, creator_email=person.email,
+                                   creator_name=person.name)
+        done, made = applied(form.label, create, svc, request_)
+        if done:
+            _, token = made
+            session["reveal_upload_link"] = presenters.absolute_url(svc, "uploads.upload_link", token=token)
+            flash("Your upload link is ready: copy it now, it is shown only once.")
+            return redirect(url_for("account.my_uploads") + "#links-heading")
+    return _page(svc, person, form, status=400)
+
+
+@bp.post("/me/links/<link_id>/revoke")
+def revoke_upload_link(link_id: str):
+    svc = services()
+    person = person_required(svc)
+    upload_links.revoke(svc, link_id, person.id)
+    flash("The upload link was withdrawn: it takes no more files.")
+    return redirect(url_for("account.my_uploads") + "#links-heading")
+
+
+@bp.after_request
+def private(response):
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
