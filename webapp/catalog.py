@@ -342,6 +342,29 @@ class Catalog:
         else:
             self.set_fields(media["id"], {"visibility": "private"}, remove=("gsi2pk", "gsi2sk"))
 
+    def take_try(self, media_id: str, sk: str, *, counter: str, allowed: int, holder: str, value: str) -> bool:
+        """Count one try at a secret (a share's one-time code) before it is checked, or refuse
+        (False) once ``allowed`` tries were taken or the secret ``holder`` holds is another one:
+        one conditional update, so parallel guesses cannot slip past the limit."""
+        return _if_condition_holds(lambda: self._db.update_item(
+            TableName=self.table, Key=self._key(media_id, sk),
+            UpdateExpression="ADD #counter :one",
+            ConditionExpression="#holder = :value AND (attribute_not_exists(#counter) OR #counter < :allowed)",
+            ExpressionAttributeNames={"#counter": counter, "#holder": holder},
+            ExpressionAttributeValues=to_item({":one": 1, ":value": value, ":allowed": allowed}),
+        ))
+
+    def stamp_unless_recent(self, media_id: str, sk: str, *, field: str, now: int, every: int) -> bool:
+        """Set ``field`` to ``now`` unless it was set less than ``every`` seconds ago (False):
+        at most one of parallel requests gets through in each period."""
+        return _if_condition_holds(lambda: self._db.update_item(
+            TableName=self.table, Key=self._key(media_id, sk),
+            UpdateExpression="SET #field = :now",
+            ConditionExpression="attribute_exists(pk) AND (attribute_not_exists(#field) OR #field <= :before)",
+            ExpressionAttributeNames={"#field": field},
+            ExpressionAttributeValues=to_item({":now": now, ":before": now - every}),
+        ))
+
     def set_fields(self, media_id: str, values: dict, *, sk: str = META, remove: tuple[str, ...] = ()) -> None:
         """SET (and REMOVE) plain fields on an existing record."""
         names = {f"#f{i}": field for i, field in enumerate(values)}

@@ -144,11 +144,12 @@ def send_code(svc, media: dict, share: dict, *, new: Callable[[], str] = new_cod
         raise Refusal("mail_not_configured", "Codes cannot be mailed: MEDIAHUB_MAIL_FROM is not set.", 503)
     now = svc.clock()
     wait = resend_wait(share, now)
-    if wait:
-        raise code_recently_sent(wait)
+    sk = share_sk(share["share_id"])
+    if wait or not svc.catalog.stamp_unless_recent(media["id"], sk, field=SENT_AT, now=int(now),
+                                                   every=RESEND_SECONDS):
+        raise code_recently_sent(wait or RESEND_SECONDS)
     address = share["recipient"]
     code = new()
-    sk = share_sk(share["share_id"])
     svc.catalog.set_fields(media["id"], stored_fields(svc.settings.secret_key, share["share_id"], code, now), sk=sk)
     try:
         svc.mailer.send(address, *code_mail(code))
@@ -168,11 +169,15 @@ def confirm(svc, media: dict, share: dict, typed: str | None) -> str:
     now = svc.clock()
     sk = share_sk(share["share_id"])
     outcome = check(svc.settings.secret_key, share, typed, now)
+    if outcome in (RIGHT, WRONG_CODE, VOIDED) and not svc.catalog.take_try(
+            media["id"], sk, counter=WRONG, allowed=MAX_WRONG, holder=HASH, value=share[HASH]):
+        # Parallel tries took the last ones (or a new code replaced this one) since it was read.
+        raise Refusal("code_voided", "That code was tried too many times: it no longer works. Ask for a new code.",
+                      403)
     if outcome == RIGHT:
         svc.catalog.set_fields(media["id"], {}, sk=sk, remove=CODE_FIELDS)
         return share["recipient"].lower()
     if outcome == WRONG_CODE:
-        svc.catalog.set_fields(media["id"], {WRONG: int(share.get(WRONG, 0)) + 1}, sk=sk)
         left = tries_left(share)
         raise Refusal("wrong_code", f"That code is not right. {left} more tr{'y' if left == 1 else 'ies'} "
                       "before it stops working.", 403)

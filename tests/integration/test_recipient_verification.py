@@ -209,3 +209,34 @@ def test_a_password_comes_first_then_the_code(owner, settings):
     ask_code(viewer, ann)
     assert give_code(viewer, ann, latest_code(settings)).status_code == 302
     assert viewer.client.get(path_of(ann)).status_code == 200
+
+
+def test_parallel_guesses_take_no_more_than_the_allowed_tries(owner, settings, ann):
+    """Twenty wrong codes at once: each try is counted before it is checked, in one conditional
+    update, so at most five are ever checked and the right code no longer works afterwards."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    app, _, _, _ = owner
+    viewers = [Api(app.test_client()) for _ in range(20)]
+    assert ask_code(viewers[0], ann).status_code in (200, 302)
+    code = latest_code(settings)
+    wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        answers = list(pool.map(lambda viewer: give_code(viewer, ann, wrong), viewers))
+    bodies = [answer.get_data(as_text=True) for answer in answers]
+    checked = [body for body in bodies if "is not right" in body]
+    assert len(checked) <= 5 and all(answer.status_code == 403 for answer in answers)
+    voided = give_code(viewers[0], ann, code)  # voided: the right code is refused too
+    assert voided.status_code == 403 and "E-mail me a code" in voided.get_data(as_text=True)
+    assert asks_for_code(viewers[0].client.get(path_of(ann)))
+
+
+def test_parallel_requests_send_one_code(owner, settings, ann):
+    from concurrent.futures import ThreadPoolExecutor
+
+    app, _, _, _ = owner
+    viewers = [Api(app.test_client()) for _ in range(10)]
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        answers = list(pool.map(lambda viewer: ask_code(viewer, ann), viewers))
+    assert sorted(answer.status_code for answer in answers).count(429) == 9
+    assert len(code_mails(settings)) == 1
