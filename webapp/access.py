@@ -189,6 +189,16 @@ def decide(action: str, media: dict | None, *, now: float, scan_mode: str, viewe
     return None
 
 
+def manageable(items: list[dict], viewer: Viewer, *, now: float, scan_mode: str) -> list[dict]:
+    """For "My uploads" and the admin list: the items ``viewer`` may manage, each with the code a
+    visitor would be told (``viewers_told``), so the lists say what viewers get."""
+    shown = []
+    for media in items:
+        if decide(MANAGE, media, now=now, scan_mode=scan_mode, viewer=viewer) is None:
+            shown.append({**media, "viewers_told": viewers_told(media, now=now, scan_mode=scan_mode)})
+    return shown
+
+
 def viewers_told(media: dict, *, now: float, scan_mode: str) -> str | None:
     """For the owner's and the admin's lists: the code a visitor of an embed would get, or None."""
     refusal = decide(EMBED, media, now=now, scan_mode=scan_mode)

@@ -97,13 +97,7 @@ def listing(svc: Services, cursor_token: str | None, search: str | None) -> tupl
         now=int(now),
         search=(search or "").strip()[:100] or None,
     )
-    scan_mode = scanning.mode(svc)
-    listed = []
-    for media in items:
-        if access.decide(access.MANAGE, media, now=now, scan_mode=scan_mode, viewer=ADMIN_VIEWER):
-            continue
-        media["viewers_told"] = access.viewers_told(media, now=now, scan_mode=scan_mode)
-        listed.append(media)
+    listed = access.manageable(items, ADMIN_VIEWER, now=now, scan_mode=scanning.mode(svc))
     return listed, _cursors(svc).dumps(next_cursor) if next_cursor else None
 
 

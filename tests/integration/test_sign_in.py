@@ -93,6 +93,8 @@ def test_sign_in_upload_my_uploads_manage_and_sign_out(site, table_items):
     signed_out = client.post("/signout", data={"csrf_token": api.csrf})
     assert signed_out.status_code == 302
     assert client.get("/me/uploads").headers["Location"].startswith("/signin")
+    again = client.get("/signin")  # the provider is asked to show its login page again
+    assert "prompt=login" in again.headers["Location"]
     assert client.get(f"/manage/{first['id']}/mine").status_code == 403  # no longer anyone's "mine"
 
 

@@ -13,6 +13,7 @@ from webapp.rules import Refusal
 bp = Blueprint("account", __name__)
 
 NEXT_KEY = "signin_next"
+SIGNED_OUT_KEY = "signed_out"
 MY_UPLOADS_SHOWN = 100
 
 
@@ -39,7 +40,10 @@ def sign_in():
     sign_in_on(svc)
     session[NEXT_KEY] = local_path(request.args.get("next"))
     callback = presenters.absolute_url(svc, "account.callback")
-    return identity.client().authorize_redirect(callback)
+    # After signing out here, the provider asks again rather than signing the browser straight
+    # back in with its own session (a shared computer).
+    extra = {"prompt": "login"} if session.pop(SIGNED_OUT_KEY, False) else {}
+    return identity.client().authorize_redirect(callback, **extra)
 
 
 @bp.get("/signin/callback")
@@ -64,6 +68,7 @@ def callback():
 @bp.post("/signout")
 def sign_out():
     identity.forget()
+    session[SIGNED_OUT_KEY] = True
     flash("You are signed out.")
     return redirect(url_for("uploads.index"))
 
@@ -82,13 +87,7 @@ def _page(svc, person, form, status: int = 200):
     now = svc.clock()
     scan_mode = scanning.mode(svc)
     items, _ = svc.catalog.owned_by("OWNER#" + person.id, cursor=None, size=MY_UPLOADS_SHOWN, now=int(now))
-    viewer = access.Viewer(person=person.id)
-    mine = []
-    for media in items:
-        if access.decide(access.MANAGE, media, now=now, scan_mode=scan_mode, viewer=viewer):
-            continue
-        media["viewers_told"] = access.viewers_told(media, now=now, scan_mode=scan_mode)
-        mine.append(media)
+    mine = access.manageable(items, access.Viewer(person=person.id), now=now, scan_mode=scan_mode)
     links = upload_links.of_creator(svc, person.id) if "invited" in svc.settings.uploader_modes else None
     labels = {link["id"]: link["label"] for link in links or []}
     new_link = session.pop("reveal_upload_link", None)
