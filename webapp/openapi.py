@@ -60,6 +60,14 @@ PATHS = {
                              "bytes (the last holds the rest), sign them with `POST /api/uploads/{upload_id}/parts`, "
                              "PUT each to its URL with its headers, then complete."),
                 "400": _error("Refused", ["file_too_large", "type_not_allowed", "invalid_request", "csrf_failed"]),
+                "401": _error("This site takes uploads from signed-in people only (MEDIAHUB_UPLOADERS)",
+                              ["sign_in_required"]),
+                "403": _error("This site takes uploads through upload links only", ["upload_link_required"]),
+                "404": _error("The upload link this browser opened is not ours", ["upload_link_unknown"]),
+                "410": _error("The upload link is used up, expired or withdrawn",
+                              ["upload_link_used_up", "upload_link_closed"]),
+                "413": _error("Larger than the upload link still takes", ["upload_link_full"]),
+                "415": _error("A type the upload link does not take", ["type_not_allowed"]),
                 "429": _limited("Over the upload rate limit or quota", ["rate_limited", "quota_exceeded"]),
                 "503": STORAGE_DOWN,
             },
@@ -135,9 +143,10 @@ PATHS = {
             "responses": {
                 "200": _json("Link", "The link"),
                 "401": _error("Wrong API key", ["api_key_invalid"]),
-                "403": _error("Not for this site or this file", ["origin_not_allowed", "embedding_not_allowed"]),
+                "403": _error("Not for this site or this file", ["origin_not_allowed", "embedding_not_allowed",
+                                                                 "download_limited", "password_protected"]),
                 "404": _error("No such file", ["media_not_found"]),
-                "410": _error("Gone", ["media_expired"]),
+                "410": _error("Gone", ["media_expired", "media_withdrawn", "media_infected"]),
                 "503": STORAGE_DOWN,
             },
         }
