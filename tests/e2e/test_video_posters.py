@@ -62,7 +62,9 @@ def serve_without_blob_media(make_app):
         @app.after_request
         def forbid_blob_media(response):
             if response.mimetype == "text/html":
-                policy = response.headers["Content-Security-Policy"]
+                # Runs before the site's own hook (Flask calls later ones first): set the
+                # site's policy here, then take blob: out of it.
+                policy = security_headers(response).headers["Content-Security-Policy"]
                 response.headers["Content-Security-Policy"] = policy.replace(" blob:", "")
             return response
 
