@@ -19,6 +19,7 @@ PUBLIC_INDEX = "gsi2"
 # A signed-in person's items ("OWNER#<person>") and upload links ("LINKS#<person>"), newest first.
 OWNER_INDEX = "gsi3"
 UPLOAD_LINK_PREFIX = "UPLOADLINK#"
+PERSON_PREFIX = "PERSON#"
 LINK_CHARGE_PREFIX = "LINKCHARGE#"
 
 
@@ -434,6 +435,16 @@ class Catalog:
             "hour_field": charge.hour_field, "size": charge.size, "expires_at": charge.expires_at,
         }))
         return None
+
+    def remember_person(self, person_id: str, *, email: str, name: str, at: str) -> None:
+        """What mail to a signed-in person needs (their address, their name), refreshed at each
+        sign-in: an item keeps only its owner's id."""
+        self._db.put_item(TableName=self.table, Item=to_item({"pk": PERSON_PREFIX + person_id, "sk": META,
+                                                              "email": email, "name": name, "signed_in_at": at}))
+
+    def person(self, person_id: str) -> dict | None:
+        answer = self._db.get_item(TableName=self.table, Key={"pk": {"S": PERSON_PREFIX + person_id}, "sk": {"S": META}})
+        return from_item(answer["Item"]) if "Item" in answer else None
 
     def put_upload_link(self, link: dict) -> None:
         self._db.put_item(TableName=self.table, Item=to_item({"pk": UPLOAD_LINK_PREFIX + link["id"], "sk": META, **link}),

@@ -96,10 +96,15 @@ def apply_verdict(svc: Services, key: str, status: str) -> str | None:
 
 
 def _tell_owner(svc: Services, media: dict) -> None:
-    """Mail the owner when mail is on and the record knows an address; the manage page says it
+    """Mail the owner when mail is on and an address is known (the record's, or that of the
+    signed-in person the item belongs to); the manage page, My uploads and the admin list say it
     in every case (the record's ``scan``)."""
+    if svc.mailer is None:
+        return
     address = media.get("owner_email")
-    if svc.mailer is None or not address:
+    if not address and media.get("owner"):
+        address = (svc.catalog.person(media["owner"]) or {}).get("email")
+    if not address:
         return
     name = media.get("name") or media.get("filename") or "your file"
     text = (f"The file \"{name}\" you uploaded was found to contain malware. It has been withdrawn: "

@@ -191,3 +191,23 @@ def test_a_withdrawn_upload_link_takes_nothing_more_and_an_abort_gives_its_file_
     assert creator.post(f"/me/links/{link_id}/revoke", data={"csrf_token": api.csrf}).status_code == 302
     closed = app.test_client().get(urlsplit(link).path)
     assert closed.status_code == 410 and "withdrawn" in closed.get_data(as_text=True)
+
+
+def test_a_signed_in_owner_is_mailed_when_their_file_carries_malware(site, moto_endpoint):
+    from webapp.config import DEFAULT_ALLOWED_TYPES
+    from webapp.local import scanner
+    from webapp.local.outbox import sent_messages
+
+    app = site(malware_scan="guardduty", allowed_types=DEFAULT_ALLOWED_TYPES + ("text/plain",),
+               mail_from="Mediahub <noreply@mediahub.test>")
+    _, client = sign_in(app, "ann@example.com")
+    api = Api(client)
+    started = api.start(scanner.EICAR, filename="eicar.txt", content_type="text/plain")
+    policy = started.get_json()
+    assert post_to_storage(policy, scanner.EICAR, "eicar.txt", "text/plain").status_code == 201
+    media = api.complete(policy["upload_id"]).get_json()["media"]
+    assert api.record(media["id"])["scan"] == "infected"
+    [told] = [m for m in sent_messages(moto_endpoint) if m["to"] == "ann@example.com"]
+    assert "withdrawn" in told["subject"]
+    rows = table_rows(client.get("/me/uploads").get_data(as_text=True), "my-items")
+    assert rows[0]["viewers"] == "Withheld: a threat was found"

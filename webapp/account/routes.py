@@ -6,6 +6,7 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 
 from webapp import access, identity, presenters, scanning, services, upload_links
 from webapp.account.forms import UploadLinkForm
+from webapp.dates import iso
 from webapp.ownership import MINE
 from webapp.pages import applied, signed_in
 from webapp.rules import Refusal
@@ -59,6 +60,8 @@ def callback():
         raise identity.failed(error) from None
     person = identity.person_from_claims(svc.settings, token.get("userinfo") or {}, svc.clock())
     identity.remember(person)
+    if person.email:
+        svc.catalog.remember_person(person.id, email=person.email, name=person.name, at=iso(svc.clock()))
     if person.admin:
         session["admin"] = person.until  # the admin area, for as long as this sign-in counts
     flash(f"Signed in as {person.email or person.name}.")
