@@ -69,9 +69,9 @@ def moto_process():
 def aws_stack(cdn: bool = False):
     """moto's server on loopback with the bucket, table and (optionally) CloudFront keys, and the
     environment an AWS-mode app needs to use them."""
-    from webapp import signing
+    from webapp.aws import signing
     from webapp.local import resources
-    from webapp.aws import AwsClients
+    from webapp.aws.clients import AwsClients
     from webapp.config import LOCAL_AWS_TIMEOUTS, Settings
 
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")

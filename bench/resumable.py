@@ -61,7 +61,7 @@ def main(argv=None) -> str:
     from playwright.sync_api import sync_playwright
 
     from webapp.local import resources
-    from webapp.aws import AwsClients
+    from webapp.aws.clients import AwsClients
     from webapp.config import Settings
 
     with tempfile.TemporaryDirectory() as folder, aws_stack() as (settings, env):

@@ -23,7 +23,7 @@ def signing_rates(count: int, rounds: int) -> tuple[float, float]:
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import padding
 
-    from webapp.signing import CloudFrontLinks, cloudfront_policy, new_signing_key
+    from webapp.aws.signing import CloudFrontLinks, cloudfront_policy, new_signing_key
 
     key = new_signing_key("K2BENCH")
     now = time.time()
@@ -45,7 +45,7 @@ def signing_rates(count: int, rounds: int) -> tuple[float, float]:
 
 def gallery_times(items: int, repeats: int, apps: int) -> tuple[float, float]:
     from webapp import create_app
-    from webapp.catalog import Catalog
+    from webapp.aws.catalog import Catalog
     from webapp.config import LOCAL_AWS_TIMEOUTS, Settings
     from webapp.dates import iso
 

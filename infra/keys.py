@@ -47,7 +47,7 @@ def new_key_document(today: dt.date) -> str:
 
 def newest_public_key_pem(document: str) -> str:
     """The public key (PEM) of the newest entry; the message of any error names no content."""
-    from webapp.signing import parse_signing_keys, public_key_pem
+    from webapp.aws.signing import parse_signing_keys, public_key_pem
 
     # The app's own reader of this document: newest by ``created``, RSA only, no content echoed.
     # The id is only known once the stack registered the public half, and is not needed here.

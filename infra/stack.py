@@ -7,7 +7,7 @@ the role Zappa gives the function, the bucket Zappa uploads its packages to, the
 group, alarms, and optionally the certificate of the site's own domain.
 
 The function's permissions come from ``webapp.iam`` and the table's keys and indexes from
-``webapp.catalog``: the same values the app and ``flask iam-policy`` use, so they cannot drift.
+``webapp.aws.catalog``: the same values the app and ``flask iam-policy`` use, so they cannot drift.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
-from webapp.catalog import TABLE_DEFINITION
+from webapp.aws.catalog import TABLE_DEFINITION
 from webapp.iam import QUARANTINE_PREFIX, UPLOAD_PREFIX, role_statements
 from webapp.scanning import SCAN_RESULT_DETAIL_TYPE, SCAN_TAG
 
@@ -240,11 +240,11 @@ class MediahubStack(Stack):
         )
 
     def _table(self) -> dynamodb.Table:
-        """The one table, with the keys and indexes ``webapp.catalog`` creates in local mode."""
+        """The one table, with the keys and indexes ``webapp.aws.catalog`` creates in local mode."""
         definition = TABLE_DEFINITION
         types = {a["AttributeName"]: a["AttributeType"] for a in definition["AttributeDefinitions"]}
         if definition.get("BillingMode") != "PAY_PER_REQUEST":
-            raise ConfigError("webapp.catalog.TABLE_DEFINITION is expected to be on-demand (PAY_PER_REQUEST)")
+            raise ConfigError("webapp.aws.catalog.TABLE_DEFINITION is expected to be on-demand (PAY_PER_REQUEST)")
         table = dynamodb.Table(
             self, "Table",
             table_name=self.config.name,

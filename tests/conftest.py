@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from webapp import create_app, prepare_local_resources
-from webapp.aws import AwsClients
+from webapp.aws.clients import AwsClients
 from webapp.config import LOCAL_AWS_TIMEOUTS, Settings
 from webapp.local.stack import start_moto_server
 
@@ -81,7 +81,7 @@ def bucket_keys(aws, settings):
 @pytest.fixture
 def table_items(aws, settings):
     def items() -> list[dict]:
-        from webapp.catalog import from_item
+        from webapp.aws.catalog import from_item
 
         return [from_item(item) for item in aws.dynamodb.scan(TableName=settings.table)["Items"]]
 

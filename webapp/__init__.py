@@ -47,13 +47,13 @@ def register_local_mode(settings: Settings) -> Settings:
 def register_secrets(settings: Settings) -> Settings:
     """Secrets named in the environment (Secrets Manager or SSM) are read once, at start."""
     if settings.secret_key_secret and not settings.secret_key:
-        from webapp.aws import AwsClients
-        from webapp.keystore import load_secret
+        from webapp.aws.clients import AwsClients
+        from webapp.aws.keystore import load_secret
 
         settings = settings.with_overrides(secret_key=load_secret(AwsClients(settings), settings.secret_key_secret))
     if settings.oidc_client_secret_secret and not settings.oidc_client_secret:
-        from webapp.aws import AwsClients
-        from webapp.keystore import load_secret
+        from webapp.aws.clients import AwsClients
+        from webapp.aws.keystore import load_secret
 
         settings = settings.with_overrides(
             oidc_client_secret=load_secret(AwsClients(settings), settings.oidc_client_secret_secret))
@@ -61,7 +61,7 @@ def register_secrets(settings: Settings) -> Settings:
 
 
 def prepare_local_resources(settings: Settings) -> None:
-    from webapp.aws import AwsClients
+    from webapp.aws.clients import AwsClients
     from webapp.local import resources
 
     clients = AwsClients(settings)

@@ -24,7 +24,7 @@ def iam_policy_command(stage: str, account_id: str | None) -> None:
     except ConfigError as error:
         raise click.UsageError(str(error)) from None
     if account_id is None:
-        from webapp.aws import AwsClients
+        from webapp.aws.clients import AwsClients
 
         account_id = AwsClients(settings).sts.get_caller_identity()["Account"]
     secret_names = tuple(n for n in (settings.cloudfront_keys_secret, settings.secret_key_secret) if n)

@@ -94,7 +94,7 @@ class Settings:
     admin_user: str | None = None
     admin_password_hash: str | None = dataclasses.field(default=None, repr=False)
     metrics: bool = False
-    # AWS calls: see webapp/aws.py. Defaults are for AWS; local mode's stand-ins are slower.
+    # AWS calls: see webapp/aws/clients.py. Defaults are for AWS; local mode's stand-ins are slower.
     aws_connect_timeout: int = 2
     aws_read_timeout: int = 3
     aws_max_attempts: int = 2

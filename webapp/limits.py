@@ -1,7 +1,7 @@
 """Quotas, rate limits and sign-in lockout: who is counted, in which window, and what to answer.
 
 Pure rules: plain values in, plain values out. The counters themselves live in DynamoDB
-(``webapp/catalog.py``), so a limit holds across every Lambda instance at once.
+(``webapp/aws/catalog.py``), so a limit holds across every Lambda instance at once.
 
 Windows are fixed and aligned to UTC: an hour for the number of uploads started, a day for
 the bytes declared. Both counters of a day sit on one item (the hour's count is the

@@ -51,7 +51,7 @@ def rendition_field(name: str) -> str:
 class RenditionStore:
     """S3 reads and writes of processing: ranges of originals, and renditions with their headers.
 
-    It uses the S3 client the app's ``Storage`` was given (built by ``webapp.aws``), so it shares
+    It uses the S3 client the app's ``Storage`` was given (built by ``webapp.aws.clients``), so it shares
     its endpoint, timeouts and retries.
     """
 

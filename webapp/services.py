@@ -6,13 +6,13 @@ import dataclasses
 import time
 from typing import Callable
 
-from webapp.aws import AwsClients
-from webapp.catalog import Catalog
+from webapp.aws.clients import AwsClients
+from webapp.aws.catalog import Catalog
 from webapp.config import Settings
-from webapp.keystore import load_signing_keys
-from webapp.mailer import Mailer
-from webapp.signing import CloudFrontLinks, LinkSigner, S3Links
-from webapp.storage import Storage
+from webapp.aws.keystore import load_signing_keys
+from webapp.aws.mailer import Mailer
+from webapp.aws.signing import CloudFrontLinks, LinkSigner, S3Links
+from webapp.aws.storage import Storage
 from webapp.tokens import ShareTokens, UploadTickets
 
 

@@ -13,10 +13,10 @@ from typing import Callable
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from webapp import access, delivery, rules, tokens
-from webapp.mailer import Mailer, SendFailed
+from webapp.aws.mailer import Mailer, SendFailed
 from webapp.rules import Refusal
 from webapp.services import Services
-from webapp.catalog import share_sk
+from webapp.aws.catalog import share_sk
 from webapp.dates import iso
 
 PASSWORD_ATTEMPTS = 5

@@ -17,8 +17,8 @@ import logging
 from markupsafe import escape
 
 from webapp import rules, tokens
-from webapp.mailer import SendFailed
-from webapp.catalog import LINK_CHARGE_PREFIX
+from webapp.aws.mailer import SendFailed
+from webapp.aws.catalog import LINK_CHARGE_PREFIX
 from webapp.dates import iso
 from webapp.rules import Refusal
 from webapp.services import Services

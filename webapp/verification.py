@@ -137,8 +137,8 @@ def send_code(svc, media: dict, share: dict, *, new: Callable[[], str] = new_cod
     """Mail a new code to the share's recipient and keep only its hash; returns the masked address
     it went to. Refused while a code sent less than ``RESEND_SECONDS`` ago stands (429), and when
     mail is off (503). A failed send leaves no code behind and does not hold back the next try."""
-    from webapp.catalog import share_sk
-    from webapp.mailer import SendFailed
+    from webapp.aws.catalog import share_sk
+    from webapp.aws.mailer import SendFailed
 
     if svc.mailer is None:
         raise Refusal("mail_not_configured", "Codes cannot be mailed: MEDIAHUB_MAIL_FROM is not set.", 503)
@@ -164,7 +164,7 @@ def confirm(svc, media: dict, share: dict, typed: str | None) -> str:
     """Check a typed code against the share's pending one. Right: the code is used up and the
     recipient's lower-cased address is returned, for the caller to remember as proved. Wrong: the
     miss is counted on the record and a refusal says what to do next."""
-    from webapp.catalog import share_sk
+    from webapp.aws.catalog import share_sk
 
     now = svc.clock()
     sk = share_sk(share["share_id"])

@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import missing_tool
 from webapp.local import resources
-from webapp.catalog import Catalog
+from webapp.aws.catalog import Catalog
 from webapp.local.stack import free_loopback_port
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]

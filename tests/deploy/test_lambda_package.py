@@ -26,9 +26,9 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from infra import keys
 from tests.conftest import missing_tool
 from tests.support import png_bytes, post_to_storage, s3_event
-from webapp.catalog import Catalog
+from webapp.aws.catalog import Catalog
 from webapp.local.resources import ensure_bucket, ensure_table
-from webapp.signing import verify_cloudfront_url
+from webapp.aws.signing import verify_cloudfront_url
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 LAMBDA_VENV = ROOT / ".venv-lambda"

@@ -6,7 +6,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from webapp.catalog import TABLE_DEFINITION
+from webapp.aws.catalog import TABLE_DEFINITION
 
 from .conftest import DEV_CONTEXT
 

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from tests.support import Api, Relay, png_bytes, post_to_storage
-from webapp.aws import AwsClients
+from webapp.aws.clients import AwsClients
 from webapp.config import Settings
 
 ON_AWS = {name: Settings.__dataclass_fields__[name].default

@@ -9,7 +9,7 @@ import requests
 
 from tests.support import Api, png_bytes
 from webapp.local.cdn import LocalCdn
-from webapp.signing import CloudFrontLinks, new_signing_key
+from webapp.aws.signing import CloudFrontLinks, new_signing_key
 
 
 @pytest.fixture

@@ -2,9 +2,9 @@
 
 import pytest
 
-from webapp import signing
+from webapp.aws import signing
 from webapp.config import ConfigError
-from webapp.keystore import load_signing_keys
+from webapp.aws.keystore import load_signing_keys
 
 KEYS = [signing.new_signing_key("K2STORED")]
 DOCUMENT = signing.signing_keys_document(KEYS)

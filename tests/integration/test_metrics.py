@@ -6,7 +6,7 @@ import json
 import pytest
 
 from tests.support import Api, png_bytes
-from webapp.aws import AwsClients
+from webapp.aws.clients import AwsClients
 from webapp.config import Settings
 
 

@@ -3,7 +3,7 @@ them (Decimal of their repr), and read back as the app wrote them (int or float,
 
 import pytest
 
-from webapp.catalog import from_attribute, from_item, to_attribute, to_item
+from webapp.aws.catalog import from_attribute, from_item, to_attribute, to_item
 
 VALUES = [
     "Fête at the lake", "", True, False, 0, -7, 1_800_000_000, 1763790000.123456, 0.1, 1e-07, 12345678901234567890,

@@ -11,7 +11,7 @@ import pytest
 from webapp import parts
 from webapp.parts import MIB, PartPlan, plan_parts
 from webapp.rules import Refusal
-from webapp.storage import Storage
+from webapp.aws.storage import Storage
 
 GIB = 1024**3
 TIB = 1024**4
@@ -124,8 +124,8 @@ def test_arrived_parts_are_judged_against_the_plan():
 
 @pytest.fixture
 def storage(monkeypatch):
-    """The production S3 client as webapp.aws builds it (signing needs no network)."""
-    from webapp.aws import AwsClients
+    """The production S3 client as webapp.aws.clients builds it (signing needs no network)."""
+    from webapp.aws.clients import AwsClients
     from webapp.config import Settings
 
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
@@ -156,7 +156,7 @@ def test_a_batch_of_part_urls_is_byte_for_byte_what_boto3_presigns(monkeypatch, 
 
     import botocore.auth
 
-    from webapp.aws import AwsClients
+    from webapp.aws.clients import AwsClients
     from webapp.config import Settings
 
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")

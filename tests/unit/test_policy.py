@@ -11,9 +11,9 @@ import json
 
 import pytest
 
-from webapp.aws import AwsClients
+from webapp.aws.clients import AwsClients
 from webapp.config import Settings
-from webapp.storage import Storage
+from webapp.aws.storage import Storage
 
 KEY = "uploads/Zm9vYmFyYmF6cXV4MTIz/cat.png"
 DISPOSITION = "attachment; filename=\"cat.png\""

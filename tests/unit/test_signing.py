@@ -8,8 +8,8 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
-from webapp import signing
-from webapp.signing import CloudFrontLinks, SignatureRefused, new_signing_key, verify_cloudfront_url
+from webapp.aws import signing
+from webapp.aws.signing import CloudFrontLinks, SignatureRefused, new_signing_key, verify_cloudfront_url
 
 KEY = new_signing_key("K2TESTKEY")
 OTHER_KEY = new_signing_key("K2OTHER")

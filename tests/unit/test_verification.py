@@ -93,4 +93,4 @@ def test_the_rules_load_without_flask_or_boto():
     names = {alias.name for node in top_level for alias in node.names} | {
         node.module for node in top_level if isinstance(node, ast.ImportFrom)}
     assert not {name for name in names if name and name.split(".")[0] in ("flask", "boto3", "botocore")}
-    assert not {name for name in names if name in ("webapp.catalog", "webapp.mailer")}
+    assert not {name for name in names if name in ("webapp.aws.catalog", "webapp.aws.mailer")}

@@ -16,7 +16,7 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 from werkzeug.wsgi import wrap_file
 
-from webapp.signing import SignatureRefused, verify_cloudfront_url
+from webapp.aws.signing import SignatureRefused, verify_cloudfront_url
 
 RESPONSE_HEADERS_POLICY = {
     "X-Content-Type-Options": "nosniff",

@@ -11,8 +11,8 @@ from email.utils import parseaddr
 
 from botocore.exceptions import ClientError
 
-from webapp.catalog import TABLE_DEFINITION
-from webapp.storage import error_code as _code
+from webapp.aws.catalog import TABLE_DEFINITION
+from webapp.aws.storage import error_code as _code
 
 
 def loopback_origins(port: int) -> list[str]:

@@ -38,7 +38,7 @@ def local_signing_key():
     global _signing_key
     with _lock:
         if _signing_key is None:
-            from webapp.signing import new_signing_key
+            from webapp.aws.signing import new_signing_key
 
             _signing_key = new_signing_key("LOCAL" + secrets.token_hex(6).upper())
         return _signing_key
@@ -46,9 +46,9 @@ def local_signing_key():
 
 def with_local_cdn(settings):
     """Settings pointing at a local CloudFront stand-in that trusts this process's key."""
-    from webapp.aws import AwsClients
+    from webapp.aws.clients import AwsClients
     from webapp.local.cdn import LocalCdn
-    from webapp.signing import signing_keys_document
+    from webapp.aws.signing import signing_keys_document
 
     key = local_signing_key()
     origin = (settings.aws_endpoint_url, settings.bucket)

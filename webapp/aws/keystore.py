@@ -11,7 +11,7 @@ import pathlib
 from botocore.exceptions import BotoCoreError, ClientError
 
 from webapp.config import ConfigError, Settings
-from webapp.signing import SigningKey, parse_signing_keys
+from webapp.aws.signing import SigningKey, parse_signing_keys
 
 
 MISSING_CODES = ("ResourceNotFoundException", "ParameterNotFound")
