@@ -6,8 +6,9 @@ import math
 from typing import Callable, TypeVar
 
 import dataclasses
+import functools
 
-from flask import redirect, render_template, request, session, url_for
+from flask import flash, redirect, render_template, request, session, url_for
 from flask_wtf import FlaskForm
 
 from webapp import access, config, identity, limits, ownership, presenters, scanning, tokens, upload_links
@@ -149,3 +150,18 @@ def who_uploads(svc: Services) -> Uploader:
         raise Refusal("sign_in_required", "Sign in to upload here.", 401)
     raise Refusal("upload_link_required", "Uploading here needs an upload link: ask someone who uses this "
                   "site to send you one.", 403)
+
+
+REVEAL_UPLOAD_LINK = "reveal_upload_link"
+
+
+def create_upload_link(svc: Services, form, *, creator: str, creator_email: str = "", creator_name: str = "") -> bool:
+    """The upload-link form of "My uploads" and of the admin area: make the link and keep its
+    address for the next page, which shows it once (only its hash is stored)."""
+    create = functools.partial(upload_links.create, creator=creator, creator_email=creator_email,
+                               creator_name=creator_name)
+    done, made = applied(form.label, create, svc, form.link_request(svc.settings.allowed_types))
+    if done:
+        session[REVEAL_UPLOAD_LINK] = presenters.absolute_url(svc, "uploads.upload_link", token=made[1])
+        flash("The upload link is ready: copy it now, it is shown only once.")
+    return done

@@ -72,9 +72,13 @@ def site(moto_endpoint, host_port):
         "share-max_downloads": "2", "share-password": "correct horse", "share-message": "The plan.",
     }).status_code == 200
     assert post_form(owner, manage, "/share", **{"share-recipients": "bob@example.com", "share-days": "5"}).status_code == 200
+    assert post_form(owner, manage, "/share", **{"share-recipients": "cy@example.com", "share-days": "5",
+                                                 "share-verify": "y"}).status_code == 200
     mail = requests.get(f"{moto_endpoint}/moto-api/data.json", timeout=10).json()["ses"]["Message"]
     ann = next(m for m in mail if m["destinations"]["ToAddresses"][0].startswith("ann"))
     locked_link = re.search(r'href="([^"]+/s/[^"]+)"', ann["body"]).group(1)
+    cy = next(m for m in mail if m["destinations"]["ToAddresses"][0].startswith("cy"))
+    verify_link = re.search(r'href="([^"]+/s/[^"]+)"', cy["body"]).group(1)
     # A file whose copy for viewers is still being made, and one a malware scan flagged.
     catalog = app.extensions["mediahub"].catalog
     preparing = upload_over_http(url, png_bytes(width=8, height=8), "later.png", "image/png", session=owner,
@@ -84,6 +88,7 @@ def site(moto_endpoint, host_port):
                                 name="Withheld")
     catalog.set_fields(withheld["id"], {"scan": "infected"})
     yield {"url": url, "owner": owner, "picture": picture, "video": video, "locked_link": locked_link,
+           "verify_link": verify_link,
            "preparing": preparing, "withheld": withheld}
     server.shutdown()
 
@@ -161,6 +166,8 @@ PAGES = {  # name: (address, the status it answers with, and the element that pr
     "share page, being prepared": (lambda s: s["preparing"]["links"]["share"], 200, "#preparing"),
     "share page, withheld": (lambda s: s["withheld"]["links"]["share"], 410, ".error-message"),
     "manage page, withheld": (lambda s: s["withheld"]["links"]["manage"], 200, "#scan-state.error"),
+    "code page": (lambda s: s["verify_link"], 401, "#send-code"),
+    "upload link closed": (lambda s: "/u/not-a-real-upload-link", 404, "#upload-closed"),
 }
 FRAMED = {"embed player", "refused player"}  # documents made to live inside another site's frame
 

@@ -128,3 +128,46 @@ def test_invited_mode_without_a_link_shows_a_clear_page(serve, page):
     assert "needs an upload link" in page.locator("h1").inner_text()
     assert page.locator("#upload-closed").get_attribute("data-code") == "upload_link_required"
     assert page.locator("#uploader").count() == 0
+
+
+def test_my_uploads_and_its_upload_links_are_accessible_and_fit_a_phone(signed_in_site, page, tmp_path):
+    """axe-core on "My uploads" with a file and an upload link, and on the upload page as the
+    link's holder sees it, at 1280 and 375 px (the same bar as tests/e2e/test_pages.py)."""
+    from tests.e2e.test_pages import AXE, run_axe
+    from tests.conftest import missing_tool
+
+    if not AXE.exists():
+        missing_tool(f"no axe-core at {AXE}; run npm ci")
+    site, _ = signed_in_site(uploaders="invited,signed-in")
+    picture = tmp_path / "pier.png"
+    picture.write_bytes(png_bytes(width=8, height=8, padding=200))
+    page.goto(site + "/signin?next=/")
+    browser_sign_in(page, "ann@example.com")
+    wait_until(page, "(site) => location.href === site + '/' && !!document.querySelector('#uploader')", site)
+    upload_with_page(page, site, picture, name="Pier")
+    page.goto(site + "/me/uploads")
+    page.fill("#link-label", "Family photos")
+    page.fill("#link-max_megabytes", "5")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Make an upload link").click()
+    link = page.locator("#new-upload-link").input_value()
+    assert "/u/" in link
+
+    def check(name: str) -> None:
+        for width in (1280, 375):
+            page.set_viewport_size({"width": width, "height": 900})
+            bad = [(v["id"], v["impact"]) for v in run_axe(page) if v["impact"] in ("critical", "serious")]
+            assert bad == [], f"{name} at {width}px: {bad}"
+            sizes = page.evaluate("[document.documentElement.scrollWidth, innerWidth]")
+            assert sizes[0] <= sizes[1], f"{name} is {sizes[0]} px wide on a {sizes[1]} px screen"
+
+    check("my uploads")
+    guest = page.context.browser.new_context()
+    try:
+        holder = guest.new_page()
+        holder.goto(link)
+        assert "Family photos" in holder.locator("#upload-link-note").inner_text()
+        page = holder
+        check("upload page through a link")
+    finally:
+        guest.close()

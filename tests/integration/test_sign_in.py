@@ -211,3 +211,29 @@ def test_a_signed_in_owner_is_mailed_when_their_file_carries_malware(site, moto_
     assert "withdrawn" in told["subject"]
     rows = table_rows(client.get("/me/uploads").get_data(as_text=True), "my-items")
     assert rows[0]["viewers"] == "Withheld: a threat was found"
+
+
+def test_the_admins_make_upload_links_too_and_see_what_arrives(make_app):
+    from werkzeug.security import generate_password_hash
+
+    from tests.integration.test_admin import PASSWORD, signed_in
+
+    app = make_app(uploaders="invited", admin_user="root", admin_password_hash=generate_password_hash(PASSWORD))
+    admin = signed_in(app)
+    made = admin.client.post("/admin/links", data={"link-csrf_token": admin.csrf, "link-label": "Press kit",
+                                                   "link-max_files": "3", "link-max_megabytes": "2",
+                                                   "link-kind": "any", "link-days": "2"})
+    assert made.status_code == 302
+    page = parse(admin.client.get("/admin/").get_data(as_text=True))
+    link = page.find("input", id="new-upload-link").attrs["value"]
+    guest = app.test_client()
+    guest.get(urlsplit(link).path)
+    sent = upload(Api(guest), "Logo")
+    rows = table_rows(admin.client.get("/admin/").get_data(as_text=True), "admin-items")
+    assert rows[0]["name"] == "Logo (through “Press kit”)"
+    assert "owner" not in Api(guest).record(sent["id"])
+    [row] = table_rows(admin.client.get("/admin/").get_data(as_text=True), "upload-links")
+    assert (row["files"], row["state"]) == ("1 of 3", "open")
+    assert admin.client.post("/admin/links", data={"link-csrf_token": admin.csrf, "link-label": "",
+                                                   "link-max_files": "3", "link-max_megabytes": "2",
+                                                   "link-kind": "any", "link-days": "2"}).status_code == 400

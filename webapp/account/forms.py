@@ -3,7 +3,7 @@ from wtforms.fields import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange
 
 from webapp.pages import PrefixedForm
-from webapp.upload_links import MAX_DAYS, MAX_FILES, MAX_LABEL_CHARS
+from webapp.upload_links import MAX_DAYS, MAX_FILES, MAX_LABEL_CHARS, LinkRequest
 
 # What an upload link may take, by family of the types the site accepts.
 KINDS = [SelectChoice("any", "Any file this site takes"), SelectChoice("image/", "Images"),
@@ -20,3 +20,9 @@ class UploadLinkForm(PrefixedForm):
     kind = SelectField("Which files", choices=KINDS, default="any")
     days = IntegerField("Open for (days)", default=7, validators=[InputRequired(), NumberRange(min=1, max=MAX_DAYS)])
     submit = SubmitField("Make an upload link")
+
+    def link_request(self, allowed_types) -> LinkRequest:
+        kind = self.kind.data
+        types = () if kind == "any" else tuple(t for t in allowed_types if t.startswith(kind))
+        return LinkRequest(label=self.label.data, max_files=self.max_files.data,
+                           max_bytes=self.max_megabytes.data * 1_000_000, days=self.days.data, types=types)

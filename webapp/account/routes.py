@@ -1,14 +1,12 @@
 """Signing in with OpenID Connect, signing out, "My uploads" and the upload links people make."""
 
-import functools
-
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 
 from webapp import access, identity, presenters, scanning, services, upload_links
 from webapp.account.forms import UploadLinkForm
 from webapp.dates import iso
 from webapp.ownership import MINE
-from webapp.pages import applied, signed_in
+from webapp.pages import REVEAL_UPLOAD_LINK, create_upload_link, signed_in
 from webapp.rules import Refusal
 
 bp = Blueprint("account", __name__)
@@ -93,7 +91,7 @@ def _page(svc, person, form, status: int = 200):
     mine = access.manageable(items, access.Viewer(person=person.id), now=now, scan_mode=scan_mode)
     links = upload_links.of_creator(svc, person.id) if "invited" in svc.settings.uploader_modes else None
     labels = {link["id"]: link["label"] for link in links or []}
-    new_link = session.pop("reveal_upload_link", None)
+    new_link = session.pop(REVEAL_UPLOAD_LINK, None)
     return render_template("account/my_uploads.html", items=mine, links=links, labels=labels, form=form,
                            new_link=new_link, viewer_states=access.VIEWER_STATES, mine=MINE), status
 
@@ -103,20 +101,9 @@ def new_upload_link():
     svc = services()
     person = person_required(svc)
     form = UploadLinkForm()
-    if form.validate_on_submit():
-        kind = form.kind.data
-        types = () if kind == "any" else tuple(t for t in svc.settings.allowed_types if t.startswith(kind))
-        request_ = upload_links.LinkRequest(label=form.label.data, max_files=form.max_files.data,
-                                            max_bytes=form.max_megabytes.data * 1_000_000, days=form.days.data,
-                                            types=types)
-        create = functools.partial(upload_links.create, creator=person.id, creator_email=person.email,
-                                   creator_name=person.name)
-        done, made = applied(form.label, create, svc, request_)
-        if done:
-            _, token = made
-            session["reveal_upload_link"] = presenters.absolute_url(svc, "uploads.upload_link", token=token)
-            flash("Your upload link is ready: copy it now, it is shown only once.")
-            return redirect(url_for("account.my_uploads") + "#links-heading")
+    if form.validate_on_submit() and create_upload_link(svc, form, creator=person.id, creator_email=person.email,
+                                                        creator_name=person.name):
+        return redirect(url_for("account.my_uploads") + "#links-heading")
     return _page(svc, person, form, status=400)
 
 

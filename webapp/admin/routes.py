@@ -3,9 +3,11 @@ import functools
 from flask import Blueprint, flash, make_response, redirect, render_template, request, session, url_for
 from flask_wtf import FlaskForm
 
-from webapp import access, admin_area, limits, services
+from webapp import access, admin_area, config, limits, services, upload_links
+from webapp.account.forms import UploadLinkForm
 from webapp.admin.forms import LoginForm
 from webapp.errors import wants_json
+from webapp.pages import REVEAL_UPLOAD_LINK, create_upload_link
 from webapp.logs import count
 from webapp.rules import Refusal
 
@@ -69,11 +71,39 @@ def logout():
 @bp.get("/")
 @admin_required
 def index():
-    svc = services()
+    return _index(services(), UploadLinkForm(formdata=None))
+
+
+def _index(svc, link_form, status: int = 200):
     search = request.args.get("q", "")
     items, next_cursor = admin_area.listing(svc, request.args.get("cursor"), search)
+    links = (upload_links.of_creator(svc, upload_links.ADMIN_CREATOR)
+             if config.INVITED in svc.settings.uploader_modes else None)
     return render_template("admin/index.html", items=items, next_cursor=next_cursor, search=search, form=FlaskForm(),
-                           viewer_states=access.VIEWER_STATES)
+                           viewer_states=access.VIEWER_STATES, links=links, link_form=link_form,
+                           labels={link["id"]: link["label"] for link in links or []},
+                           new_link=session.pop(REVEAL_UPLOAD_LINK, None)), status
+
+
+@bp.post("/links")
+@admin_required
+def new_upload_link():
+    """Upload links the site's administrators make: what arrives belongs to nobody's "My
+    uploads" and is listed here."""
+    svc = services()
+    form = UploadLinkForm()
+    if form.validate_on_submit() and create_upload_link(svc, form, creator=upload_links.ADMIN_CREATOR,
+                                                        creator_name="the site's administrators"):
+        return redirect(url_for("admin.index") + "#links-heading")
+    return _index(svc, form, status=400)
+
+
+@bp.post("/links/<link_id>/revoke")
+@admin_required
+def revoke_upload_link(link_id: str):
+    upload_links.revoke(services(), link_id, upload_links.ADMIN_CREATOR)
+    flash("The upload link was withdrawn: it takes no more files.")
+    return redirect(url_for("admin.index") + "#links-heading")
 
 
 @bp.post("/media/<media_id>/delete")
