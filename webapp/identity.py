@@ -72,9 +72,11 @@ def person_from_claims(settings, claims: dict, now: float) -> Person:
     subject = claims.get("sub")
     if not subject:
         raise Refusal("signin_failed", "The sign-in service did not say who you are. Try again.", 400)
-    email = str(claims.get("email") or "").strip().lower()
+    # Only an address the provider verified is kept: it is mailed (arrivals, malware notices)
+    # and matched against the allowlist.
+    email = str(claims.get("email") or "").strip().lower() if claims.get("email_verified") is True else ""
     if settings.signin_allowlist:
-        if not email or claims.get("email_verified") is not True:
+        if not email:
             raise Refusal("signin_not_allowed", "This site needs a verified e-mail address to sign in, and the "
                           "sign-in service did not give one.", 403)
         if not rules.recipient_allowed(email, settings.signin_allowlist):
@@ -87,9 +89,20 @@ def person_from_claims(settings, claims: dict, now: float) -> Person:
                   int(now) + settings.signin_hours * 3600)
 
 
+# What survives signing in and out: this browser's upload session, so an upload under way (or
+# its result page) stays this browser's.
+KEPT = ("uploader",)
+
+
+def _fresh_session() -> None:
+    kept = {key: session[key] for key in KEPT if key in session}
+    session.clear()
+    session.update(kept)
+
+
 def remember(person: Person) -> None:
     """A fresh session for the signed-in person (a new CSRF secret too: no fixation)."""
-    session.clear()
+    _fresh_session()
     session[SESSION_KEY] = dataclasses.asdict(person)
     session.permanent = True
 
@@ -111,7 +124,7 @@ def current(now: float) -> Person | None:
 
 
 def forget() -> None:
-    session.clear()
+    _fresh_session()
 
 
 def failed(error) -> Refusal:

@@ -137,13 +137,18 @@ def who_uploads(svc: Services) -> Uploader:
     closed = None
     if config.INVITED in modes:
         link, closed = upload_links.current(svc, session.get(upload_links.SESSION_KEY))
+        if closed is not None and person is not None:
+            session.pop(upload_links.SESSION_KEY, None)  # a signed-in person uploads as themselves again
         if link is not None:
             owner = "" if link["creator"] == upload_links.ADMIN_CREATOR else link["creator"]
             return Uploader(person, link, "link:" + link["id"], owner)
-    if person is not None and (config.ANYONE in modes or config.SIGNED_IN in modes):
-        return Uploader(person, None, "person:" + person.id, person.id)
+    address = limits.address_identity(limits.source_address(request.environ))
     if config.ANYONE in modes:
-        return Uploader(None, None, limits.address_identity(limits.source_address(request.environ)), "")
+        # Where anyone may upload, signing in (perhaps with an account made a minute ago) is no
+        # way to a fresh allowance: the address stays the one charged.
+        return Uploader(person, None, address, person.id if person else "")
+    if person is not None and config.SIGNED_IN in modes:
+        return Uploader(person, None, "person:" + person.id, person.id)
     if closed is not None:  # the upload link this browser came with is used up, expired or withdrawn
         raise closed
     if config.SIGNED_IN in modes:

@@ -107,6 +107,8 @@ def revoke_all(svc: Services, media: dict, by: str = OWNER) -> int:
     """Withdraw every link and the file itself from every surface without one: the gallery,
     embeds and the link API answer "withdrawn" (``webapp.access``) until the owner shares it
     again. A withdrawal by the admins also stops links made later, and only they lift it."""
+    if media.get("withdrawn_by") == ADMIN:
+        by = ADMIN  # the owner withdrawing again must not turn the admins' withdrawal into their own
     svc.catalog.set_fields(media["id"], {"withdrawn": True, "withdrawn_by": by, "withdrawn_at": iso(svc.clock())})
     shares = [s for s in svc.catalog.shares_of(media["id"]) if not s.get("revoked")]
     at = iso(svc.clock())

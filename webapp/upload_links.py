@@ -61,7 +61,7 @@ def create(svc: Services, request: LinkRequest, *, creator: str, creator_email: 
         raise Refusal("invalid_request", f"A link can last from 1 to {MAX_DAYS} days.")
     unknown = [t for t in request.types if t not in settings.allowed_types]
     if unknown:
-        raise Refusal("invalid_request", f"This site does not accept {', '.join(unknown)}.")
+        raise Refusal("invalid_request", f"This site does not accept {', '.join(unknown)} files.")
     now = svc.clock()
     token = tokens.new_secret()
     link = {
@@ -164,4 +164,5 @@ def announce(svc: Services, media: dict) -> None:
     try:
         svc.mailer.send(link["creator_email"], subject, text, html)
     except SendFailed as error:
-        log.warning("upload link mail not sent: %s", error)
+        # The error's code only: SES's message may name the address.
+        log.warning("upload link mail not sent: %s", str(error).split(":", 1)[0])

@@ -63,6 +63,9 @@ def start_upload(svc: Services, data: object, uploader_id: str, identity: str | 
         retention_days=settings.retention_days,
         max_retention_days=settings.max_retention_days,
     )
+    if link is not None:
+        # The file is the link's creator's: its holder neither publishes it nor gets to manage it.
+        request = dataclasses.replace(request, visibility="private")
     multipart = parts.uses_multipart(request.size, settings.multipart_threshold)
     algorithm = parts.check_checksum_algorithm(data.get("checksum_algorithm")) if multipart else ""
     now = svc.clock()
@@ -321,6 +324,7 @@ def record_upload(svc: Services, key: str, uploader_id: str | None) -> Completio
         count("UploadBytes", stored.size, unit="Bytes")
         if claim.upload_link:
             upload_links.announce(svc, media)
+            manage_token = None  # the creator manages it (My uploads), not whoever held the link
         return Completion(media, created=True, manage_token=manage_token, share=share)
     existing = _already_recorded(svc, media_id)  # another request got there first
     if existing is None:

@@ -37,9 +37,13 @@ CODE_DIGITS = 6
 CODE_SECONDS = 10 * 60
 MAX_WRONG = 5
 RESEND_SECONDS = 60
+# Codes one share may have in all: each new code brings MAX_WRONG fresh guesses, so this bounds
+# what a forwarded link's holder can try (50 guesses at a million codes) however long it lasts.
+MAX_CODES = 10
 
 # The fields a pending code leaves on the share record.
 HASH, EXPIRES, WRONG, SENT_AT = "verify_code_hash", "verify_code_expires", "verify_code_wrong", "verify_code_sent_at"
+CODES_SENT = "verify_codes_sent"
 CODE_FIELDS = (HASH, EXPIRES, WRONG)
 
 # What ``check`` can say about a typed code.
@@ -133,6 +137,11 @@ def code_recently_sent(wait: int) -> Limited:
                    "before asking for another.", wait)
 
 
+def too_many_codes() -> Refusal:
+    return Refusal("too_many_codes", "This link has had all the codes it allows. Ask the person who shared it "
+                   "for a new link.", 403)
+
+
 def send_code(svc, media: dict, share: dict, *, new: Callable[[], str] = new_code) -> str:
     """Mail a new code to the share's recipient and keep only its hash; returns the masked address
     it went to. Refused while a code sent less than ``RESEND_SECONDS`` ago stands (429), and when
@@ -145,8 +154,10 @@ def send_code(svc, media: dict, share: dict, *, new: Callable[[], str] = new_cod
     now = svc.clock()
     wait = resend_wait(share, now)
     sk = share_sk(share["share_id"])
+    if int(share.get(CODES_SENT, 0)) >= MAX_CODES:
+        raise too_many_codes()
     if wait or not svc.catalog.stamp_unless_recent(media["id"], sk, field=SENT_AT, now=int(now),
-                                                   every=RESEND_SECONDS):
+                                                   every=RESEND_SECONDS, counter=CODES_SENT, most=MAX_CODES):
         raise code_recently_sent(wait or RESEND_SECONDS)
     address = share["recipient"]
     code = new()
@@ -175,7 +186,8 @@ def confirm(svc, media: dict, share: dict, typed: str | None) -> str:
         raise Refusal("code_voided", "That code was tried too many times: it no longer works. Ask for a new code.",
                       403)
     if outcome == RIGHT:
-        svc.catalog.set_fields(media["id"], {}, sk=sk, remove=CODE_FIELDS)
+        if not svc.catalog.remove_if_holds(media["id"], sk, CODE_FIELDS, holder=HASH, value=share[HASH]):
+            raise Refusal("no_code", "That code was used already. Ask for a new code.", 403)
         return share["recipient"].lower()
     if outcome == WRONG_CODE:
         left = tries_left(share)

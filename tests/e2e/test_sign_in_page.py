@@ -165,9 +165,12 @@ def test_my_uploads_and_its_upload_links_are_accessible_and_fit_a_phone(signed_i
     guest = page.context.browser.new_context()
     try:
         holder = guest.new_page()
+        page = holder  # what check() looks at from here on
         holder.goto(link)
+        check("an upload link's page")
+        with holder.expect_navigation():
+            holder.click("#use-upload-link")
         assert "Family photos" in holder.locator("#upload-link-note").inner_text()
-        page = holder
         check("upload page through a link")
     finally:
         guest.close()

@@ -114,7 +114,10 @@ def test_links_withdrawn_by_the_admins_say_so_to_visitors_and_stay_withdrawn(sit
     assert answer.status_code == 410
     text = answer.get_data(as_text=True)
     assert "withdrawn by the site" in text and "owner" not in text
-    # The owner cannot undo the admins' withdrawal with a new link.
+    # The owner cannot undo the admins' withdrawal: not by withdrawing again, not with a new link.
+    assert owner.client.post(media["links"]["manage"] + "/revoke-all",
+                             data={"csrf_token": owner.csrf}).status_code == 302
+    assert owner.record(media["id"])["withdrawn_by"] == "admin"
     refused = submit(owner, media, "/links", "anyone", days="3")
     assert refused.status_code == 403 and "administrators withdrew" in refused.get_data(as_text=True)
     assert surfaces(app, media)["embed"] == (410, "media_withdrawn")

@@ -240,3 +240,30 @@ def test_parallel_requests_send_one_code(owner, settings, ann):
         answers = list(pool.map(lambda viewer: ask_code(viewer, ann), viewers))
     assert sorted(answer.status_code for answer in answers).count(429) == 9
     assert len(code_mails(settings)) == 1
+
+
+def test_a_share_has_a_bounded_number_of_codes(owner, settings, ann):
+    """Each code brings five guesses; a share gets ten codes in all, so a forwarded link's holder
+    has at most fifty guesses at a million codes, however long the link lasts."""
+    from webapp import verification
+
+    app, _, _, now = owner
+    viewer = Api(app.test_client())
+    for _ in range(verification.MAX_CODES):
+        assert ask_code(viewer, ann).status_code in (200, 302)
+        now[0] += verification.RESEND_SECONDS + 1
+    refused = ask_code(viewer, ann)
+    assert refused.status_code == 403 and "all the codes it allows" in refused.get_data(as_text=True)
+    assert len(code_mails(settings)) == verification.MAX_CODES
+
+
+def test_the_right_code_works_once_even_when_sent_twice_at_once(owner, settings, ann):
+    from concurrent.futures import ThreadPoolExecutor
+
+    app, _, _, _ = owner
+    viewers = [Api(app.test_client()) for _ in range(8)]
+    ask_code(viewers[0], ann)
+    code = latest_code(settings)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(lambda viewer: give_code(viewer, ann, code), viewers))
+    assert sorted(answer.status_code for answer in answers).count(302) == 1

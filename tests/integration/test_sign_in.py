@@ -35,9 +35,9 @@ def site(make_app, provider):
     return make
 
 
-def sign_in(app, login: str, next_path: str = "/"):
+def sign_in(app, login: str, next_path: str = "/", client=None):
     """A test client signed in as ``login``: the answer of the site's callback, and the client."""
-    client = app.test_client()
+    client = client or app.test_client()
     started = client.get(f"/signin?next={next_path}")
     assert started.status_code == 302
     back = http_sign_in(requests.Session(), started.headers["Location"], login)
@@ -52,6 +52,14 @@ def upload(api: Api, name: str):
     policy = started.get_json()
     assert post_to_storage(policy, png_bytes(padding=50), "photo.png", "image/png").status_code == 201
     return api.complete(policy["upload_id"]).get_json()["media"]
+
+
+def use_link(client, link: str) -> None:
+    """Open an upload link and press its button, as its holder does."""
+    page = client.get(urlsplit(link).path)
+    assert page.status_code == 200 and "Upload through this link" in page.get_data(as_text=True)
+    csrf = parse(page.get_data(as_text=True)).find("input", id="csrf_token").attrs["value"]
+    assert client.post(urlsplit(link).path, data={"csrf_token": csrf}).status_code == 302
 
 
 def test_without_signing_in_the_upload_page_and_api_say_to_sign_in(site):
@@ -151,7 +159,7 @@ def test_an_upload_link_takes_files_to_its_creator_within_its_limits(site, setti
     assert "/u/" in link
 
     guest = app.test_client()
-    assert guest.get(urlsplit(link).path).status_code == 302
+    use_link(guest, link)
     guest_api = Api(guest)
     assert "Wedding photos" in guest.get("/").get_data(as_text=True)
     sent = upload(guest_api, "From a guest")
@@ -176,7 +184,7 @@ def test_a_withdrawn_upload_link_takes_nothing_more_and_an_abort_gives_its_file_
                                     "link-max_megabytes": "20", "link-kind": "any", "link-days": "1"})
     link = parse(creator.get("/me/uploads").get_data(as_text=True)).find("input", id="new-upload-link").attrs["value"]
     guest = app.test_client()
-    guest.get(urlsplit(link).path)
+    use_link(guest, link)
     guest_api = Api(guest)
     big = guest_api.start(b"\0" * 10, filename="clip.mp4", content_type="video/mp4", size=6 * 1024 * 1024,
                           checksum_algorithm="CRC32")
@@ -227,7 +235,7 @@ def test_the_admins_make_upload_links_too_and_see_what_arrives(make_app):
     page = parse(admin.client.get("/admin/").get_data(as_text=True))
     link = page.find("input", id="new-upload-link").attrs["value"]
     guest = app.test_client()
-    guest.get(urlsplit(link).path)
+    use_link(guest, link)
     sent = upload(Api(guest), "Logo")
     rows = table_rows(admin.client.get("/admin/").get_data(as_text=True), "admin-items")
     assert rows[0]["name"] == "Logo (through “Press kit”)"
@@ -237,3 +245,94 @@ def test_the_admins_make_upload_links_too_and_see_what_arrives(make_app):
     assert admin.client.post("/admin/links", data={"link-csrf_token": admin.csrf, "link-label": "",
                                                    "link-max_files": "3", "link-max_megabytes": "2",
                                                    "link-kind": "any", "link-days": "2"}).status_code == 400
+
+
+def test_opening_an_upload_link_switches_nothing_on_without_its_button(site):
+    """Another site may send a browser to /u/<token>; only the link page's own POST (with its
+    CSRF token) makes that browser upload through the link, and a signed-in person can stop."""
+    app = site(uploaders="invited,signed-in")
+    _, creator = sign_in(app, "mallory@example.com")
+    api = Api(creator)
+    creator.post("/me/links", data={"link-csrf_token": api.csrf, "link-label": "Your uploads", "link-max_files": "5",
+                                    "link-max_megabytes": "2", "link-kind": "any", "link-days": "1"})
+    link = parse(creator.get("/me/uploads").get_data(as_text=True)).find("input", id="new-upload-link").attrs["value"]
+    _, ann = sign_in(app, "ann@example.com")
+    ann_api = Api(ann)
+    assert ann.get(urlsplit(link).path).status_code == 200  # a visit alone
+    assert ann.post(urlsplit(link).path, data={}).status_code == 400  # no CSRF token: refused, nothing switched on
+    mine = upload(ann_api, "Holiday")
+    assert ann.get(f"/manage/{mine['id']}/mine").status_code == 200
+    assert creator.get(f"/manage/{mine['id']}/mine").status_code == 404
+    use_link(ann, link)
+    assert "Your uploads" in ann.get("/").get_data(as_text=True)
+    assert ann.post("/upload-link/stop", data={"csrf_token": ann_api.csrf}).status_code == 302
+    assert "Your uploads" not in ann.get("/").get_data(as_text=True)
+
+
+def test_a_link_holder_neither_publishes_nor_manages_the_creators_file(site):
+    app = site(uploaders="invited,signed-in")
+    _, creator = sign_in(app, "ann@example.com")
+    api = Api(creator)
+    creator.post("/me/links", data={"link-csrf_token": api.csrf, "link-label": "Photos", "link-max_files": "5",
+                                    "link-max_megabytes": "2", "link-kind": "any", "link-days": "1"})
+    link = parse(creator.get("/me/uploads").get_data(as_text=True)).find("input", id="new-upload-link").attrs["value"]
+    guest = app.test_client()
+    use_link(guest, link)
+    guest_api = Api(guest)
+    started = guest_api.start(png_bytes(padding=50), name="Mine now", visibility="public")
+    policy = started.get_json()
+    assert post_to_storage(policy, png_bytes(padding=50), "photo.png", "image/png").status_code == 201
+    media = guest_api.complete(policy["upload_id"]).get_json()["media"]
+    assert "manage" not in media["links"]
+    assert guest_api.record(media["id"])["visibility"] == "private"
+
+
+def test_sign_in_never_sends_the_browser_to_another_site(site):
+    from webapp.account.routes import local_path
+
+    for target in ("//evil.example/x", "/\\evil.example", "/\t/evil.example/x", "/\n/evil.example", "https://evil.example",
+                   "/ok\x00", " /x", "evil.example"):
+        assert local_path(target) == "/", target
+    for target in ("/", "/me/uploads", "/admin/?q=a%20b", "/manage/abc/mine#links-heading"):
+        assert local_path(target) == target
+    client = site().test_client()
+    client.get("/signin?next=/%09/evil.example/x")
+    with client.session_transaction() as session:
+        assert session["signin_next"] == "/"
+
+
+def test_only_a_verified_address_is_kept_and_the_uploader_survives_signing_in(site):
+    from webapp import identity
+
+    settings = site().extensions["mediahub"].settings.with_overrides(signin_allowlist=())
+    person = identity.person_from_claims(settings, {"sub": "1", "email": "Ann@Example.com", "email_verified": False},
+                                         1000)
+    assert person.email == "" and person.name == "you"
+    assert identity.person_from_claims(settings, {"sub": "1", "email": "Ann@Example.com", "email_verified": True},
+                                       1000).email == "ann@example.com"
+    app = site(uploaders="anyone")
+    client = app.test_client()
+    client.get("/")
+    with client.session_transaction() as session:
+        before = session["uploader"]
+    sign_in(app, "ann@example.com", client=client)
+    with client.session_transaction() as session:
+        assert session["uploader"] == before and session["person"]["email"] == "ann@example.com"
+
+
+def test_a_link_kind_the_site_does_not_take_is_refused(site):
+    app = site(uploaders="invited,signed-in", allowed_types=("image/png", "image/jpeg"))
+    _, creator = sign_in(app, "ann@example.com")
+    api = Api(creator)
+    answer = creator.post("/me/links", data={"link-csrf_token": api.csrf, "link-label": "Clips", "link-max_files": "2",
+                                             "link-max_megabytes": "1", "link-kind": "video/", "link-days": "1"})
+    assert answer.status_code == 400 and "does not accept video/" in answer.get_data(as_text=True)
+
+
+def test_where_anyone_may_upload_a_new_account_is_no_fresh_allowance(site):
+    app = site(uploaders="anyone", uploads_per_hour=1)
+    _, first = sign_in(app, "ann@example.com")
+    upload(Api(first), "One")
+    _, second = sign_in(app, "ann2@example.com")
+    refused = Api(second).start(png_bytes())
+    assert (refused.status_code, refused.get_json()["error"]["code"]) == (429, "rate_limited")

@@ -24,5 +24,7 @@ class UploadLinkForm(PrefixedForm):
     def link_request(self, allowed_types) -> LinkRequest:
         kind = self.kind.data
         types = () if kind == "any" else tuple(t for t in allowed_types if t.startswith(kind))
+        if kind != "any" and not types:  # an empty list would mean any type
+            types = (kind,)  # refused by upload_links.create as a type the site does not take
         return LinkRequest(label=self.label.data, max_files=self.max_files.data,
                            max_bytes=self.max_megabytes.data * 1_000_000, days=self.days.data, types=types)

@@ -1,5 +1,7 @@
 """Signing in with OpenID Connect, signing out, "My uploads" and the upload links people make."""
 
+import re
+
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 
 from webapp import access, identity, presenters, scanning, services, upload_links
@@ -21,9 +23,14 @@ def sign_in_on(svc) -> None:
         raise Refusal("signin_off", "Sign-in is off on this site.", 404)
 
 
+# A path on this site: one slash, then no slash or backslash, and no control character or space
+# anywhere (browsers and urlsplit drop tabs and newlines, which would turn "/\t/evil" into "//evil").
+LOCAL_PATH = re.compile(r"/(?![/\\])[^\x00-\x20\x7f\\]*")
+
+
 def local_path(target: str | None) -> str:
     """Only a path on this site to go back to after signing in (never another site)."""
-    return target if target and target.startswith("/") and not target.startswith(("//", "/\\")) else "/"
+    return target if target and LOCAL_PATH.fullmatch(target) else "/"
 
 
 def person_required(svc):
@@ -51,10 +58,11 @@ def callback():
     sign_in_on(svc)
     target = local_path(session.get(NEXT_KEY))
     from authlib.integrations.base_client import OAuthError
+    from joserfc.errors import JoseError
 
     try:
         token = identity.client().authorize_access_token()
-    except OAuthError as error:
+    except (OAuthError, JoseError) as error:  # the provider's refusal, or an ID token that failed a check
         raise identity.failed(error) from None
     person = identity.person_from_claims(svc.settings, token.get("userinfo") or {}, svc.clock())
     identity.remember(person)
@@ -100,6 +108,8 @@ def _page(svc, person, form, status: int = 200):
 def new_upload_link():
     svc = services()
     person = person_required(svc)
+    if "invited" not in svc.settings.uploader_modes:
+        raise Refusal("upload_links_off", "Upload links are off on this site (MEDIAHUB_UPLOADERS).", 404)
     form = UploadLinkForm()
     if form.validate_on_submit() and create_upload_link(svc, form, creator=person.id, creator_email=person.email,
                                                         creator_name=person.name):

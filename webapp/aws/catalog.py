@@ -355,15 +355,30 @@ class Catalog:
             ExpressionAttributeValues=to_item({":one": 1, ":value": value, ":allowed": allowed}),
         ))
 
-    def stamp_unless_recent(self, media_id: str, sk: str, *, field: str, now: int, every: int) -> bool:
-        """Set ``field`` to ``now`` unless it was set less than ``every`` seconds ago (False):
-        at most one of parallel requests gets through in each period."""
+    def stamp_unless_recent(self, media_id: str, sk: str, *, field: str, now: int, every: int, counter: str,
+                            most: int) -> bool:
+        """Set ``field`` to ``now`` and count one in ``counter``, unless ``field`` was set less
+        than ``every`` seconds ago or ``counter`` reached ``most`` (False): at most one of
+        parallel requests gets through in each period, and no more than ``most`` in all."""
         return _if_condition_holds(lambda: self._db.update_item(
             TableName=self.table, Key=self._key(media_id, sk),
-            UpdateExpression="SET #field = :now",
-            ConditionExpression="attribute_exists(pk) AND (attribute_not_exists(#field) OR #field <= :before)",
-            ExpressionAttributeNames={"#field": field},
-            ExpressionAttributeValues=to_item({":now": now, ":before": now - every}),
+            UpdateExpression="SET #field = :now ADD #counter :one",
+            ConditionExpression="attribute_exists(pk) AND (attribute_not_exists(#field) OR #field <= :before) "
+                                "AND (attribute_not_exists(#counter) OR #counter < :most)",
+            ExpressionAttributeNames={"#field": field, "#counter": counter},
+            ExpressionAttributeValues=to_item({":now": now, ":before": now - every, ":one": 1, ":most": most}),
+        ))
+
+    def remove_if_holds(self, media_id: str, sk: str, fields: tuple[str, ...], *, holder: str, value: str) -> bool:
+        """Remove ``fields`` if ``holder`` still holds ``value`` (False when another request
+        removed or replaced it first): a one-time secret is used once, however many race."""
+        names = {f"#r{i}": field for i, field in enumerate(fields)}
+        return _if_condition_holds(lambda: self._db.update_item(
+            TableName=self.table, Key=self._key(media_id, sk),
+            UpdateExpression="REMOVE " + ", ".join(names),
+            ConditionExpression="#holder = :value",
+            ExpressionAttributeNames={**names, "#holder": holder},
+            ExpressionAttributeValues=to_item({":value": value}),
         ))
 
     def set_fields(self, media_id: str, values: dict, *, sk: str = META, remove: tuple[str, ...] = ()) -> None:

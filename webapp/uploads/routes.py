@@ -1,4 +1,5 @@
-from flask import Blueprint, g, jsonify, redirect, render_template, request, session, url_for
+from flask import Blueprint, g, jsonify, make_response, redirect, render_template, request, session, url_for
+from flask_wtf import FlaskForm
 
 from webapp import assets, events, services, upload_links, uploading
 from webapp.pages import uploader_id, who_uploads
@@ -24,18 +25,31 @@ def index():
                            upload_config=uploading.page_config(svc.settings))
 
 
-@bp.get("/u/<token>")
+@bp.route("/u/<token>", methods=["GET", "POST"])
 def upload_link(token: str):
-    """An upload link: this browser may now upload to the link's creator, within its limits."""
+    """An upload link: what it takes and for whom, and a button that makes this browser upload
+    through it. Only that POST (with its CSRF token) switches it on, so no other site can send
+    a browser here to have its next uploads land in someone else's account."""
     svc = services()
     try:
         link = upload_links.open_link(svc, token)
     except Refusal as refusal:
-        return render_template("upload_closed.html", refusal=refusal), refusal.status
-    session[upload_links.SESSION_KEY] = link["id"]
-    response = redirect(url_for("uploads.index"))
+        response = make_response(render_template("upload_closed.html", refusal=refusal), refusal.status)
+    else:
+        if request.method == "POST" and FlaskForm().validate_on_submit():
+            session[upload_links.SESSION_KEY] = link["id"]
+            return redirect(url_for("uploads.index"))
+        response = make_response(render_template("upload_link.html", link=link, form=FlaskForm()))
     response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+@bp.post("/upload-link/stop")
+def stop_upload_link():
+    """Upload as oneself again (or not at all), no longer through the link."""
+    session.pop(upload_links.SESSION_KEY, None)
+    return redirect(url_for("uploads.index"))
 
 
 @bp.post("/")
