@@ -56,20 +56,22 @@ def object_created(event: dict, context=None, services: Services | None = None) 
     return outcome
 
 
-def upload_completed(svc: Services, completion: uploading.Completion) -> None:
-    """Local mode's stand-in for the S3 event's processing step, called by the completion route.
+def upload_completed(svc: Services, completion: uploading.Completion) -> dict:
+    """Local mode's stand-in for the S3 event's processing step, called by the completion route;
+    answers the record as it stands after it (its sizes, thumbnails and scan state).
 
     On AWS the ObjectCreated event processes the upload (it arrives whether or not the browser
-    calls back), so the request that completes an upload stays fast.
+    calls back), so the request that completes an upload stays fast and says ``pending``.
     """
     if not svc.settings.local_mode or completion.media.get("status") != "ready":
-        return
+        return completion.media
     media_id = completion.media["id"]
     processing.process(svc, media_id)
     if scanning.note_upload(svc, media_id) == scanning.PENDING:
         from webapp.local import scanner  # local mode only: not in the Lambda package
 
         scan_result(scanner.scan(svc.storage.client, svc.storage.bucket, completion.media["s3_key"]), services=svc)
+    return svc.catalog.get_media(media_id) or completion.media
 
 
 def scan_result(event: dict, context=None, services: Services | None = None) -> dict:

@@ -193,3 +193,14 @@ def test_deleting_and_expiring_remove_the_renditions(site, bucket_keys):
     assert left == sorted([f"uploads/{kept['id']}/kept.jpg",
                            *svc.catalog.get_media(kept["id"])["renditions"].values()])
     assert not [key for key in left if deleted["id"] in key or expiring["id"] in key]
+
+
+def test_in_local_mode_the_completion_answer_already_has_the_thumbnails(make_app):
+    """Local mode processes on completion, so its answer says so (on AWS it says pending and the
+    S3 event does the work)."""
+    from tests.support import Api, png_bytes
+
+    api = Api(make_app().test_client())
+    media = api.upload(png_bytes(width=40, height=30)).get_json()["media"]
+    assert media["processing"] == "ready" and (media["width"], media["height"]) == (40, 30)
+    assert "thumbnail" in media["links"]

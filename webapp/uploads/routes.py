@@ -109,11 +109,11 @@ def abort_upload(upload_id: str):
 def complete_upload(upload_id: str):
     svc = services()
     completion = uploading.complete_upload(svc, upload_id, uploader_id() or "")
-    events.upload_completed(svc, completion)  # local mode processes now; on AWS the S3 event does
+    media = events.upload_completed(svc, completion)  # local mode processes now; on AWS the S3 event does
     if completion.manage_token:
         # Shown once, on the result page this browser is sent to next.
         session["reveal_manage"] = {completion.media["id"]: completion.manage_token}
-    body = {"media": media_json(svc, completion.media, manage_token=completion.manage_token, share=completion.share)}
+    body = {"media": media_json(svc, media, manage_token=completion.manage_token, share=completion.share)}
     return jsonify(body), 201 if completion.created else 200
 
 
