@@ -43,10 +43,14 @@ def serve(make_app):
     """Serve the app on a loopback port it knows as its own origin; returns the base URL."""
     servers = []
 
-    def start(**overrides) -> str:
+    def start(after_request=None, **overrides) -> str:
+        """``after_request``: a hook the test adds to the app (it runs before the site's own)."""
         port = free_loopback_port()
         site = f"http://127.0.0.1:{port}"
-        server = make_server("127.0.0.1", port, make_app(site_url=site, **overrides), threaded=True)
+        app = make_app(site_url=site, **overrides)
+        if after_request is not None:
+            app.after_request(after_request)
+        server = make_server("127.0.0.1", port, app, threaded=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)
         return site

@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import shutil
 import subprocess
-import threading
 import time
 
 import pytest
@@ -16,7 +15,6 @@ from PIL import Image
 from tests.conftest import missing_tool
 from tests.e2e.conftest import upload_with_page
 from webapp.errors import security_headers
-from webapp.local.stack import free_loopback_port
 
 WIDTH, HEIGHT = 320, 240
 
@@ -46,36 +44,14 @@ def media_src(response) -> str:
     return next((part.strip() for part in policy.split(";") if part.strip().startswith("media-src")), "")
 
 
-@pytest.fixture
-def serve_without_blob_media(make_app):
-    """The site with ``blob:`` taken out of the upload page's ``media-src``: a page that may not
-    play the chosen file, as when a browser cannot decode it."""
-    from werkzeug.serving import make_server
-
-    servers = []
-
-    def start() -> str:
-        port = free_loopback_port()
-        site = f"http://127.0.0.1:{port}"
-        app = make_app(site_url=site)
-
-        @app.after_request
-        def forbid_blob_media(response):
-            if response.mimetype == "text/html":
-                # Runs before the site's own hook (Flask calls later ones first): set the
-                # site's policy here, then take blob: out of it.
-                policy = security_headers(response).headers["Content-Security-Policy"]
-                response.headers["Content-Security-Policy"] = policy.replace(" blob:", "")
-            return response
-
-        server = make_server("127.0.0.1", port, app, threaded=True)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return site
-
-    yield start
-    for server in servers:
-        server.shutdown()
+def forbid_blob_media(response):
+    """Takes blob: out of the upload page's media-src: a page that may not play the chosen file,
+    as when a browser cannot decode it. It runs before the site's own hook (Flask calls later
+    hooks first), so it sets the site's policy itself before changing it."""
+    if response.mimetype == "text/html":
+        policy = security_headers(response).headers["Content-Security-Policy"]
+        response.headers["Content-Security-Policy"] = policy.replace(" blob:", "")
+    return response
 
 
 def wait_for_record(table_items, predicate, seconds: float = 30) -> dict:
@@ -118,11 +94,10 @@ def test_the_uploading_browser_sends_a_checked_poster(serve, page, table_items, 
     assert page.locator("video.preview").get_attribute("poster")
 
 
-def test_a_video_the_page_cannot_play_is_uploaded_without_a_poster(serve_without_blob_media, page, table_items,
-                                                                  clip):
+def test_a_video_the_page_cannot_play_is_uploaded_without_a_poster(serve, page, table_items, clip):
     """Where the page may not play the file, the capture gives up quietly: the upload goes
     through as before, without a poster."""
-    site = serve_without_blob_media()
+    site = serve(after_request=forbid_blob_media)
     asked = []
     page.on("request", lambda r: asked.append(r.url) if "/poster" in r.url else None)
     upload_with_page(page, site, clip)

@@ -54,6 +54,18 @@ def upload(api: Api, name: str):
     return api.complete(policy["upload_id"]).get_json()["media"]
 
 
+def make_link(client, path: str = "/me/links", **fields):
+    """Post the upload-link form (My uploads, or the admin area's); answers the response and,
+    when one was made, the link the next page shows once."""
+    api = Api(client)
+    values = {"label": "Photos", "max_files": "5", "max_megabytes": "2", "kind": "any", "days": "1", **fields}
+    answer = client.post(path, data={"link-csrf_token": api.csrf, **{f"link-{k}": v for k, v in values.items()}})
+    if answer.status_code != 302:
+        return answer, None
+    page = client.get("/me/uploads" if path == "/me/links" else "/admin/").get_data(as_text=True)
+    return answer, parse(page).find("input", id="new-upload-link").attrs["value"]
+
+
 def use_link(client, link: str) -> None:
     """Open an upload link and press its button, as its holder does."""
     page = client.get(urlsplit(link).path)
@@ -149,13 +161,8 @@ def test_invited_mode_without_a_link_is_refused_with_a_clear_page(make_app):
 def test_an_upload_link_takes_files_to_its_creator_within_its_limits(site, settings):
     app = site(uploaders="invited,signed-in", mail_from="Mediahub <noreply@mediahub.test>")
     _, creator = sign_in(app, "ann@example.com")
-    owner_api = Api(creator)
-    made = creator.post("/me/links", data={"link-csrf_token": owner_api.csrf, "link-label": "Wedding photos",
-                                           "link-max_files": "2", "link-max_megabytes": "1", "link-kind": "image/",
-                                           "link-days": "3"})
+    made, link = make_link(creator, label="Wedding photos", max_files="2", max_megabytes="1", kind="image/", days="3")
     assert made.status_code == 302
-    page = parse(creator.get("/me/uploads").get_data(as_text=True))
-    link = page.find("input", id="new-upload-link").attrs["value"]
     assert "/u/" in link
 
     guest = app.test_client()
@@ -180,9 +187,7 @@ def test_a_withdrawn_upload_link_takes_nothing_more_and_an_abort_gives_its_file_
     app = site(uploaders="invited,signed-in", multipart_threshold=5 * 1024 * 1024, max_upload_bytes=50_000_000)
     _, creator = sign_in(app, "ann@example.com")
     api = Api(creator)
-    creator.post("/me/links", data={"link-csrf_token": api.csrf, "link-label": "One file", "link-max_files": "1",
-                                    "link-max_megabytes": "20", "link-kind": "any", "link-days": "1"})
-    link = parse(creator.get("/me/uploads").get_data(as_text=True)).find("input", id="new-upload-link").attrs["value"]
+    _, link = make_link(creator, label="One file", max_files="1", max_megabytes="20")
     guest = app.test_client()
     use_link(guest, link)
     guest_api = Api(guest)
@@ -228,12 +233,8 @@ def test_the_admins_make_upload_links_too_and_see_what_arrives(make_app):
 
     app = make_app(uploaders="invited", admin_user="root", admin_password_hash=generate_password_hash(PASSWORD))
     admin = signed_in(app)
-    made = admin.client.post("/admin/links", data={"link-csrf_token": admin.csrf, "link-label": "Press kit",
-                                                   "link-max_files": "3", "link-max_megabytes": "2",
-                                                   "link-kind": "any", "link-days": "2"})
+    made, link = make_link(admin.client, "/admin/links", label="Press kit", max_files="3")
     assert made.status_code == 302
-    page = parse(admin.client.get("/admin/").get_data(as_text=True))
-    link = page.find("input", id="new-upload-link").attrs["value"]
     guest = app.test_client()
     use_link(guest, link)
     sent = upload(Api(guest), "Logo")
@@ -242,9 +243,7 @@ def test_the_admins_make_upload_links_too_and_see_what_arrives(make_app):
     assert "owner" not in Api(guest).record(sent["id"])
     [row] = table_rows(admin.client.get("/admin/").get_data(as_text=True), "upload-links")
     assert (row["files"], row["state"]) == ("1 of 3", "open")
-    assert admin.client.post("/admin/links", data={"link-csrf_token": admin.csrf, "link-label": "",
-                                                   "link-max_files": "3", "link-max_megabytes": "2",
-                                                   "link-kind": "any", "link-days": "2"}).status_code == 400
+    assert make_link(admin.client, "/admin/links", label="")[0].status_code == 400
 
 
 def test_opening_an_upload_link_switches_nothing_on_without_its_button(site):
@@ -253,9 +252,7 @@ def test_opening_an_upload_link_switches_nothing_on_without_its_button(site):
     app = site(uploaders="invited,signed-in")
     _, creator = sign_in(app, "mallory@example.com")
     api = Api(creator)
-    creator.post("/me/links", data={"link-csrf_token": api.csrf, "link-label": "Your uploads", "link-max_files": "5",
-                                    "link-max_megabytes": "2", "link-kind": "any", "link-days": "1"})
-    link = parse(creator.get("/me/uploads").get_data(as_text=True)).find("input", id="new-upload-link").attrs["value"]
+    _, link = make_link(creator, label="Your uploads")
     _, ann = sign_in(app, "ann@example.com")
     ann_api = Api(ann)
     assert ann.get(urlsplit(link).path).status_code == 200  # a visit alone
@@ -273,9 +270,7 @@ def test_a_link_holder_neither_publishes_nor_manages_the_creators_file(site):
     app = site(uploaders="invited,signed-in")
     _, creator = sign_in(app, "ann@example.com")
     api = Api(creator)
-    creator.post("/me/links", data={"link-csrf_token": api.csrf, "link-label": "Photos", "link-max_files": "5",
-                                    "link-max_megabytes": "2", "link-kind": "any", "link-days": "1"})
-    link = parse(creator.get("/me/uploads").get_data(as_text=True)).find("input", id="new-upload-link").attrs["value"]
+    _, link = make_link(creator)
     guest = app.test_client()
     use_link(guest, link)
     guest_api = Api(guest)
@@ -324,8 +319,7 @@ def test_a_link_kind_the_site_does_not_take_is_refused(site):
     app = site(uploaders="invited,signed-in", allowed_types=("image/png", "image/jpeg"))
     _, creator = sign_in(app, "ann@example.com")
     api = Api(creator)
-    answer = creator.post("/me/links", data={"link-csrf_token": api.csrf, "link-label": "Clips", "link-max_files": "2",
-                                             "link-max_megabytes": "1", "link-kind": "video/", "link-days": "1"})
+    answer, _ = make_link(creator, label="Clips", kind="video/")
     assert answer.status_code == 400 and "does not accept video/" in answer.get_data(as_text=True)
 
 
