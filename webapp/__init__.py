@@ -46,17 +46,12 @@ def register_local_mode(settings: Settings) -> Settings:
 
 def register_secrets(settings: Settings) -> Settings:
     """Secrets named in the environment (Secrets Manager or SSM) are read once, at start."""
-    if settings.secret_key_secret and not settings.secret_key:
-        from webapp.aws.clients import AwsClients
-        from webapp.aws.keystore import load_secret
+    for field, source in (("secret_key", "secret_key_secret"), ("oidc_client_secret", "oidc_client_secret_secret")):
+        if getattr(settings, source) and not getattr(settings, field):
+            from webapp.aws.clients import AwsClients
+            from webapp.aws.keystore import load_secret
 
-        settings = settings.with_overrides(secret_key=load_secret(AwsClients(settings), settings.secret_key_secret))
-    if settings.oidc_client_secret_secret and not settings.oidc_client_secret:
-        from webapp.aws.clients import AwsClients
-        from webapp.aws.keystore import load_secret
-
-        settings = settings.with_overrides(
-            oidc_client_secret=load_secret(AwsClients(settings), settings.oidc_client_secret_secret))
+            settings = settings.with_overrides(**{field: load_secret(AwsClients(settings), getattr(settings, source))})
     return settings
 
 
@@ -152,11 +147,12 @@ def register_commands(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
-    from webapp import presenters, rules
+    from webapp import access, presenters, rules
 
     app.jinja_env.filters["human_size"] = rules.human_size
     app.jinja_env.filters["time_tag"] = presenters.time_tag
     app.jinja_env.filters["qr_svg"] = presenters.qr_svg
+    app.jinja_env.globals["viewer_states"] = access.VIEWER_STATES  # what lists say for webapp.access's codes
 
     @app.context_processor
     def site_context():

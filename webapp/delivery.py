@@ -112,9 +112,9 @@ def default_share(svc: Services, media: dict) -> dict | None:
 ViewerOf = Callable[[dict], access.Viewer]
 
 
-def read_share(svc: Services, token: str) -> OpenShare | None:
-    """The share and item a token names, or None for a removed file. Refuses only a token
-    that is not ours or whose own expiry has passed; what the records say is for ``decide``."""
+def read_share(svc: Services, token: str) -> OpenShare:
+    """The share and item a token names. Refuses a token that is not ours, whose own expiry has
+    passed, or whose records are gone; what the records say is for ``refusal``."""
     claim = svc.share_tokens.read(token)
     if claim is None:
         raise Refusal("link_unknown", "This link is not one of ours. Check that it was copied whole.", 404)
@@ -122,15 +122,23 @@ def read_share(svc: Services, token: str) -> OpenShare | None:
         raise access.link_expired()
     share = svc.catalog.get_share(claim.media_id, claim.share_id)
     media = svc.catalog.get_media(claim.media_id)
-    return OpenShare(media, share, token) if share is not None and media is not None else None
+    if share is None or media is None:
+        raise access.link_gone()
+    return OpenShare(media, share, token)
+
+
+def refusal(svc: Services, opened: OpenShare, viewer_of: ViewerOf) -> Refusal | None:
+    """Why this browser may not open a share it has read (``webapp.access``), or None."""
+    return access.decide(access.VIEW, opened.media, now=svc.clock(), scan_mode=scanning.mode(svc),
+                         viewer=viewer_of(opened.share), share=opened.share)
 
 
 def open_share(svc: Services, token: str, viewer_of: ViewerOf = lambda share: access.VISITOR) -> OpenShare:
     """A share a viewer may open now, or the refusal ``webapp.access`` gives."""
     opened = read_share(svc, token)
-    if opened is None:
-        raise access.link_gone()
-    decide(svc, access.VIEW, opened.media, viewer_of(opened.share), opened.share)
+    refused = refusal(svc, opened, viewer_of)
+    if refused:
+        raise refused
     return opened
 
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import math
-from typing import Callable, TypeVar
-
 import dataclasses
 import functools
+import math
+from typing import Callable, TypeVar
 
 from flask import flash, redirect, render_template, request, session, url_for
 from flask_wtf import FlaskForm
@@ -77,7 +76,6 @@ def render_manage(svc: Services, media: dict, token: str, *, status: int = 200, 
         global_origins=svc.settings.embed_origins,
         recipients=svc.settings.recipients,
         viewers_told=access.viewers_told(media, now=svc.clock(), scan_mode=scanning.mode(svc)),
-        viewer_states=access.VIEWER_STATES,
         **values,
     )
     # The page holds the secret manage link and every recipient's: no cache may keep it.

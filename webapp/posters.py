@@ -58,7 +58,7 @@ def _video_of(svc: Services, media_id: str, uploader_id: str | None) -> dict:
     if rules.preview_kind(media["content_type"]) != "video":
         raise Refusal("not_a_video", "Only a video has a poster frame.", 409)
     if media.get("scan") == access.SCAN_INFECTED:
-        raise Refusal("media_infected", "This file was withheld because a malware scan found a threat.", 410)
+        raise access.media_infected()
     return media
 
 
@@ -131,8 +131,8 @@ def _problem_with(stored) -> str | None:
 
 
 def reencode(data: bytes) -> bytes:
-    """A JPEG's pixels, decoded and encoded again as the thumbnails are, at most ``SERVED_SIDE``
-    on the long side, then stripped as the clean copies are: no metadata but the colour profile.
+    """A JPEG's pixels, decoded and encoded again as the thumbnails are (no metadata but the
+    colour profile), at most ``SERVED_SIDE`` on the long side.
     Pure; raises ``Rejected``."""
     if len(data) > MAX_POSTER_BYTES:
         raise Rejected(f"The poster frame is over {rules.human_size(MAX_POSTER_BYTES)}.")
@@ -146,10 +146,8 @@ def reencode(data: bytes) -> bytes:
             raise Rejected("The poster frame is not a JPEG image.")
         if max(width, height) > MAX_POSTER_SIDE:
             raise Rejected(f"The poster frame is larger than {MAX_POSTER_SIDE} pixels on a side.")
-        encoded = media_info.thumbnails(data, (SERVED_SIDE,))[SERVED_SIDE]
-        # Pillow writes a source JPEG's comment into what it encodes from it: drop every segment
-        # but the colour ones, as the clean copies do.
-        return media_info.strip_jpeg(encoded)
+        # Encoded as the thumbnails are: no metadata but the colour profile.
+        return media_info.thumbnails(data, (SERVED_SIDE,))[SERVED_SIDE]
     except Rejected:
         raise
     except Exception as error:  # noqa: BLE001 - any decoder error means "this frame"

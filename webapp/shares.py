@@ -109,9 +109,9 @@ def revoke_all(svc: Services, media: dict, by: str = OWNER) -> int:
     again. A withdrawal by the admins also stops links made later, and only they lift it."""
     if media.get("withdrawn_by") == ADMIN:
         by = ADMIN  # the owner withdrawing again must not turn the admins' withdrawal into their own
-    svc.catalog.set_fields(media["id"], {"withdrawn": True, "withdrawn_by": by, "withdrawn_at": iso(svc.clock())})
-    shares = [s for s in svc.catalog.shares_of(media["id"]) if not s.get("revoked")]
     at = iso(svc.clock())
+    svc.catalog.set_fields(media["id"], {"withdrawn": True, "withdrawn_by": by, "withdrawn_at": at})
+    shares = [s for s in svc.catalog.shares_of(media["id"]) if not s.get("revoked")]
     return sum(1 for share in shares if svc.catalog.revoke_share(media["id"], share["share_id"], by=by, at=at))
 
 
@@ -213,10 +213,6 @@ def set_item_password(svc: Services, media: dict, password: str) -> None:
         svc.catalog.set_fields(media["id"], {"password_hash": hash_password(password)})
     else:
         svc.catalog.set_fields(media["id"], {}, remove=("password_hash",))
-
-
-def needs_password(media: dict, share: dict) -> bool:
-    return bool(media.get("password_hash") or share.get("password_hash"))
 
 
 def unlock(svc: Services, media: dict, share: dict, attempt: str) -> None:

@@ -51,7 +51,7 @@ def start_upload(svc: Services, data: object, uploader_id: str, identity: str | 
     The charge is taken when the permission is signed, because the signature is what lets
     bytes into the bucket (the policy and the part plan pin the declared size). ``identity``
     is who is counted (the signed-in person, the upload link, or the client's address:
-    ``webapp.uploaders``); None charges nobody. ``owner`` is whom the item will belong to (a
+    ``webapp.pages.who_uploads``); None charges nobody. ``owner`` is whom the item will belong to (a
     signed-in person, or the creator of the upload ``link`` it comes through, which is charged
     a file and its bytes too).
     """

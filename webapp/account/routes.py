@@ -4,7 +4,7 @@ import re
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 
-from webapp import access, identity, presenters, scanning, services, upload_links
+from webapp import access, config, identity, presenters, scanning, services, upload_links
 from webapp.account.forms import UploadLinkForm
 from webapp.dates import iso
 from webapp.ownership import MINE
@@ -97,18 +97,18 @@ def _page(svc, person, form, status: int = 200):
     scan_mode = scanning.mode(svc)
     items, _ = svc.catalog.owned_by("OWNER#" + person.id, cursor=None, size=MY_UPLOADS_SHOWN, now=int(now))
     mine = access.manageable(items, access.Viewer(person=person.id), now=now, scan_mode=scan_mode)
-    links = upload_links.of_creator(svc, person.id) if "invited" in svc.settings.uploader_modes else None
+    links = upload_links.of_creator(svc, person.id) if config.INVITED in svc.settings.uploader_modes else None
     labels = {link["id"]: link["label"] for link in links or []}
     new_link = session.pop(REVEAL_UPLOAD_LINK, None)
     return render_template("account/my_uploads.html", items=mine, links=links, labels=labels, form=form,
-                           new_link=new_link, viewer_states=access.VIEWER_STATES, mine=MINE), status
+                           new_link=new_link, mine=MINE), status
 
 
 @bp.post("/me/links")
 def new_upload_link():
     svc = services()
     person = person_required(svc)
-    if "invited" not in svc.settings.uploader_modes:
+    if config.INVITED not in svc.settings.uploader_modes:
         raise Refusal("upload_links_off", "Upload links are off on this site (MEDIAHUB_UPLOADERS).", 404)
     form = UploadLinkForm()
     if form.validate_on_submit() and create_upload_link(svc, form, creator=person.id, creator_email=person.email,

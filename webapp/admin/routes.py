@@ -3,7 +3,7 @@ import functools
 from flask import Blueprint, flash, make_response, redirect, render_template, request, session, url_for
 from flask_wtf import FlaskForm
 
-from webapp import access, admin_area, config, limits, services, upload_links
+from webapp import admin_area, config, limits, services, upload_links
 from webapp.account.forms import UploadLinkForm
 from webapp.admin.forms import LoginForm
 from webapp.errors import wants_json
@@ -80,7 +80,7 @@ def _index(svc, link_form, status: int = 200):
     links = (upload_links.of_creator(svc, upload_links.ADMIN_CREATOR)
              if config.INVITED in svc.settings.uploader_modes else None)
     return render_template("admin/index.html", items=items, next_cursor=next_cursor, search=search, form=FlaskForm(),
-                           viewer_states=access.VIEWER_STATES, links=links, link_form=link_form,
+                           links=links, link_form=link_form,
                            labels={link["id"]: link["label"] for link in links or []},
                            new_link=session.pop(REVEAL_UPLOAD_LINK, None)), status
 

@@ -101,6 +101,10 @@ def _if_condition_holds(write) -> bool:
     return True
 
 
+def _link_key(link_id: str) -> dict:
+    return {"pk": {"S": UPLOAD_LINK_PREFIX + link_id}, "sk": {"S": META}}
+
+
 def _media_item(media: dict) -> dict:
     return {"pk": media_pk(media["id"]), "sk": META, **media}
 
@@ -451,6 +455,11 @@ class Catalog:
         }))
         return None
 
+    def _item(self, pk: str, sk: str = META) -> dict | None:
+        """One record by its key (consistent), or None."""
+        answer = self._db.get_item(TableName=self.table, Key={"pk": {"S": pk}, "sk": {"S": sk}}, ConsistentRead=True)
+        return from_item(answer["Item"]) if "Item" in answer else None
+
     def remember_person(self, person_id: str, *, email: str, name: str, at: str) -> None:
         """What mail to a signed-in person needs (their address, their name), refreshed at each
         sign-in: an item keeps only its owner's id."""
@@ -458,21 +467,18 @@ class Catalog:
                                                               "email": email, "name": name, "signed_in_at": at}))
 
     def person(self, person_id: str) -> dict | None:
-        answer = self._db.get_item(TableName=self.table, Key={"pk": {"S": PERSON_PREFIX + person_id}, "sk": {"S": META}})
-        return from_item(answer["Item"]) if "Item" in answer else None
+        return self._item(PERSON_PREFIX + person_id)
 
     def put_upload_link(self, link: dict) -> None:
         self._db.put_item(TableName=self.table, Item=to_item({"pk": UPLOAD_LINK_PREFIX + link["id"], "sk": META, **link}),
                           ConditionExpression="attribute_not_exists(pk)")
 
     def get_upload_link(self, link_id: str) -> dict | None:
-        answer = self._db.get_item(TableName=self.table, Key={"pk": {"S": UPLOAD_LINK_PREFIX + link_id}, "sk": {"S": META}},
-                                   ConsistentRead=True)
-        return from_item(answer["Item"]) if "Item" in answer else None
+        return self._item(UPLOAD_LINK_PREFIX + link_id)
 
     def revoke_upload_link(self, link_id: str, creator: str) -> bool:
         return _if_condition_holds(lambda: self._db.update_item(
-            TableName=self.table, Key={"pk": {"S": UPLOAD_LINK_PREFIX + link_id}, "sk": {"S": META}},
+            TableName=self.table, Key=_link_key(link_id),
             UpdateExpression="SET revoked = :true", ConditionExpression="attribute_exists(pk) AND creator = :creator",
             ExpressionAttributeValues=to_item({":true": True, ":creator": creator}),
         ))
@@ -486,7 +492,7 @@ class Catalog:
         (``refund_upload`` with ``prefix=LINK_CHARGE_PREFIX``).
         """
         charged = _if_condition_holds(lambda: self._db.update_item(
-            TableName=self.table, Key={"pk": {"S": UPLOAD_LINK_PREFIX + link["id"]}, "sk": {"S": META}},
+            TableName=self.table, Key=_link_key(link["id"]),
             UpdateExpression="ADD files :one, #bytes :size",
             ConditionExpression="attribute_exists(pk) AND revoked = :false AND expires_at > :now "
                                 "AND files < :max_files AND #bytes <= :room",
@@ -537,8 +543,7 @@ class Catalog:
         return True
 
     def counter(self, pk: str, sk: str = META) -> dict:
-        answer = self._db.get_item(TableName=self.table, Key={"pk": {"S": pk}, "sk": {"S": sk}}, ConsistentRead=True)
-        return from_item(answer.get("Item", {}))
+        return self._item(pk, sk) or {}
 
     def begin_signin(self, pk: str, now: int, *, allowed: int, lock_seconds: int) -> bool:
         """Count a sign-in attempt before its password is checked, or refuse it (False).

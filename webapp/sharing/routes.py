@@ -1,6 +1,6 @@
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 
-from webapp import access, delivery, ownership, presenters, services, shares, verification
+from webapp import access, delivery, presenters, services, shares, verification
 from webapp.pages import applied, back_to_manage, managed, render_manage
 from webapp.presenters import absolute_url
 from webapp.rules import Refusal
@@ -40,15 +40,15 @@ def viewer_of(share: dict) -> access.Viewer:
 @bp.route("/s/<token>", methods=["GET", "POST"])
 def share_page(token: str):
     svc = services()
-    try:
-        opened = delivery.open_share(svc, token, viewer_of)
-    except Refusal as refusal:
-        if refusal.code == "verification_required":
-            return _verify(svc, token, refusal)
-        if refusal.code != "password_required":
-            raise
-        return _unlock(svc, token)
-    return render_template("share.html", **presenters.share_view(svc, opened, request.remote_addr))
+    opened = delivery.read_share(svc, token)
+    refusal = delivery.refusal(svc, opened, viewer_of)
+    if refusal is None:
+        return render_template("share.html", **presenters.share_view(svc, opened, request.remote_addr))
+    if refusal.code == "verification_required":
+        return _verify(svc, opened, refusal)
+    if refusal.code == "password_required":
+        return _unlock(svc, opened)
+    raise refusal
 
 
 def _verify_page(media: dict, share: dict, form: VerifyCodeForm, status: int, error: str | None = None):
@@ -57,9 +57,8 @@ def _verify_page(media: dict, share: dict, form: VerifyCodeForm, status: int, er
                            code_minutes=verification.CODE_SECONDS // 60), status
 
 
-def _verify(svc, token: str, refusal: Refusal):
+def _verify(svc, opened: delivery.OpenShare, refusal: Refusal):
     """The code page (401 until the code is given); a POST here is the code typed in."""
-    opened = delivery.read_share(svc, token)
     media, share = opened.media, opened.share
     form = VerifyCodeForm()
     if request.method == "POST" and form.validate_on_submit():
@@ -69,7 +68,7 @@ def _verify(svc, token: str, refusal: Refusal):
             form.code.data = ""
             return _verify_page(media, share, form, wrong.status, wrong.message)
         remember_verified(address)
-        return redirect(url_for("sharing.share_page", token=token))
+        return redirect(url_for("sharing.share_page", token=opened.token))
     return _verify_page(media, share, form, refusal.status)
 
 
@@ -77,30 +76,26 @@ def _verify(svc, token: str, refusal: Refusal):
 def send_code(token: str):
     """Mail a one-time code to the share's own recipient (never to an address typed here)."""
     svc = services()
-    try:
-        opened = delivery.open_share(svc, token, viewer_of)
-    except Refusal as refusal:
-        if refusal.code == "password_required":  # the password first, on the share page
-            return redirect(url_for("sharing.share_page", token=token))
-        if refusal.code != "verification_required":
-            raise
-    else:  # nothing to prove (any more) in this browser
-        return redirect(url_for("sharing.share_page", token=token))
     opened = delivery.read_share(svc, token)
+    refusal = delivery.refusal(svc, opened, viewer_of)
+    if refusal is None or refusal.code == "password_required":
+        # Nothing to prove (any more) in this browser, or the password comes first: the share page.
+        return redirect(url_for("sharing.share_page", token=token))
+    if refusal.code != "verification_required":
+        raise refusal
     try:
         address = verification.send_code(svc, opened.media, opened.share)
-    except Refusal as refusal:
-        if not refusal.retry_after:
+    except Refusal as refused:
+        if not refused.retry_after:
             raise
-        page, status = _verify_page(opened.media, opened.share, VerifyCodeForm(formdata=None), refusal.status,
-                                    refusal.message)
-        return page, status, {"Retry-After": str(refusal.retry_after)}
+        page, status = _verify_page(opened.media, opened.share, VerifyCodeForm(formdata=None), refused.status,
+                                    refused.message)
+        return page, status, {"Retry-After": str(refused.retry_after)}
     flash(f"We sent a code to {address}. It works for {verification.CODE_SECONDS // 60} minutes.")
     return redirect(url_for("sharing.share_page", token=token))
 
 
-def _unlock(svc, token: str):
-    opened = delivery.read_share(svc, token)
+def _unlock(svc, opened: delivery.OpenShare):
     media, share = opened.media, opened.share
     form = UnlockForm()
     if request.method == "POST" and form.validate_on_submit():
@@ -109,7 +104,7 @@ def _unlock(svc, token: str):
         except Refusal as refusal:
             return render_template("unlock.html", media=media, form=form, error=refusal.message), refusal.status
         remember_unlocked(share["share_id"])
-        return redirect(url_for("sharing.share_page", token=token))
+        return redirect(url_for("sharing.share_page", token=opened.token))
     return render_template("unlock.html", media=media, form=form)
 
 
