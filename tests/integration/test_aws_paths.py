@@ -94,3 +94,21 @@ def test_an_outage_is_a_clear_503_within_ten_seconds_and_loses_nothing(make_app,
     else:
         svc.storage._s3 = working
     assert api.complete(policy["upload_id"]).status_code == 201  # and the retry records it
+
+
+def test_clients_parse_s3_timestamps_with_the_faster_parser(app, aws, settings):
+    """A real ListParts through moto: its per-part timestamps come out as aware datetimes,
+    read by the parser the clients install through botocore's own hook."""
+    import datetime as dt
+
+    key = "uploads/timestamps/parts.bin"
+    upload = aws.s3.create_multipart_upload(Bucket=settings.bucket, Key=key)["UploadId"]
+    try:
+        aws.s3.upload_part(Bucket=settings.bucket, Key=key, UploadId=upload, PartNumber=1, Body=b"x")
+        listed = aws.s3.list_parts(Bucket=settings.bucket, Key=key, UploadId=upload)["Parts"]
+        stamp = listed[0]["LastModified"]
+        assert isinstance(stamp, dt.datetime) and stamp.utcoffset() is not None
+        assert abs(stamp.timestamp() - dt.datetime.now(dt.timezone.utc).timestamp()) < 300
+        assert stamp.tzinfo is dt.timezone.utc  # fromisoformat's zone, not dateutil's tzlocal
+    finally:
+        aws.s3.abort_multipart_upload(Bucket=settings.bucket, Key=key, UploadId=upload)

@@ -6,6 +6,7 @@ it costs about 200 ms, and a cold start that serves a page needs no AWS call.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import platform
 import threading
@@ -14,6 +15,28 @@ from webapp.config import Settings
 
 LOCAL_CREDENTIALS = {"aws_access_key_id": "mediahub-local", "aws_secret_access_key": "mediahub-local"}
 MAX_CONNECTIONS = 32
+
+
+def parse_timestamp(value):
+    """botocore's timestamp parser, with ISO 8601 strings read by the standard library first.
+
+    Set through botocore's own hook (``set_parser_defaults``). Its default goes through
+    dateutil for every value: about 45 us apiece, and ListParts carries one per part, so the
+    parse was most of the CPU a completion spends reading a 128-part list (5 of 9 ms; a
+    10,000-part list would spend a third of a second). The instant is the same; anything else
+    (RFC 822 headers, epoch numbers, odd forms) still goes to botocore.
+    """
+    from botocore.utils import parse_timestamp as botocore_parse
+
+    if isinstance(value, str) and value[:4].isdigit() and value[4:5] == "-":
+        try:
+            parsed = dt.datetime.fromisoformat(value)
+        except ValueError:
+            pass
+        else:
+            if parsed.tzinfo is not None:
+                return parsed
+    return botocore_parse(value)
 
 
 class LazyClient:
@@ -45,8 +68,11 @@ class AwsClients:
     @functools.cached_property
     def _session(self):
         import boto3
+        import botocore.session
 
-        return boto3.session.Session()
+        core = botocore.session.get_session()
+        core.get_component("response_parser_factory").set_parser_defaults(timestamp_parser=parse_timestamp)
+        return boto3.session.Session(botocore_session=core)
 
     def _client(self, service: str, **config):
         import boto3
