@@ -1,7 +1,8 @@
 """Thumbnails: a 24 MP JPEG reduced with a draft decode (libjpeg scales while decoding) against a
 full decode, each in a fresh, warmed process for its time and peak RSS (against an idle process
 that only loaded Pillow and read the file), alternating; then thumbnails per second of CPU for a
-mixed set of images (JPEG, PNG, WebP, GIF, HEIC), in one process.
+mixed set of images (JPEG, PNG, WebP, GIF, HEIC), in one process; last, the same comparison in
+one process for JPEGs of the same pixels compressed to fewer bytes, as the ratio depends on it.
 
     python -m bench.thumbnails [--quick]
 """
@@ -56,19 +57,23 @@ print(0, peak_mb())
 """
 
 
-def photo(width: int, height: int, fmt: str = "JPEG") -> bytes:
-    """A photo-like image: gradients with grain, so it compresses like a real one."""
+def photo(width: int, height: int, fmt: str = "JPEG", grain: int = 40, quality: int = 90) -> bytes:
+    """A photo-like image: gradients with grain, so it compresses like a real one.
+
+    The default grain and quality give about 4.2 bits per pixel (12.7 MB at 24 MP), a camera's
+    finest JPEG; less grain and a lower quality give the smaller files of phones and editors.
+    """
     from PIL import Image
 
     from webapp import media_info
 
     media_info._pillow()  # registers the HEIF encoder too
-    grain = Image.effect_noise((width, height), 40)
+    noise = Image.effect_noise((width, height), grain)
     red = Image.linear_gradient("L").resize((width, height))
-    green = Image.blend(grain, red.transpose(Image.Transpose.ROTATE_180), 0.5)
-    image = Image.merge("RGB", (red, green, grain))
+    green = Image.blend(noise, red.transpose(Image.Transpose.ROTATE_180), 0.5)
+    image = Image.merge("RGB", (red, green, noise))
     out = io.BytesIO()
-    image.save(out, fmt, **({"quality": 90} if fmt in ("JPEG", "WEBP", "HEIF") else {}))
+    image.save(out, fmt, **({"quality": quality} if fmt in ("JPEG", "WEBP", "HEIF") else {}))
     return out.getvalue()
 
 
@@ -92,6 +97,33 @@ def mixed_rate(images: list[tuple[str, bytes]], seconds: float) -> tuple[float, 
         for _, data in images:
             made += len(media_info.thumbnails(data))
     return made / (time.process_time() - started), made
+
+
+# (grain, quality) for the sweep by file size: from a camera's finest JPEG to a small phone photo.
+SWEEP = ((40, 90), (20, 90), (10, 85), (5, 80))
+
+
+def by_file_size(width: int, height: int, rounds: int) -> list[list[str]]:
+    """Full against draft, in this process (best of ``rounds``), for the same pixels at several
+    file sizes: the draft saves work per pixel, while the Huffman decoding it cannot skip grows
+    with the bytes."""
+    from webapp import media_info
+
+    def best(data: bytes, draft: bool) -> float:
+        times = []
+        for _ in range(rounds):
+            started = time.perf_counter()
+            media_info.thumbnails(data, media_info.THUMBNAIL_SIZES, draft=draft)
+            times.append(time.perf_counter() - started)
+        return min(times)
+
+    rows = []
+    for grain, quality in SWEEP:
+        data = photo(width, height, grain=grain, quality=quality)
+        full, draft = best(data, False), best(data, True)
+        rows.append([f"{len(data) / 1e6:.1f}", f"{len(data) * 8 / (width * height):.2f}", f"{full * 1000:.0f}",
+                     f"{draft * 1000:.0f}", f"{full / draft:.1f}x"])
+    return rows
 
 
 def main(argv=None) -> str:
@@ -130,6 +162,10 @@ def main(argv=None) -> str:
     rate, made = mixed_rate(images, 1 if args.quick else 20)
     report += (f"\n\nMixed set ({', '.join(name for name, _ in images)}; others {side[0]}x{side[1]}), one process: "
                f"{rate:.1f} thumbnails per CPU-second per core ({made} made)")
+
+    sweep = by_file_size(width, height, 2 if args.quick else 3)
+    report += (f"\n\nThe same {mp:.0f} MP at several file sizes, one process, best of {2 if args.quick else 3}\n\n"
+               + table(["file MB", "bits per pixel", "full ms", "draft ms", "ratio"], sweep))
     print(report)
     return report
 
