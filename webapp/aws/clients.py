@@ -23,7 +23,7 @@ def parse_timestamp(value):
     Set through botocore's own hook (``set_parser_defaults``). Its default goes through
     dateutil for every value: about 45 us apiece, and ListParts carries one per part, so the
     parse was most of the CPU a completion spends reading a 128-part list (5 of 9 ms; a
-    10,000-part list would spend a third of a second). The instant is the same; anything else
+    10,000-part list would spend almost half a second). The instant is the same; anything else
     (RFC 822 headers, epoch numbers, odd forms) still goes to botocore.
     """
     from botocore.utils import parse_timestamp as botocore_parse
