@@ -83,11 +83,16 @@ def poster(media: dict) -> Copy | None:
     return Copy(key, f"{stem}-poster.jpg", "image/jpeg", cleaned=True)
 
 
+def why_not(svc: Services, action: str, media: dict | None, viewer: access.Viewer = access.VISITOR,
+            share: dict | None = None) -> Refusal | None:
+    """The access decision (``webapp.access.decide``) with this site's clock and scan mode."""
+    return access.decide(action, media, now=svc.clock(), scan_mode=scanning.mode(svc), viewer=viewer, share=share)
+
+
 def decide(svc: Services, action: str, media: dict | None, viewer: access.Viewer = access.VISITOR,
            share: dict | None = None) -> None:
-    """Ask the access decision (``webapp.access.decide``) with this site's clock and scan mode."""
-    refusal = access.decide(action, media, now=svc.clock(), scan_mode=scanning.mode(svc), viewer=viewer,
-                            share=share)
+    """``why_not``, raised."""
+    refusal = why_not(svc, action, media, viewer, share)
     if refusal:
         raise refusal
 
@@ -129,8 +134,7 @@ def read_share(svc: Services, token: str) -> OpenShare:
 
 def refusal(svc: Services, opened: OpenShare, viewer_of: ViewerOf) -> Refusal | None:
     """Why this browser may not open a share it has read (``webapp.access``), or None."""
-    return access.decide(access.VIEW, opened.media, now=svc.clock(), scan_mode=scanning.mode(svc),
-                         viewer=viewer_of(opened.share), share=opened.share)
+    return why_not(svc, access.VIEW, opened.media, viewer_of(opened.share), opened.share)
 
 
 def open_share(svc: Services, token: str, viewer_of: ViewerOf = lambda share: access.VISITOR) -> OpenShare:
@@ -152,8 +156,7 @@ def download(svc: Services, token: str, viewer_of: ViewerOf, client_ip: str | No
         # Lost a race with a revoke, an expiry or the last allowed download: say which.
         media = svc.catalog.get_media(opened.media["id"])
         share = svc.catalog.get_share(opened.media["id"], opened.share["share_id"])
-        raise access.decide(access.VIEW, media, now=now, scan_mode=scanning.mode(svc),
-                            viewer=viewer_of(opened.share), share=share) or access.download_limit()
+        raise why_not(svc, access.VIEW, media, viewer_of(opened.share), share) or access.download_limit()
     count("Downloads")
     return signed_url(svc, media, now, inline=False, client_ip=client_ip, copy=copy)
 

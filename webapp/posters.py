@@ -36,6 +36,9 @@ POLICY_SECONDS = 120
 # expiring or quarantining an item deletes both with its other renditions.
 RECEIVED_NAME, SERVED_NAME = POSTER_NAMES
 NAMES = POSTER_NAMES
+# What the size and type checks say, before the body is read and after.
+TOO_LARGE = f"The poster frame is over {rules.human_size(MAX_POSTER_BYTES)}."
+NOT_A_JPEG = "The poster frame is not a JPEG image."
 
 
 def received_key(media_id: str) -> str:
@@ -96,8 +99,9 @@ def complete(svc: Services, media_id: str, uploader_id: str | None) -> tuple[dic
         raise Refusal("poster_missing", "No poster frame has arrived yet. Send it, then try again.", 409)
     problem = _problem_with(stored)
     body = b""
+    renditions_store = RenditionStore.of(svc)
     if problem is None:
-        data = RenditionStore.of(svc).read_range(key, 0, MAX_POSTER_BYTES + 1)  # never more than the cap
+        data = renditions_store.read_range(key, 0, MAX_POSTER_BYTES + 1)  # never more than the cap
         try:
             body = reencode(data)
         except Rejected as error:
@@ -108,7 +112,7 @@ def complete(svc: Services, media_id: str, uploader_id: str | None) -> tuple[dic
         count("PostersRejected")
         raise Refusal("poster_rejected", problem, 422)
     served = served_key(media_id)
-    RenditionStore.of(svc).put(served, body, content_type=POSTER_TYPE, content_disposition=_disposition(media))
+    renditions_store.put(served, body, content_type=POSTER_TYPE, content_disposition=_disposition(media))
     svc.storage.delete(key)
     renditions = {**(media.get("renditions") or {}), "poster": served}
     svc.catalog.set_fields(media_id, {"renditions": renditions})
@@ -122,11 +126,11 @@ class Rejected(Exception):
 
 def _problem_with(stored) -> str | None:
     if stored.size > MAX_POSTER_BYTES:
-        return f"The poster frame is over {rules.human_size(MAX_POSTER_BYTES)}."
+        return TOO_LARGE
     if rules.normalize_content_type(stored.content_type) != POSTER_TYPE:
         return f"The poster frame was stored as {stored.content_type or 'no type'}, not {POSTER_TYPE}."
     if not sniff.matches(POSTER_TYPE, stored.head):
-        return "The poster frame is not a JPEG image."
+        return NOT_A_JPEG
     return None
 
 
@@ -135,15 +139,15 @@ def reencode(data: bytes) -> bytes:
     colour profile), at most ``SERVED_SIDE`` on the long side.
     Pure; raises ``Rejected``."""
     if len(data) > MAX_POSTER_BYTES:
-        raise Rejected(f"The poster frame is over {rules.human_size(MAX_POSTER_BYTES)}.")
+        raise Rejected(TOO_LARGE)
     if not sniff.matches(POSTER_TYPE, data[:sniff.HEAD_BYTES]):
-        raise Rejected("The poster frame is not a JPEG image.")
+        raise Rejected(NOT_A_JPEG)
     try:
         width, height = media_info.image_size(data)  # the header only, within the decoding limits
         from PIL import Image
 
         if Image.open(io.BytesIO(data)).format != "JPEG":
-            raise Rejected("The poster frame is not a JPEG image.")
+            raise Rejected(NOT_A_JPEG)
         if max(width, height) > MAX_POSTER_SIDE:
             raise Rejected(f"The poster frame is larger than {MAX_POSTER_SIDE} pixels on a side.")
         # Encoded as the thumbnails are: no metadata but the colour profile.

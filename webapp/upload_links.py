@@ -123,9 +123,10 @@ def check_type(link: dict, content_type: str) -> None:
 
 def charge(svc: Services, link: dict, media_id: str, size: int) -> None:
     """Take the file from the link's allowance, or say which limit it would pass."""
-    if size > int(link["max_bytes"]) - int(link.get("bytes", 0)):
+    left = max(0, int(link["max_bytes"]) - int(link.get("bytes", 0)))
+    if size > left:
         raise Refusal("upload_link_full", f"This file is larger than what the upload link still takes "
-                      f"({rules.human_size(max(0, int(link['max_bytes']) - int(link.get('bytes', 0))))}).", 413)
+                      f"({rules.human_size(left)}).", 413)
     if not svc.catalog.charge_upload_link(link, media_id=media_id, size=size, now=int(svc.clock())):
         raise why_closed(svc.catalog.get_upload_link(link["id"]), svc.clock()) or Refusal(
             "upload_link_full", "This file would take the upload link past what it allows.", 413)
@@ -141,8 +142,8 @@ def revoke(svc: Services, link_id_: str, creator: str) -> None:
 
 
 def of_creator(svc: Services, creator: str, limit: int = 50) -> list[dict]:
-    links, _ = svc.catalog.owned_by("LINKS#" + creator, cursor=None, size=limit, now=int(svc.clock()))
     now = svc.clock()
+    links, _ = svc.catalog.owned_by("LINKS#" + creator, cursor=None, size=limit, now=int(now))
     for link in links:
         closed = why_closed(link, now)
         link["state"] = "open" if closed is None else closed.code.removeprefix("upload_link_").replace("_", " ")
