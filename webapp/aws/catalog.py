@@ -128,8 +128,7 @@ class Catalog:
         )
 
     def _get(self, media_id: str, sk: str = META) -> dict | None:
-        answer = self._db.get_item(TableName=self.table, Key=self._key(media_id, sk), ConsistentRead=True)
-        return from_item(answer["Item"]) if "Item" in answer else None
+        return self._item(media_pk(media_id), sk)
 
     def get_media(self, media_id: str) -> dict | None:
         return self._get(media_id)
