@@ -13,7 +13,11 @@ const outdir = path.join(root, "static", "dist");
 await rm(outdir, { recursive: true, force: true });
 const result = await esbuild.build({
   absWorkingDir: root,
-  entryPoints: { upload: "frontend/upload.js" },
+  entryPoints: {
+    upload: "frontend/upload.js",
+    transfer: "frontend/transfer.js",
+    "download-all-sw": "frontend/download-all-sw.js",
+  },
   bundle: true,
   minify: true,
   format: "iife",

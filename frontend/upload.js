@@ -11,6 +11,7 @@ import "@uppy/core/css/style.min.css";
 import "@uppy/dashboard/css/style.min.css";
 
 import { sendPoster } from "./poster.js";
+import { finishTransfer, openTransfer, transferIdFor } from "./transfer-result.js";
 import { declaredType, refusal } from "./sniff.js";
 
 const root = document.getElementById("uploader");
@@ -120,6 +121,7 @@ async function startUpload(file) {
     name: file.meta.title || "",
     caption: file.meta.caption || "",
     ...options(),
+    transfer_id: transferIdFor(),
   });
   uppy.setFileMeta(file.id, { uploadId: started.upload_id });
   return started;
@@ -321,6 +323,15 @@ uppy.on("file-added", (file) => {
 uppy.addPreProcessor(async () => {
   await Promise.all(checks.values());
 });
+// The files sent in one go are one transfer: opened before the first byte goes.
+uppy.addPreProcessor(async () => {
+  try {
+    await openTransfer(api, form);
+  } catch (err) {
+    showError(err.message);
+    throw err;
+  }
+});
 
 uppy.on("restriction-failed", (file, error) => showError(error.message));
 uppy.on("upload", () => {
@@ -345,31 +356,20 @@ uppy.on("restored", () => {
   }
 });
 
-function link(label, href) {
-  const a = document.createElement("a");
-  a.href = href;
-  a.textContent = label;
-  return a;
-}
-
 uppy.on("complete", async (result) => {
   const recorded = result.successful.map((file) => uppy.getFile(file.id)).filter((f) => f && f.meta.media);
-  if (recorded.length === 1 && result.failed.length === 0) {
+  if (recorded.length === 0) return;
+  // One file and nothing failed: its own page, as before; else the transfer's links here.
+  const single = recorded.length === 1 && result.failed.length === 0;
+  try {
+    await finishTransfer(api, single ? null : results);
+  } catch (err) {
+    showError(err.message);
+  }
+  if (single) {
     await postersSent(); // leaving the page would stop a capture still under way
     window.location.assign(recorded[0].meta.media.links.page);
-    return;
   }
-  for (const file of recorded) {
-    const { media } = file.meta;
-    const item = document.createElement("li");
-    const name = document.createElement("strong");
-    name.textContent = media.name;
-    item.append(name, " ", link("details", media.links.page));
-    if (media.links.share) item.append(" · ", link("share link", media.links.share));
-    if (media.links.manage) item.append(" · ", link("manage link (save it: shown once)", media.links.manage));
-    results.append(item);
-  }
-  results.hidden = recorded.length === 0;
 });
 
 form.addEventListener("change", () => uppy.setMeta(options()));

@@ -189,6 +189,29 @@ def decide(action: str, media: dict | None, *, now: float, scan_mode: str, viewe
     return None
 
 
+def decide_transfer(transfer: dict | None, share: dict | None, files: list[dict], *, now: float, scan_mode: str,
+                    viewer: Viewer = VISITOR) -> Refusal | None:
+    """Why ``viewer`` may not open a transfer's link now, or None when they may.
+
+    The link as a whole: gone, withdrawn, expired (its own end, or every file gone), the
+    transfer's password. Each file is then asked of ``decide`` (``VIEW``) with the link as its
+    share, so a file's scan, withdrawal or download limit holds as on its own link.
+    """
+    if transfer is None or share is None:
+        return link_gone()
+    if share.get("revoked"):
+        return link_revoked(share.get("revoked_by"))
+    if share["expires_at"] <= now:
+        return link_expired()
+    if not files:
+        return link_gone()
+    if all(media["expires_at"] <= now for media in files):
+        return link_expired()
+    if (transfer.get("password_hash") or share.get("password_hash")) and not viewer.unlocked:
+        return password_required()
+    return None
+
+
 def manageable(items: list[dict], viewer: Viewer, *, now: float, scan_mode: str) -> list[dict]:
     """For "My uploads" and the admin list: the items ``viewer`` may manage, each with the code a
     visitor would be told (``viewers_told``), so the lists say what viewers get."""

@@ -70,7 +70,8 @@ class Settings:
     multipart_threshold: int = parts.DEFAULT_MULTIPART_THRESHOLD
     multipart_part_bytes: int = parts.DEFAULT_PART_BYTES
     allowed_types: tuple[str, ...] = DEFAULT_ALLOWED_TYPES
-    share_ttl_seconds: int = 3600
+    # The longest a share link may be chosen to last; 0: as long as the files are kept.
+    share_ttl_seconds: int = 0
     retention_days: int = 7
     upload_policy_seconds: int = MAX_POLICY_SECONDS
     port: int = 5000
@@ -149,8 +150,9 @@ class Settings:
             )
         if not 1 <= self.upload_policy_seconds <= MAX_POLICY_SECONDS:
             problems.append(f"MEDIAHUB_UPLOAD_POLICY_SECONDS must be between 1 and {MAX_POLICY_SECONDS}")
-        if not 60 <= self.share_ttl_seconds <= 7 * 86400:
-            problems.append("MEDIAHUB_SHARE_TTL_SECONDS must be between 60 and 604800 (7 days)")
+        if self.share_ttl_seconds and not 60 <= self.share_ttl_seconds <= 3650 * 86400:
+            problems.append("MEDIAHUB_SHARE_TTL_SECONDS must be 0 (links last as long as the files) or between 60 "
+                            "and 315360000 (3650 days)")
         if not 1 <= self.max_retention_days <= 3650:
             problems.append("MEDIAHUB_MAX_RETENTION_DAYS must be between 1 and 3650")
         if not 1 <= self.retention_days <= self.max_retention_days:

@@ -63,7 +63,9 @@ PATHS = {
                 "401": _error("This site takes uploads from signed-in people only (MEDIAHUB_UPLOADERS)",
                               ["sign_in_required"]),
                 "403": _error("This site takes uploads through upload links only", ["upload_link_required"]),
-                "404": _error("The upload link this browser opened is not ours", ["upload_link_unknown"]),
+                "404": _error("The upload link this browser opened is not ours, or the transfer is not this "
+                              "session's", ["upload_link_unknown", "transfer_not_found"]),
+                "409": _error("The transfer is finished: open a new one", ["transfer_closed"]),
                 "410": _error("The upload link is used up, expired or withdrawn",
                               ["upload_link_used_up", "upload_link_closed"]),
                 "413": _error("Larger than the upload link still takes", ["upload_link_full"]),
@@ -197,6 +199,36 @@ PATHS = {
                 "200": _json("LinksAnswer", "A link for each id that has one, and why not for the others"),
                 "400": _error("Refused", ["invalid_request"]),
                 "401": _error("No or wrong API key", ["api_key_invalid"]),
+                "503": STORAGE_DOWN,
+            },
+        }
+    },
+    "/api/transfers": {
+        "post": {
+            "summary": "Open a transfer: the files sent together get one share link and one manage link",
+            "operationId": "startTransfer",
+            "parameters": [CSRF],
+            "requestBody": _request("TransferRequest"),
+            "responses": {
+                "201": _json("TransferStarted", "Open: send each file with `transfer_id`, then finish it"),
+                "400": _error("Refused", ["invalid_request", "recipient_not_allowed", "csrf_failed"]),
+                "401": _error("This site takes uploads from signed-in people only", ["sign_in_required"]),
+                "403": _error("This site takes uploads through upload links only", ["upload_link_required"]),
+                "503": STORAGE_DOWN,
+            },
+        }
+    },
+    "/api/transfers/{transfer_id}/finish": {
+        "post": {
+            "summary": "Finish a transfer: its links (the manage link this once), mailed once to its address",
+            "operationId": "finishTransfer",
+            "parameters": [{"name": "transfer_id", "in": "path", "required": True, "schema": {"type": "string"}},
+                           CSRF],
+            "responses": {
+                "200": _json("TransferAnswer", "Finished; a repeat answers without the manage link"),
+                "400": CSRF_FAILED,
+                "404": _error("No such transfer for this session", ["transfer_not_found"]),
+                "409": _error("No file of it has arrived yet", ["transfer_empty"]),
                 "503": STORAGE_DOWN,
             },
         }

@@ -42,9 +42,15 @@ def managed_by(svc: Services, media_id: str, manage_token: str, person: str | No
     media = live_media(svc, media_id)
     if manage_token == MINE and person:
         return _owned(svc, media, access.Viewer(person=person))
-    if not tokens.secret_matches(manage_token, media.get("manage_hash")):
+    if not tokens.secret_matches(manage_token, media.get("manage_hash")) and not _transfer_token(svc, media, manage_token):
         raise Refusal("manage_link_invalid", "This manage link is not valid for this file.", 403)
     return _owned(svc, media, access.Viewer(manage_token_ok=True))
+
+
+def _transfer_token(svc: Services, media: dict, manage_token: str) -> bool:
+    """A file of a transfer is managed with the transfer's one manage link too."""
+    transfer = svc.catalog.get_transfer(media["transfer_id"]) if media.get("transfer_id") else None
+    return bool(transfer and tokens.secret_matches(manage_token, transfer.get("manage_hash")))
 
 
 MAX_EMBED_ORIGINS = 20

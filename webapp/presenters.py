@@ -177,3 +177,134 @@ def result_page(svc: Services, media: dict, manage_token: str | None, client_ip:
         "scan_text": SCAN_TEXT[shown["scan"]],
         "share_qr": qr_svg(share_url, "QR code of the share link") if share_url else None,
     }
+
+
+# Transfers.
+
+KIND_ICONS = {"image": "🖼", "video": "🎞", "audio": "🎵", None: "📄"}
+
+
+def transfer_json(svc: Services, transfer: dict, links: dict) -> dict:
+    """The finished transfer for the upload page: its links (shown this once), when the share
+    link stops, and a QR code of it."""
+    from webapp import transfers
+
+    files = transfers.files_of(svc, transfer)
+    share = svc.catalog.get_transfer_share(transfer["id"], transfer["share_id"])
+    ends = max((int(m["expires_at"]) for m in files), default=int(transfer["expires_at"]))
+    link_end = min(int(share["expires_at"]), ends) if share else ends
+    return {
+        "id": transfer["id"],
+        "files": [{"id": m["id"], "name": m["name"], "filename": m["filename"], "size": m["size"],
+                   "content_type": m["content_type"], "page": absolute_url(svc, "media.result", media_id=m["id"])}
+                  for m in files],
+        "links": links,
+        "link_expires_at": iso(link_end),
+        "link_follows_files": bool(share and share.get("follows_files")),
+        "files_expire_at": iso(ends),
+        "qr_svg": str(qr_svg(links["share"], "QR code of the share link")) if links.get("share") else None,
+        "mailed_to": transfer.get("email"),
+    }
+
+
+def _file_row(svc: Services, media: dict, token: str, viewer, now: float, client_ip: str | None) -> dict:
+    """One file on a transfer's page: its thumbnail, poster or an icon, and whether a viewer may have it."""
+    from webapp import access, transfers  # noqa: F401
+
+    kind = rules.preview_kind(media["content_type"])
+    row = {"id": media["id"], "name": media.get("name") or media["filename"], "filename": media["filename"],
+           "size": media["size"], "content_type": media["content_type"], "kind": kind,
+           "icon": KIND_ICONS.get(kind, KIND_ICONS[None]), "thumbnail": None, "refusal": None,
+           "download": url_for("sharing.transfer_file", token=token, media_id=media["id"])}
+    refusal = delivery.why_not(svc, "view", media, viewer, {"expires_at": now + 1, "revoked": False})
+    if refusal is not None and refusal.code not in ("password_required", "download_limit"):
+        row["refusal"] = refusal.message
+        return row
+    picture = delivery.thumbnail(media, 320) or delivery.poster(media)
+    if picture is not None:
+        row["thumbnail"] = delivery.signed_url(svc, media, now, inline=True, client_ip=client_ip, copy=picture)
+    if refusal is not None:
+        row["refusal"] = refusal.message
+    return row
+
+
+def transfer_view(svc: Services, opened, viewer, client_ip: str | None) -> dict:
+    """A transfer's share page: every file with a picture, name, size and type, and when the
+    link stops (the files' own expiry unless the uploader chose a shorter time)."""
+    from webapp import transfers
+
+    now = svc.clock()
+    rows = [_file_row(svc, media, opened.short_id, viewer, now, client_ip) for media in opened.files]
+    link_end = transfers.link_expiry(opened)
+    files_end = max(int(m["expires_at"]) for m in opened.files)
+    owner = viewer.manage_token_ok
+    # The card's picture: only where no password guards the files, signed until the link ends.
+    card_image = None
+    if not (opened.transfer.get("password_hash") or opened.share.get("password_hash")):
+        first = next((m for m in opened.files if delivery.thumbnail(m, 1280) or delivery.thumbnail(m, 320)), None)
+        if first is not None and delivery.why_not(svc, "view", first, viewer, transfers.transfer_view(opened)) is None:
+            copy = delivery.thumbnail(first, 1280) or delivery.thumbnail(first, 320)
+            card_image = delivery.signed_url(svc, first, now, inline=True, copy=copy,
+                                             seconds=max(60, int(link_end - now)))
+    total = sum(int(m["size"]) for m in opened.files)
+    title = (opened.files[0].get("name") or opened.files[0]["filename"]) if len(opened.files) == 1 else \
+        f"{len(opened.files)} files"
+    return {
+        "token": opened.short_id,
+        "files": rows,
+        "title": title,
+        "summary": f"{len(opened.files)} file{'s' if len(opened.files) != 1 else ''}, {rules.human_size(total)} in all",
+        "link_expires_at": link_end,
+        "follows_files": link_end >= files_end,
+        "owner": owner,
+        "card_image": card_image,
+        "page_url": absolute_url(svc, "sharing.share_page", token=opened.short_id),
+        "can_zip": all(row["refusal"] is None for row in rows),
+    }
+
+
+def transfer_files_json(svc: Services, opened) -> dict:
+    return {"name": "mediahub-" + opened.transfer["id"][:8],
+            "files": [{"id": m["id"], "filename": m["filename"], "size": m["size"],
+                       "modified": m.get("created_at")} for m in opened.files]}
+
+
+def transfer_manage_view(svc: Services, transfer: dict, token: str, client_ip: str | None, **forms) -> dict:
+    """The transfer's manage page: a preview of its files and its share link first, sections below."""
+    from webapp import transfers
+    from webapp.media.forms import ItemPasswordForm
+    from webapp.sharing.forms import ShareForm, TransferExpiryForm
+
+    files = transfers.files_of(svc, transfer)
+    now = svc.clock()
+    rows = []
+    for media in files:
+        picture = delivery.thumbnail(media, 320) or delivery.poster(media)
+        kind = rules.preview_kind(media["content_type"])
+        rows.append({**media, "kind": kind, "icon": KIND_ICONS.get(kind, KIND_ICONS[None]),
+                     "thumbnail": delivery.signed_url(svc, media, now, inline=True, client_ip=client_ip, copy=picture)
+                     if picture is not None and media.get("scan") != scanning.INFECTED else None})
+    links = []
+    for share in sorted(svc.catalog.transfer_shares(transfer["id"]), key=lambda s: s["created_at"]):
+        ends = max((int(m["expires_at"]) for m in files), default=int(share["expires_at"]))
+        end = min(int(share["expires_at"]), ends)
+        state = "withdrawn" if share.get("revoked") else ("expired" if end <= now else "active")
+        links.append({**share, "ends": end, "state": state,
+                      "url": absolute_url(svc, "sharing.share_page", token=transfers.link_id_of(svc, share))})
+    main_share = next((s for s in links if s["share_id"] == transfer.get("share_id")), None)
+    qr = qr_svg(main_share["url"], "QR code of the share link") if main_share and main_share["state"] == "active" else None
+    days = max(1, -(-(max((int(m["expires_at"]) for m in files), default=int(now)) - int(now)) // 86400))
+    return {
+        "transfer": transfer,
+        "token": token,
+        "files": rows,
+        "links": links,
+        "main_share": main_share,
+        "share_qr": qr,
+        "total": sum(int(m["size"]) for m in files),
+        "outcome": forms.get("outcome"),
+        "share_form": forms.get("share_form") or ShareForm(formdata=None),
+        "password_form": forms.get("password_form") or ItemPasswordForm(formdata=None),
+        "expiry_form": forms.get("expiry_form") or TransferExpiryForm(formdata=None, days=days),
+        "recipients": svc.settings.recipients,
+    }

@@ -295,6 +295,15 @@ def human_size(size: int) -> str:
     raise AssertionError("unreachable")
 
 
+def human_duration(seconds: int) -> str:
+    """Whole days when it is days, else hours: "5 days", "1 hour"."""
+    if seconds >= 86400 and seconds % 86400 == 0:
+        days = seconds // 86400
+        return f"{days} day" + ("" if days == 1 else "s")
+    hours = max(1, round(seconds / 3600))
+    return f"{hours} hour" + ("" if hours == 1 else "s")
+
+
 # --- Origins allowed to embed ------------------------------------------------
 
 DEFAULT_PORTS = {"http": 80, "https": 443}

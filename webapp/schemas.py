@@ -58,6 +58,8 @@ class UploadRequest(Body):
     checksum_algorithm = fields.String(allow_none=True, load_default=None,
                                        validate=validate.OneOf(tuple(parts.CHECKSUM_ALGORITHMS)),
                                        metadata={"description": "for multipart uploads; SHA256 by default"})
+    transfer_id = fields.String(allow_none=True, load_default=None, metadata={
+        "description": "the transfer (POST /api/transfers) this file belongs to"})
 
 
 class PartRequest(Schema):
@@ -181,6 +183,52 @@ class LinksAnswer(Schema):
     errors = fields.Dict(keys=fields.String(), values=fields.Nested(ErrorBody), required=True)
 
 
+class TransferRequest(Body):
+    email = fields.String(allow_none=True, load_default=None, metadata={
+        "description": "the uploader's address: the share and manage links are mailed there once (within the "
+                       "site's recipients rule)", "example": "me@example.com"})
+    link_seconds = fields.Integer(strict=True, allow_none=True, load_default=None, metadata={
+        "description": "how long the share link works, from 3600; empty: as long as the files are kept. Longer "
+                       "than the files (or MEDIAHUB_SHARE_TTL_SECONDS) is cut to it and `capped` says so"})
+    retention_days = fields.Integer(strict=True, allow_none=True, load_default=None,
+                                    metadata={"description": "how long the files will be kept (as each upload says)"})
+
+
+class TransferStarted(Schema):
+    transfer_id = fields.String(required=True, metadata={
+        "description": "send it as `transfer_id` with each file's POST /api/uploads"})
+    capped = fields.String(allow_none=True, metadata={"description": "why the link lasts less than asked"})
+
+
+class TransferFile(Schema):
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    filename = fields.String(required=True)
+    size = fields.Integer(required=True)
+    content_type = fields.String(required=True)
+    page = fields.Url(required=True)
+
+
+class TransferLinks(Schema):
+    share = fields.Url(metadata={"description": "/s/<id>: the transfer's short share link"})
+    manage = fields.Url(metadata={"description": "the manage page; shown this once (and mailed to `email`)"})
+
+
+class Transfer(Schema):
+    id = fields.String(required=True)
+    files = fields.List(fields.Nested(TransferFile), required=True)
+    links = fields.Nested(TransferLinks, required=True)
+    link_expires_at = fields.DateTime(required=True)
+    link_follows_files = fields.Boolean(required=True)
+    files_expire_at = fields.DateTime(required=True)
+    qr_svg = fields.String(allow_none=True, metadata={"description": "the share link as an SVG QR code"})
+    mailed_to = fields.String(allow_none=True)
+
+
+class TransferAnswer(Schema):
+    transfer = fields.Nested(Transfer, required=True)
+
+
 class Health(Schema):
     status = fields.String(required=True, validate=validate.OneOf(["ok"]))
 
@@ -188,4 +236,5 @@ class Health(Schema):
 # Nested schemas first: apispec then refers to them instead of registering them again.
 COMPONENTS = (ErrorBody, Error, UploadRequest, UploadPolicy, MultipartPlan, PartRequest, PartBatch, SignedPart,
               SignedParts, HeldPart, HeldParts, MediaLinks, Media, MediaAnswer, Link, LinksRequest, LinksAnswer,
-              PosterRequest, PosterPolicy, Health)
+              PosterRequest, PosterPolicy, TransferRequest, TransferStarted, TransferFile, TransferLinks, Transfer,
+              TransferAnswer, Health)

@@ -31,6 +31,7 @@ class ShareOutcome:
     sent: list[str] = dataclasses.field(default_factory=list)
     refused: list[tuple[str, str]] = dataclasses.field(default_factory=list)
     failed: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+    capped: str = ""  # when the links were cut short (to the files' expiry), what the owner is told
 
 
 @dataclasses.dataclass(frozen=True)

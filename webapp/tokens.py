@@ -59,6 +59,7 @@ class UploadClaim:
     visibility: str
     owner: str = ""  # the signed-in person (or an upload link's creator) the item belongs to
     upload_link: str = ""  # the upload link it came through
+    transfer_id: str = ""  # the transfer (the files chosen together) it belongs to
 
     @property
     def key(self) -> str:
@@ -145,6 +146,17 @@ class UploadTickets:
 def new_id() -> str:
     """128 random bits, URL-safe, no padding."""
     return secrets.token_urlsafe(16)
+
+
+def short_id_for(secret_key: str, share_id: str) -> str:
+    """A transfer link's short id: 22 URL-safe characters (132 bits) of an HMAC of its share's
+    random id under the site's secret key. The catalog keeps only its hash, so a leaked table
+    opens nothing, while the owner's pages can show the link again (they know the share id and
+    the site knows its key)."""
+    import base64
+
+    digest = hmac.new(secret_key.encode(), b"mediahub.short-link:" + share_id.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode()[:22]
 
 
 def new_secret() -> str:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 
-from webapp import config, limits, parts, rules, sniff, tokens, upload_links
+from webapp import config, limits, parts, rules, sniff, tokens, transfers, upload_links
 from webapp.config import S3_SINGLE_POST_LIMIT
 from webapp.dates import iso
 from webapp.logs import count
@@ -66,6 +66,7 @@ def start_upload(svc: Services, data: object, uploader_id: str, identity: str | 
     if link is not None:
         # The file is the link's creator's: its holder neither publishes it nor gets to manage it.
         request = dataclasses.replace(request, visibility="private")
+    transfer = transfers.for_upload(svc, data.get("transfer_id"), uploader_id) if data.get("transfer_id") else None
     multipart = parts.uses_multipart(request.size, settings.multipart_threshold)
     algorithm = parts.check_checksum_algorithm(data.get("checksum_algorithm")) if multipart else ""
     now = svc.clock()
@@ -83,6 +84,7 @@ def start_upload(svc: Services, data: object, uploader_id: str, identity: str | 
         visibility=request.visibility,
         owner=owner,
         upload_link=link["id"] if link else "",
+        transfer_id=transfer["id"] if transfer else "",
     )
     if link is not None:
         upload_links.check_type(link, request.content_type)
@@ -323,7 +325,8 @@ def record_upload(svc: Services, key: str, uploader_id: str | None) -> Completio
         count("UploadsCompleted")
         count("UploadBytes", stored.size, unit="Bytes")
         if claim.upload_link:
-            upload_links.announce(svc, media)
+            if not claim.transfer_id:  # a transfer's files are announced once, when it is finished
+                upload_links.announce(svc, media)
             manage_token = None  # the creator manages it (My uploads), not whoever held the link
         return Completion(media, created=True, manage_token=manage_token, share=share)
     existing = _already_recorded(svc, media_id)  # another request got there first
@@ -381,11 +384,15 @@ def _ready_record(svc: Services, claim: UploadClaim, stored) -> tuple[dict, dict
         media.update(owner=claim.owner, gsi3pk="OWNER#" + claim.owner, gsi3sk=sort_key)
     if claim.upload_link:
         media["upload_link"] = claim.upload_link
+    if claim.transfer_id:
+        media["transfer_id"] = claim.transfer_id
+    ttl = svc.settings.share_ttl_seconds
     share = {
         "share_id": share_id,
         "recipient": "anyone",
         "created_at": iso(now),
-        "expires_at": min(expires_at, int(now) + svc.settings.share_ttl_seconds),
+        # As long as the file is kept, unless the site sets a shorter longest link.
+        "expires_at": min(expires_at, int(now) + ttl) if ttl else expires_at,
         "downloads": 0,
         "revoked": False,
     }

@@ -7,7 +7,7 @@ def test_defaults_are_local_mode():
     settings = Settings.from_env({})
     assert settings.local_mode
     assert settings.max_upload_bytes == 100_000_000
-    assert settings.share_ttl_seconds == 3600
+    assert settings.share_ttl_seconds == 0  # links last as long as the files
     assert len(settings.secret_key) >= 32
 
 

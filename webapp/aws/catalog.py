@@ -21,6 +21,10 @@ OWNER_INDEX = "gsi3"
 UPLOAD_LINK_PREFIX = "UPLOADLINK#"
 PERSON_PREFIX = "PERSON#"
 LINK_CHARGE_PREFIX = "LINKCHARGE#"
+TRANSFER_PREFIX = "TRANSFER#"
+# A short link's id is a secret: only its SHA-256 is a key ("SHORT#<hash>"), so a leaked table
+# gives no working link.
+SHORT_PREFIX = "SHORT#"
 
 
 def media_pk(media_id: str) -> str:
@@ -137,16 +141,154 @@ class Catalog:
         return self._get(media_id, share_sk(share_id))
 
     def create_ready(self, media: dict, share: dict) -> bool:
-        """The ready record and its first share, written once, together.
+        """The ready record and its first share, written once, together; a file of a transfer
+        joins its transfer's list in the same transaction (never a transfer without its file).
 
         Returns False when a record for this id exists already (a replayed callback,
         the S3 event, or a rejection); the caller then reads and answers with it.
         """
         new = {"ConditionExpression": "attribute_not_exists(pk)", "TableName": self.table}
-        return _if_condition_holds(lambda: self._db.transact_write_items(TransactItems=[
+        writes = [
             {"Put": {**new, "Item": to_item(_media_item(media))}},
             {"Put": {**new, "Item": to_item(_share_item(media["id"], share))}},
-        ]))
+        ]
+        if media.get("transfer_id"):
+            writes.append({"Update": {
+                "TableName": self.table,
+                "Key": {"pk": {"S": TRANSFER_PREFIX + media["transfer_id"]}, "sk": {"S": META}},
+                "UpdateExpression": "ADD media_ids :id",
+                "ConditionExpression": "attribute_exists(pk)",
+                "ExpressionAttributeValues": {":id": {"SS": [media["id"]]}},
+            }})
+        return _if_condition_holds(lambda: self._db.transact_write_items(TransactItems=writes))
+
+    # Transfers: the files chosen together, one share link and one manage page for them.
+
+    def put_transfer(self, transfer: dict) -> None:
+        self._db.put_item(TableName=self.table,
+                          Item=to_item({"pk": TRANSFER_PREFIX + transfer["id"], "sk": META, **transfer}),
+                          ConditionExpression="attribute_not_exists(pk)")
+
+    def get_transfer(self, transfer_id: str) -> dict | None:
+        return self._item(TRANSFER_PREFIX + transfer_id)
+
+    def set_transfer_fields(self, transfer_id: str, values: dict, *, remove: tuple[str, ...] = (),
+                            only_if: tuple[str, object] | None = None) -> bool:
+        """SET (and REMOVE) fields on a transfer; with ``only_if`` (field, value) only while the
+        field holds that value (False when it does not: someone else got there first)."""
+        names = {f"#f{i}": field for i, field in enumerate(values)}
+        names.update({f"#r{i}": field for i, field in enumerate(remove)})
+        parts = []
+        if values:
+            parts.append("SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(values))))
+        if remove:
+            parts.append("REMOVE " + ", ".join(f"#r{i}" for i in range(len(remove))))
+        attribute_values = {f":v{i}": v for i, v in enumerate(values.values())}
+        condition = "attribute_exists(pk)"
+        if only_if is not None:
+            names["#cond"] = only_if[0]
+            attribute_values[":cond"] = only_if[1]
+            condition += " AND #cond = :cond"
+        kwargs = {"TableName": self.table, "Key": {"pk": {"S": TRANSFER_PREFIX + transfer_id}, "sk": {"S": META}},
+                  "UpdateExpression": " ".join(parts), "ConditionExpression": condition,
+                  "ExpressionAttributeNames": names}
+        if attribute_values:
+            kwargs["ExpressionAttributeValues"] = to_item(attribute_values)
+        return _if_condition_holds(lambda: self._db.update_item(**kwargs))
+
+    def drop_from_transfer(self, transfer_id: str, media_id: str) -> None:
+        _if_condition_holds(lambda: self._db.update_item(
+            TableName=self.table, Key={"pk": {"S": TRANSFER_PREFIX + transfer_id}, "sk": {"S": META}},
+            UpdateExpression="DELETE media_ids :id", ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues={":id": {"SS": [media_id]}}))
+
+    def delete_transfer(self, transfer_id: str) -> None:
+        for share in self.transfer_shares(transfer_id):
+            if share.get("short_hash"):
+                self._db.delete_item(TableName=self.table,
+                                     Key={"pk": {"S": SHORT_PREFIX + share["short_hash"]}, "sk": {"S": META}})
+        for sk in [META] + [share_sk(share["share_id"]) for share in self.transfer_shares(transfer_id)]:
+            self._db.delete_item(TableName=self.table, Key={"pk": {"S": TRANSFER_PREFIX + transfer_id}, "sk": {"S": sk}})
+
+    def put_transfer_share(self, transfer_id: str, share: dict) -> None:
+        """A link to a transfer and the record its short id is looked up by, written together."""
+        new = {"ConditionExpression": "attribute_not_exists(pk)", "TableName": self.table}
+        self._db.transact_write_items(TransactItems=[
+            {"Put": {**new, "Item": to_item({"pk": TRANSFER_PREFIX + transfer_id, "sk": share_sk(share["share_id"]),
+                                              **share})}},
+            {"Put": {**new, "Item": to_item({"pk": SHORT_PREFIX + share["short_hash"], "sk": META,
+                                              "transfer_id": transfer_id, "share_id": share["share_id"],
+                                              "expires_at": share["expires_at"]})}},
+        ])
+
+    def short_link(self, short_hash: str) -> dict | None:
+        return self._item(SHORT_PREFIX + short_hash)
+
+    def get_transfer_share(self, transfer_id: str, share_id: str) -> dict | None:
+        return self._item(TRANSFER_PREFIX + transfer_id, share_sk(share_id))
+
+    def set_transfer_share_fields(self, transfer_id: str, share_id: str, values: dict,
+                                  remove: tuple[str, ...] = ()) -> None:
+        names = {f"#f{i}": field for i, field in enumerate(values)}
+        names.update({f"#r{i}": field for i, field in enumerate(remove)})
+        parts = []
+        if values:
+            parts.append("SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(values))))
+        if remove:
+            parts.append("REMOVE " + ", ".join(f"#r{i}" for i in range(len(remove))))
+        kwargs = {"TableName": self.table,
+                  "Key": {"pk": {"S": TRANSFER_PREFIX + transfer_id}, "sk": {"S": share_sk(share_id)}},
+                  "UpdateExpression": " ".join(parts), "ConditionExpression": "attribute_exists(pk)",
+                  "ExpressionAttributeNames": names}
+        if values:
+            kwargs["ExpressionAttributeValues"] = to_item({f":v{i}": v for i, v in enumerate(values.values())})
+        self._db.update_item(**kwargs)
+
+    def transfer_shares(self, transfer_id: str) -> list[dict]:
+        answer = self._db.query(
+            TableName=self.table,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :share)",
+            ExpressionAttributeValues={":pk": {"S": TRANSFER_PREFIX + transfer_id}, ":share": {"S": "SHARE#"}},
+            ConsistentRead=True,
+        )
+        return [from_item(item) for item in answer["Items"]]
+
+    def media_many(self, media_ids: list[str]) -> list[dict]:
+        """The media records of these ids that exist (BatchGetItem, 100 at a time)."""
+        found: list[dict] = []
+        for start in range(0, len(media_ids), 100):
+            keys = [{"pk": {"S": media_pk(i)}, "sk": {"S": META}} for i in dict.fromkeys(media_ids[start:start + 100])]
+            request = {self.table: {"Keys": keys, "ConsistentRead": True}}
+            while request:
+                answer = self._db.batch_get_item(RequestItems=request)
+                found.extend(from_item(item) for item in answer["Responses"].get(self.table, []))
+                request = answer.get("UnprocessedKeys") or None
+        return found
+
+    def count_transfer_download(self, media_id: str, transfer_id: str, share_id: str, now: int, at: str) -> bool:
+        """One file of a transfer downloaded through the transfer's link: counted on the file and
+        on the link together, or neither (the file's limit, the link's state, as ``count_download``)."""
+        count_on_media = {
+            "TableName": self.table,
+            "Key": self._key(media_id),
+            "UpdateExpression": "ADD download_count :one",
+            "ConditionExpression": (
+                "#status = :ready AND expires_at > :now AND transfer_id = :transfer AND "
+                "(attribute_not_exists(max_downloads) OR download_count < max_downloads)"
+            ),
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": to_item({":one": 1, ":ready": "ready", ":now": now, ":transfer": transfer_id}),
+        }
+        count_on_share = {
+            "TableName": self.table,
+            "Key": {"pk": {"S": TRANSFER_PREFIX + transfer_id}, "sk": {"S": share_sk(share_id)}},
+            "UpdateExpression": "ADD downloads :one SET last_download_at = :at",
+            "ConditionExpression": "attribute_exists(pk) AND revoked = :false AND expires_at > :now",
+            "ExpressionAttributeValues": to_item({":one": 1, ":at": at, ":false": False, ":now": now}),
+        }
+        return _if_condition_holds(lambda: self._db.transact_write_items(
+            TransactItems=[{"Update": count_on_media}, {"Update": count_on_share}]
+        ))
 
     def put_rejected(self, media_id: str, reason: str, expires_at: int) -> None:
         """Remember why an upload was refused, so a repeat says so; TTL removes it."""

@@ -39,6 +39,7 @@ class LocalCdn:
         self._s3 = s3_client
         self._bucket = bucket
         self._public_keys: dict = {}
+        self._origins: set[str] = set()
         self._clock = clock
         self._server = None
         self.base_url: str | None = None
@@ -46,6 +47,12 @@ class LocalCdn:
     def trust(self, key_id: str, public_key) -> None:
         """Like adding a public key to the distribution's trusted key group."""
         self._public_keys[key_id] = public_key
+
+    def allow_origin(self, site_url: str) -> None:
+        """Like the distribution's CORS response headers: the site's pages may read the files
+        (its "Download all" zips them in the browser). The signature stays the lock."""
+        parts = site_url.split("/")
+        self._origins.add("/".join(parts[:3]))
 
     def __call__(self, environ, start_response):
         request = Request(environ)
@@ -71,6 +78,9 @@ class LocalCdn:
         headers = {HEADER_NAMES[k]: str(answer[k]) for k in PASSED_THROUGH if answer.get(k) is not None}
         headers.update(RESPONSE_HEADERS_POLICY)
         headers["Accept-Ranges"] = "bytes"
+        if request.headers.get("Origin") in self._origins:
+            headers["Access-Control-Allow-Origin"] = request.headers["Origin"]
+            headers["Vary"] = "Origin"
         status = 206 if "ContentRange" in answer else 200
         body = answer["Body"]
         if request.method == "HEAD":

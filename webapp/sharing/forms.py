@@ -53,3 +53,11 @@ class VerifyCodeForm(FlaskForm):
 class UnlockForm(FlaskForm):
     password = PasswordField("Password", validators=[InputRequired(), Length(max=MAX_PASSWORD_CHARS)])
     submit = SubmitField("Open")
+
+
+class TransferExpiryForm(PrefixedForm):
+    """Days beyond the site's longest are kept at the longest, and the page says so."""
+
+    prefix_name = "expiry"
+    days = IntegerField("Keep the files for (days from now)", validators=[InputRequired(), NumberRange(min=1)])
+    submit = SubmitField("Change expiry")

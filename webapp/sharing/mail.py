@@ -25,3 +25,25 @@ def composer(svc: Services, media: dict, request: shares.ShareRequest) -> shares
         return subject, render_template("email/share.txt", **values), render_template("email/share.html", **values)
 
     return compose
+
+
+def transfer_composer(svc: Services):
+    """The mails of a transfer: "uploaded" (to the uploader's own address: the share link and
+    the manage link), "arrived" (to an upload link's maker: one mail for the batch) and
+    "shared" (to a recipient: their own link)."""
+
+    def compose(kind: str, transfer: dict, files: list, links: dict):
+        count = len(files)
+        what = (files[0].get("name") or files[0]["filename"]) if count == 1 else f"{count} files"
+        subject = {
+            "uploaded": f"Your upload: {what}",
+            "arrived": f"{what} arrived through your upload link “{links.get('label', '')}”",
+            "shared": svc.settings.mail_subject.replace("{name}", what),
+        }[kind]
+        where = f"{svc.settings.site_url}/me/uploads" if svc.settings.site_url else "“My uploads” on the site"
+        values = dict(kind=kind, files=files, what=what, links=links, where=where,
+                      expires_at=utc_text(links["expires_at"]) if links.get("expires_at") else "")
+        return subject, render_template("email/transfer.txt", **values), render_template("email/transfer.html",
+                                                                                          **values)
+
+    return compose

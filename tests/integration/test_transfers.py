@@ -1,0 +1,134 @@
+"""Transfers over HTTP: several files, one short link, one manage link, mailed once."""
+
+import hashlib
+import json
+
+import pytest
+import requests
+
+from tests.support import Api, png_bytes
+from webapp.local.outbox import sent_messages
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app(recipients=("@example.com",), mail_from="Mediahub <noreply@mediahub.test>")
+
+
+@pytest.fixture
+def api(client):
+    return Api(client)
+
+
+def send_transfer(api, count: int, **options) -> tuple[str, list[dict]]:
+    started = api.post("/api/transfers", json=options)
+    assert started.status_code == 201, started.get_json()
+    transfer_id = started.get_json()["transfer_id"]
+    media = []
+    for n in range(count):
+        done = api.upload(png_bytes(padding=100 + n), filename=f"photo-{n}.png", transfer_id=transfer_id)
+        assert done.status_code == 201, done.get_json()
+        media.append(done.get_json()["media"])
+    return transfer_id, media
+
+
+def finish(api, transfer_id: str) -> dict:
+    answer = api.post(f"/api/transfers/{transfer_id}/finish")
+    assert answer.status_code == 200, answer.get_json()
+    return answer.get_json()["transfer"]
+
+
+def test_files_sent_together_have_one_short_link_that_lasts_as_long_as_the_files(api, client, table_items):
+    transfer_id, media = send_transfer(api, 3)
+    transfer = finish(api, transfer_id)
+    share, manage = transfer["links"]["share"], transfer["links"]["manage"]
+    assert [f["id"] for f in transfer["files"]] == [m["id"] for m in media]
+    short = share.rsplit("/", 1)[1]
+    assert share == f"http://localhost/s/{short}" and len(short) <= 24
+    # A full link on the real domain stays under 60 characters.
+    assert len(f"https://media.example.com/s/{short}") < 60
+    assert transfer["link_follows_files"] and transfer["link_expires_at"] == transfer["files_expire_at"]
+    stored = json.dumps(table_items())
+    assert short not in stored and manage.rsplit("/", 1)[1] not in stored
+    assert hashlib.sha256(short.encode()).hexdigest() in stored
+    page = client.get(share)
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert all(m["filename"] in text for m in media)
+    assert "until the files' own expiry" in text
+    assert 'property="og:title"' in text and 'loading="lazy"' in text
+    # The manage link is shown once: a second finish answers without it.
+    assert "manage" not in finish(api, transfer_id)["links"]
+
+
+def test_each_file_of_a_transfer_downloads_and_counts_for_a_visitor_only(api, app, client):
+    transfer_id, media = send_transfer(api, 2)
+    share = finish(api, transfer_id)["links"]["share"]
+    # The uploader's own browser: not counted.
+    own = client.get(f"{share}/files/{media[0]['id']}")
+    assert own.status_code == 302
+    assert api.record(media[0]["id"])["download_count"] == 0
+    visitor = app.test_client()
+    link = visitor.get(f"{share}/files/{media[0]['id']}/link")
+    assert link.status_code == 200
+    fetched = requests.get(link.get_json()["url"], timeout=10)
+    assert fetched.status_code == 200 and fetched.content.startswith(b"\x89PNG")
+    assert api.record(media[0]["id"])["download_count"] == 1
+    assert visitor.get(f"{share}/files/not-a-file-of-it-0000").status_code == 404
+
+
+def test_the_uploaders_address_gets_both_links_once(api, settings):
+    transfer_id, _ = send_transfer(api, 2, email="me@example.com")
+    transfer = finish(api, transfer_id)
+    finish(api, transfer_id)
+    mails = [m for m in sent_messages(settings.aws_endpoint_url) if m["to"] == "me@example.com"]
+    assert len(mails) == 1
+    assert transfer["links"]["share"] in mails[0]["links"] and transfer["links"]["manage"] in mails[0]["links"]
+
+
+def test_an_address_outside_the_recipients_rule_is_refused_before_any_upload(api):
+    answer = api.post("/api/transfers", json={"email": "stranger@elsewhere.net"})
+    assert answer.status_code == 400
+    assert answer.get_json()["error"]["code"] == "recipient_not_allowed"
+
+
+def test_a_longer_link_than_the_files_is_capped_and_says_so(api):
+    answer = api.post("/api/transfers", json={"link_seconds": 5 * 86400, "retention_days": 2})
+    assert answer.status_code == 201
+    assert "at most 2 days" in answer.get_json()["capped"]
+
+
+def test_a_shorter_link_is_kept(api):
+    transfer_id, _ = send_transfer(api, 1, link_seconds=3600)
+    transfer = finish(api, transfer_id)
+    assert not transfer["link_follows_files"] and transfer["link_expires_at"] < transfer["files_expire_at"]
+
+
+def test_manage_page_withdraws_and_deletes(api, app, client):
+    transfer_id, media = send_transfer(api, 2)
+    transfer = finish(api, transfer_id)
+    manage, share = transfer["links"]["manage"], transfer["links"]["share"]
+    page = client.get(manage)
+    assert page.status_code == 200 and share in page.get_data(as_text=True)
+    # One file of it is managed with the same link.
+    assert client.get(f"/manage/{media[0]['id']}/{manage.rsplit('/', 1)[1]}").status_code == 200
+    api.refresh_csrf()
+    assert api.post(f"{manage}/files/{media[0]['id']}/delete").status_code == 302
+    assert api.record(media[0]["id"]) is None
+    assert api.post(f"{manage}/withdraw").status_code == 302
+    assert app.test_client().get(share).status_code == 410
+    assert api.post(f"{manage}/delete").status_code == 302
+    assert app.test_client().get(share).status_code == 404
+    assert client.get(manage).status_code == 404
+
+
+def test_a_file_cannot_join_someone_elses_transfer(api, app):
+    transfer_id, _ = send_transfer(api, 1)
+    other = Api(app.test_client())
+    answer = other.start(png_bytes(), transfer_id=transfer_id)
+    assert answer.status_code == 404 and answer.get_json()["error"]["code"] == "transfer_not_found"
+
+
+def test_old_signed_links_keep_working(api, client):
+    media = api.upload(png_bytes()).get_json()["media"]
+    assert client.get(media["links"]["share"]).status_code == 200
