@@ -25,6 +25,10 @@ TRANSFER_PREFIX = "TRANSFER#"
 # A short link's id is a secret: only its SHA-256 is a key ("SHORT#<hash>"), so a leaked table
 # gives no working link.
 SHORT_PREFIX = "SHORT#"
+# Their own sort keys (not META, not SHARE#): a query for media records or their shares never meets them.
+TRANSFER_SK = "TRANSFER"
+SHORT_SK = "LINK"
+TRANSFER_SHARE_PREFIX = "LINK#"
 
 
 def media_pk(media_id: str) -> str:
@@ -33,6 +37,11 @@ def media_pk(media_id: str) -> str:
 
 def share_sk(share_id: str) -> str:
     return f"SHARE#{share_id}"
+
+
+def transfer_share_sk(share_id: str) -> str:
+    """A link to a transfer (beside its record, under ``TRANSFER#<id>``)."""
+    return TRANSFER_SHARE_PREFIX + share_id
 
 
 def to_item(values: dict) -> dict:
@@ -155,7 +164,7 @@ class Catalog:
         if media.get("transfer_id"):
             writes.append({"Update": {
                 "TableName": self.table,
-                "Key": {"pk": {"S": TRANSFER_PREFIX + media["transfer_id"]}, "sk": {"S": META}},
+                "Key": {"pk": {"S": TRANSFER_PREFIX + media["transfer_id"]}, "sk": {"S": TRANSFER_SK}},
                 "UpdateExpression": "ADD media_ids :id",
                 "ConditionExpression": "attribute_exists(pk)",
                 "ExpressionAttributeValues": {":id": {"SS": [media["id"]]}},
@@ -166,11 +175,11 @@ class Catalog:
 
     def put_transfer(self, transfer: dict) -> None:
         self._db.put_item(TableName=self.table,
-                          Item=to_item({"pk": TRANSFER_PREFIX + transfer["id"], "sk": META, **transfer}),
+                          Item=to_item({"pk": TRANSFER_PREFIX + transfer["id"], "sk": TRANSFER_SK, **transfer}),
                           ConditionExpression="attribute_not_exists(pk)")
 
     def get_transfer(self, transfer_id: str) -> dict | None:
-        return self._item(TRANSFER_PREFIX + transfer_id)
+        return self._item(TRANSFER_PREFIX + transfer_id, TRANSFER_SK)
 
     def set_transfer_fields(self, transfer_id: str, values: dict, *, remove: tuple[str, ...] = (),
                             only_if: tuple[str, object] | None = None) -> bool:
@@ -189,7 +198,7 @@ class Catalog:
             names["#cond"] = only_if[0]
             attribute_values[":cond"] = only_if[1]
             condition += " AND #cond = :cond"
-        kwargs = {"TableName": self.table, "Key": {"pk": {"S": TRANSFER_PREFIX + transfer_id}, "sk": {"S": META}},
+        kwargs = {"TableName": self.table, "Key": {"pk": {"S": TRANSFER_PREFIX + transfer_id}, "sk": {"S": TRANSFER_SK}},
                   "UpdateExpression": " ".join(parts), "ConditionExpression": condition,
                   "ExpressionAttributeNames": names}
         if attribute_values:
@@ -198,7 +207,7 @@ class Catalog:
 
     def drop_from_transfer(self, transfer_id: str, media_id: str) -> None:
         _if_condition_holds(lambda: self._db.update_item(
-            TableName=self.table, Key={"pk": {"S": TRANSFER_PREFIX + transfer_id}, "sk": {"S": META}},
+            TableName=self.table, Key={"pk": {"S": TRANSFER_PREFIX + transfer_id}, "sk": {"S": TRANSFER_SK}},
             UpdateExpression="DELETE media_ids :id", ConditionExpression="attribute_exists(pk)",
             ExpressionAttributeValues={":id": {"SS": [media_id]}}))
 
@@ -206,26 +215,26 @@ class Catalog:
         for share in self.transfer_shares(transfer_id):
             if share.get("short_hash"):
                 self._db.delete_item(TableName=self.table,
-                                     Key={"pk": {"S": SHORT_PREFIX + share["short_hash"]}, "sk": {"S": META}})
-        for sk in [META] + [share_sk(share["share_id"]) for share in self.transfer_shares(transfer_id)]:
+                                     Key={"pk": {"S": SHORT_PREFIX + share["short_hash"]}, "sk": {"S": SHORT_SK}})
+        for sk in [TRANSFER_SK] + [transfer_share_sk(share["share_id"]) for share in self.transfer_shares(transfer_id)]:
             self._db.delete_item(TableName=self.table, Key={"pk": {"S": TRANSFER_PREFIX + transfer_id}, "sk": {"S": sk}})
 
     def put_transfer_share(self, transfer_id: str, share: dict) -> None:
         """A link to a transfer and the record its short id is looked up by, written together."""
         new = {"ConditionExpression": "attribute_not_exists(pk)", "TableName": self.table}
         self._db.transact_write_items(TransactItems=[
-            {"Put": {**new, "Item": to_item({"pk": TRANSFER_PREFIX + transfer_id, "sk": share_sk(share["share_id"]),
+            {"Put": {**new, "Item": to_item({"pk": TRANSFER_PREFIX + transfer_id, "sk": transfer_share_sk(share["share_id"]),
                                               **share})}},
-            {"Put": {**new, "Item": to_item({"pk": SHORT_PREFIX + share["short_hash"], "sk": META,
+            {"Put": {**new, "Item": to_item({"pk": SHORT_PREFIX + share["short_hash"], "sk": SHORT_SK,
                                               "transfer_id": transfer_id, "share_id": share["share_id"],
                                               "expires_at": share["expires_at"]})}},
         ])
 
     def short_link(self, short_hash: str) -> dict | None:
-        return self._item(SHORT_PREFIX + short_hash)
+        return self._item(SHORT_PREFIX + short_hash, SHORT_SK)
 
     def get_transfer_share(self, transfer_id: str, share_id: str) -> dict | None:
-        return self._item(TRANSFER_PREFIX + transfer_id, share_sk(share_id))
+        return self._item(TRANSFER_PREFIX + transfer_id, transfer_share_sk(share_id))
 
     def set_transfer_share_fields(self, transfer_id: str, share_id: str, values: dict,
                                   remove: tuple[str, ...] = ()) -> None:
@@ -237,7 +246,7 @@ class Catalog:
         if remove:
             parts.append("REMOVE " + ", ".join(f"#r{i}" for i in range(len(remove))))
         kwargs = {"TableName": self.table,
-                  "Key": {"pk": {"S": TRANSFER_PREFIX + transfer_id}, "sk": {"S": share_sk(share_id)}},
+                  "Key": {"pk": {"S": TRANSFER_PREFIX + transfer_id}, "sk": {"S": transfer_share_sk(share_id)}},
                   "UpdateExpression": " ".join(parts), "ConditionExpression": "attribute_exists(pk)",
                   "ExpressionAttributeNames": names}
         if values:
@@ -248,7 +257,7 @@ class Catalog:
         answer = self._db.query(
             TableName=self.table,
             KeyConditionExpression="pk = :pk AND begins_with(sk, :share)",
-            ExpressionAttributeValues={":pk": {"S": TRANSFER_PREFIX + transfer_id}, ":share": {"S": "SHARE#"}},
+            ExpressionAttributeValues={":pk": {"S": TRANSFER_PREFIX + transfer_id}, ":share": {"S": TRANSFER_SHARE_PREFIX}},
             ConsistentRead=True,
         )
         return [from_item(item) for item in answer["Items"]]
@@ -281,7 +290,7 @@ class Catalog:
         }
         count_on_share = {
             "TableName": self.table,
-            "Key": {"pk": {"S": TRANSFER_PREFIX + transfer_id}, "sk": {"S": share_sk(share_id)}},
+            "Key": {"pk": {"S": TRANSFER_PREFIX + transfer_id}, "sk": {"S": transfer_share_sk(share_id)}},
             "UpdateExpression": "ADD downloads :one SET last_download_at = :at",
             "ConditionExpression": "attribute_exists(pk) AND revoked = :false AND expires_at > :now",
             "ExpressionAttributeValues": to_item({":one": 1, ":at": at, ":false": False, ":now": now}),
