@@ -176,6 +176,7 @@ def result_page(svc: Services, media: dict, manage_token: str | None, client_ip:
         "poster": shown["links"].get("poster"),
         "scan_text": SCAN_TEXT[shown["scan"]],
         "share_qr": qr_svg(share_url, "QR code of the share link") if share_url else None,
+        "in_transfer": bool(media.get("transfer_id")),
     }
 
 

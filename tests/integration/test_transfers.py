@@ -7,6 +7,7 @@ import pytest
 import requests
 
 from tests.support import Api, png_bytes
+from tests.oidc_support import oidc_provider_factory  # noqa: F401 (a fixture)
 from webapp.local.outbox import sent_messages
 
 
@@ -132,3 +133,23 @@ def test_a_file_cannot_join_someone_elses_transfer(api, app):
 def test_old_signed_links_keep_working(api, client):
     media = api.upload(png_bytes()).get_json()["media"]
     assert client.get(media["links"]["share"]).status_code == 200
+
+
+def test_signed_in_people_find_every_transfer_in_my_uploads(make_app, oidc_provider_factory):  # noqa: F811
+    from tests.integration.test_sign_in import CALLBACK, sign_in
+
+    provider = oidc_provider_factory([CALLBACK])
+    app = make_app(oidc_issuer=provider.issuer, oidc_client_id=provider.client_id,
+                   oidc_client_secret=provider.client_secret, uploaders="signed-in",
+                   signin_allowlist=("@example.com",))
+    _, client = sign_in(app, "ann@example.com")
+    api = Api(client)
+    transfer_id, media = send_transfer(api, 2)
+    finish(api, transfer_id)
+    mine = client.get("/me/uploads").get_data(as_text=True)
+    assert f"/t/{transfer_id}/mine" in mine and "2 files" in mine
+    # Managed without the secret link, as its owner; nobody else.
+    page = client.get(f"/t/{transfer_id}/mine")
+    assert page.status_code == 200 and media[1]["filename"] in page.get_data(as_text=True)
+    _, other = sign_in(app, "bob@example.com")
+    assert other.get(f"/t/{transfer_id}/mine").status_code == 403

@@ -4,7 +4,7 @@ import re
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 
-from webapp import access, config, identity, presenters, scanning, services, upload_links
+from webapp import access, config, identity, presenters, scanning, services, transfers, upload_links
 from webapp.account.forms import UploadLinkForm
 from webapp.dates import iso
 from webapp.ownership import MINE
@@ -100,8 +100,9 @@ def _page(svc, person, form, status: int = 200):
     links = upload_links.of_creator(svc, person.id) if config.INVITED in svc.settings.uploader_modes else None
     labels = {link["id"]: link["label"] for link in links or []}
     new_link = session.pop(REVEAL_UPLOAD_LINK, None)
+    sent = [t for t in transfers.of_owner(svc, person.id) if t["files"]]
     return render_template("account/my_uploads.html", items=mine, links=links, labels=labels, form=form,
-                           new_link=new_link, mine=MINE), status
+                           new_link=new_link, mine=MINE, transfers=sent), status
 
 
 @bp.post("/me/links")
