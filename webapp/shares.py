@@ -68,6 +68,8 @@ def share_by_email(svc: Services, mailer: Mailer | None, media: dict, request: S
         reshare(svc, media)
     now = svc.clock()
     expires_at = min(int(now) + request.days * 86400, media["expires_at"])
+    if expires_at < int(now) + request.days * 86400:
+        outcome.capped = capped_note(media, request.days)
     for address in allowed:
         share = {
             "share_id": tokens.new_id(),
@@ -142,7 +144,8 @@ def set_visibility(svc: Services, media: dict, visibility: str) -> None:
 def new_link_for_anyone(svc: Services, media: dict, days: int) -> dict:
     """A fresh link anyone may open, for ``days`` (never past the file's own expiry).
 
-    The link made at upload lasts only MEDIAHUB_SHARE_TTL_SECONDS; the owner makes longer ones here.
+    The answer's ``asked_until`` is when it would have stopped without the file's expiry, so the
+    page can say it was cut short.
     """
     limit = svc.settings.max_share_days
     if not 1 <= days <= limit:
@@ -158,7 +161,13 @@ def new_link_for_anyone(svc: Services, media: dict, days: int) -> dict:
         "revoked": False,
     }
     svc.catalog.put_share(media["id"], share)
-    return share
+    return {**share, "asked_until": int(now) + days * 86400}
+
+
+def capped_note(media: dict, days: int) -> str:
+    """What the owner is told when a link asked for ``days`` stops earlier, with the file."""
+    return (f"You asked for {days} day{'s' if days != 1 else ''}, but the file is kept only until "
+            f"{iso(int(media['expires_at']))}: the link stops then. Keep the file longer to make it last.")
 
 
 def effective_expiry(media: dict, share: dict) -> int:

@@ -50,9 +50,10 @@ def check_start(settings, data: object) -> tuple[str, int | None, int, str]:
     days, why the lifetime was capped or "") from the page's request. Pure."""
     if not isinstance(data, dict):
         raise Refusal("invalid_request", "Send a JSON object.")
-    email = (data.get("email") or "").strip()
+    email = data.get("email") or ""
     if not isinstance(email, str):
         raise Refusal("invalid_request", "The e-mail address must be text.")
+    email = email.strip()
     if email:
         try:
             email = rules.parse_email(email)

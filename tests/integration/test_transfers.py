@@ -6,7 +6,7 @@ import json
 import pytest
 import requests
 
-from tests.support import Api, png_bytes
+from tests.support import CSRF_META, Api, png_bytes
 from tests.oidc_support import oidc_provider_factory  # noqa: F401 (a fixture)
 from webapp.local.outbox import sent_messages
 
@@ -153,3 +153,44 @@ def test_signed_in_people_find_every_transfer_in_my_uploads(make_app, oidc_provi
     assert page.status_code == 200 and media[1]["filename"] in page.get_data(as_text=True)
     _, other = sign_in(app, "bob@example.com")
     assert other.get(f"/t/{transfer_id}/mine").status_code == 403
+
+
+def test_a_file_link_longer_than_the_file_says_it_was_capped(api, client):
+    media = api.upload(png_bytes(), retention_days=2).get_json()["media"]
+    manage = media["links"]["manage"]
+    made = client.post(manage + "/links", data={"anyone-csrf_token": api.csrf, "anyone-days": "5"},
+                       follow_redirects=True)
+    assert "You asked for 5 days, but the file is kept only until" in made.get_data(as_text=True)
+    shared = client.post(manage + "/share", data={"share-csrf_token": api.csrf, "share-recipients": "ann@example.com",
+                                                  "share-days": "5"})
+    assert "You asked for 5 days" in shared.get_data(as_text=True)
+    page = client.get(manage).get_data(as_text=True)
+    # The page opens with the file's preview and its share link, the sections below.
+    assert page.index('id="manage-preview"') < page.index('id="manage-share-link"') < page.index("<dl")
+
+
+def test_a_transfer_kept_longer_than_the_site_allows_says_it_was_capped(api, client, settings):
+    transfer_id, _ = send_transfer(api, 1)
+    manage = finish(api, transfer_id)["links"]["manage"]
+    answer = client.post(manage + "/expiry", data={"expiry-csrf_token": api.csrf, "expiry-days": "400"},
+                         follow_redirects=True)
+    assert f"Files can be kept at most {settings.max_retention_days} days" in answer.get_data(as_text=True)
+
+
+def test_through_an_upload_link_the_maker_gets_one_mail_per_batch_and_the_sender_no_link(make_app, settings):
+    from webapp import upload_links
+
+    app = make_app(uploaders="invited", mail_from="Mediahub <noreply@mediahub.test>")
+    svc = app.extensions["mediahub"]
+    request = upload_links.LinkRequest(label="Holiday", max_files=5, max_bytes=1_000_000, days=3, types=())
+    link, token = upload_links.create(svc, request, creator="p-maker", creator_email="maker@example.com")
+    sender = app.test_client()
+    page = sender.get(f"/u/{token}")
+    csrf = CSRF_META.search(page.get_data(as_text=True)).group(1)
+    assert sender.post(f"/u/{token}", data={"csrf_token": csrf}).status_code == 302
+    api = Api(sender)
+    transfer_id, _ = send_transfer(api, 3)
+    transfer = finish(api, transfer_id)
+    assert transfer["links"] == {}
+    mails = [m for m in sent_messages(settings.aws_endpoint_url) if m["to"] == "maker@example.com"]
+    assert len(mails) == 1 and "3 files" in mails[0]["subject"]

@@ -154,9 +154,11 @@ def new_link(media_id: str, token: str):
     media = managed(svc, media_id, token)
     form = AnyoneLinkForm()
     if form.validate_on_submit():
-        done, _ = applied(form.days, shares.new_link_for_anyone, svc, media, form.days.data)
+        done, made = applied(form.days, shares.new_link_for_anyone, svc, media, form.days.data)
         if done:
             flash("A new link for anyone is ready: copy it from the top of the page.")
+            if made["expires_at"] < made["asked_until"]:
+                flash(shares.capped_note(media, form.days.data))
             return back_to_manage(media_id, token)
     return render_manage(svc, media, token, anyone_form=form, status=400)
 
