@@ -146,12 +146,16 @@ def open_share(svc: Services, token: str, viewer_of: ViewerOf = lambda share: ac
     return opened
 
 
-def download(svc: Services, token: str, viewer_of: ViewerOf, client_ip: str | None = None) -> str:
-    """Count one download atomically and return a signed URL for the file."""
+def download(svc: Services, token: str, viewer_of: ViewerOf, client_ip: str | None = None,
+             owns: Callable[[dict], bool] = lambda media: False) -> str:
+    """Count one download atomically and return a signed URL for the file. The file's own
+    uploader (``owns``) is never counted: their downloads must not use up a recipient's limit."""
     opened = open_share(svc, token, viewer_of)
     now = svc.clock()
     media = opened.media
     copy = viewer_copy(media, svc.settings.strip_metadata)  # before counting: a refusal costs no download
+    if owns(media):
+        return signed_url(svc, media, now, inline=False, client_ip=client_ip, copy=copy)
     if not svc.catalog.count_download(media["id"], opened.share["share_id"], int(now), iso(now)):
         # Lost a race with a revoke, an expiry or the last allowed download: say which.
         media = svc.catalog.get_media(opened.media["id"])

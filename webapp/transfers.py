@@ -316,6 +316,7 @@ def change_expiry(svc: Services, transfer: dict, days: int) -> tuple[int, str]:
     for share in svc.catalog.transfer_shares(transfer["id"]):
         if share.get("follows_files"):
             svc.catalog.set_transfer_share_fields(transfer["id"], share["share_id"], {"expires_at": kept_until})
+            svc.catalog.set_short_link_expiry(share["short_hash"], kept_until)
     return expires_at, capped
 
 

@@ -194,3 +194,13 @@ def test_through_an_upload_link_the_maker_gets_one_mail_per_batch_and_the_sender
     assert transfer["links"] == {}
     mails = [m for m in sent_messages(settings.aws_endpoint_url) if m["to"] == "maker@example.com"]
     assert len(mails) == 1 and "3 files" in mails[0]["subject"]
+
+
+def test_the_uploaders_own_downloads_never_use_up_a_recipients_limit(api, app, client):
+    media = api.upload(png_bytes(), max_downloads=1).get_json()["media"]
+    for _ in range(3):
+        assert client.get(media["links"]["download"]).status_code == 302
+    assert api.record(media["id"])["download_count"] == 0
+    recipient = app.test_client()
+    assert recipient.get(media["links"]["download"]).status_code == 302
+    assert recipient.get(media["links"]["download"]).status_code == 410

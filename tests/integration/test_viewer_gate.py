@@ -147,7 +147,8 @@ def test_viewers_get_the_clean_copy_and_the_owner_the_original(site):
     assert (shown["width"], shown["height"], shown["duration_seconds"], shown["pages"]) == (640, 480, None, None)
     assert {"Canon", "EOS 5D", "N"} <= set(exif_of(data).values())
 
-    download = requests.get(api.client.get(media["links"]["download"]).headers["Location"], timeout=10)
+    viewer = api.client.application.test_client()  # not the uploader: their downloads are not counted
+    download = requests.get(viewer.get(media["links"]["download"]).headers["Location"], timeout=10)
     assert download.status_code == 200 and download.headers["Content-Type"] == "image/jpeg"
     assert download.headers["Content-Disposition"].startswith('attachment; filename="holiday.jpg"')
     embed = requests.get(api.client.get(f"/embed/{media['id']}", headers={"Origin": ALLOWED}).headers["Location"],

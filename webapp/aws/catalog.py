@@ -230,6 +230,13 @@ class Catalog:
                                               "expires_at": share["expires_at"]})}},
         ])
 
+    def set_short_link_expiry(self, short_hash: str, expires_at: int) -> None:
+        """The lookup record lives (TTL) as long as its link."""
+        _if_condition_holds(lambda: self._db.update_item(
+            TableName=self.table, Key={"pk": {"S": SHORT_PREFIX + short_hash}, "sk": {"S": SHORT_SK}},
+            UpdateExpression="SET expires_at = :exp", ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues=to_item({":exp": expires_at})))
+
     def short_link(self, short_hash: str) -> dict | None:
         return self._item(SHORT_PREFIX + short_hash, SHORT_SK)
 

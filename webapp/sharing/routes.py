@@ -1,6 +1,6 @@
 from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, session, url_for
 
-from webapp import access, delivery, presenters, services, shares, transfers, verification
+from webapp import access, delivery, presenters, services, shares, tokens, transfers, verification
 from webapp.pages import applied, back_to_manage, managed, render_manage, signed_in, uploader_id, who_uploads
 from webapp.presenters import absolute_url
 from webapp.rules import Refusal
@@ -114,7 +114,7 @@ def _unlock(svc, opened: delivery.OpenShare):
 def download(token: str):
     svc = services()
     try:
-        url = delivery.download(svc, token, viewer_of, request.remote_addr)
+        url = delivery.download(svc, token, viewer_of, request.remote_addr, owns=_uploaded_here)
     except Refusal as refusal:
         if refusal.code not in ("password_required", "verification_required"):
             raise
@@ -122,6 +122,13 @@ def download(token: str):
     response = redirect(url, code=302)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _uploaded_here(media: dict) -> bool:
+    """The browser that uploaded the file (or its signed-in owner): not a recipient."""
+    person = _person_id(services())
+    return tokens.secret_matches(uploader_id(), media.get("uploader_hash")) or bool(
+        person and media.get("owner") == person)
 
 
 @bp.post("/manage/<media_id>/<token>/share")
