@@ -1,8 +1,8 @@
 """A TCP relay on loopback in front of the storage stand-in, for the upload benchmarks.
 
 Connections that come from a browser (their first request carries an ``Origin`` header) are
-the link under test: their bytes toward storage are counted and can be rate-limited (a token
-bucket shared by all of them), and ``cut(seconds)`` drops them all and refuses new ones for that
+the link under test: their bytes toward storage (or, with ``download=True``, from it) are
+counted and can be rate-limited (a token bucket shared by all of them), and ``cut(seconds)`` drops them all and refuses new ones for that
 long, as a dropped Wi-Fi does. The app's own calls to storage pass untouched.
 """
 
@@ -16,9 +16,10 @@ CHUNK = 16 * 1024
 
 
 class ShapingProxy:
-    def __init__(self, upstream_port: int, rate: float | None = None):
+    def __init__(self, upstream_port: int, rate: float | None = None, download: bool = False):
         self.upstream = ("127.0.0.1", upstream_port)
         self.rate = rate
+        self.download = download
         self.sent = 0
         self.first_byte: float | None = None
         self.last_byte: float | None = None
@@ -82,8 +83,9 @@ class ShapingProxy:
             with self._lock:
                 self._browser_sockets.update((client, upstream))
         pair = (client, upstream)
-        threading.Thread(target=self._pump, args=(upstream, client, False, pair), daemon=True).start()
-        self._pump(client, upstream, browser, pair, first=head)
+        threading.Thread(target=self._pump, args=(upstream, client, browser and self.download, pair),
+                         daemon=True).start()
+        self._pump(client, upstream, browser and not self.download, pair, first=head)
 
     def _pump(self, source, target, counted: bool, pair, first: bytes = b"") -> None:
         try:

@@ -22,12 +22,13 @@ ROOT = Path(__file__).resolve().parents[2]
         ("bench.thumbnails", "draft decode (libjpeg scaled)"),
         ("bench.multipart_cost", "parts"),
         ("bench.resumable", "bytes sent, 1 s cut at 50 %"),
+        ("bench.transfers", "Chromium memory growth"),
     ],
 )
 def test_benchmark_runs(module, expect):
     if module == "bench.throughput" and shutil.which("wrk") is None:
         missing_tool("wrk is not installed (make test installs it as root)")
-    if module == "bench.resumable" and not Path("/usr/bin/chromium").exists():
+    if module in ("bench.resumable", "bench.transfers") and not Path("/usr/bin/chromium").exists():
         missing_tool("no browser at /usr/bin/chromium (make test installs it as root)")
     ran = subprocess.run([sys.executable, "-m", module, "--quick"], cwd=ROOT, capture_output=True, text=True,
                          timeout=600)

@@ -1,0 +1,230 @@
+"""Transfers in Chromium, against the site in local mode (moto's server, the CloudFront stand-in):
+
+- a transfer of 50 files: its share page's render time on the server and the bytes Chromium
+  loads for it at 1280x800 (thumbnails below the fold are lazy), against a transfer of one file
+  measured in the same run (the aim: at most 3x the bytes);
+- **Download all** of 1 GiB (8 files) through bench/shaping_proxy.py in front of the CDN at
+  8 MiB/s: the zip's goodput against the link's rate (the aim: 90 % or more), and how much
+  Chromium's memory grows while it streams, from Chromium's own metrics (CDP
+  ``Performance.getMetrics``: the page's JS heap) and from the resident memory of all of its
+  processes (the aim: under 100 MB).
+
+The File System Access API path is measured (what Chromium uses); the file picker, a dialog no
+script can answer, is replaced by a file in the origin's private file system.
+
+    python -m bench.transfers [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import threading
+import time
+from pathlib import Path
+
+import requests
+from werkzeug.serving import make_server
+
+from bench.common import SECRET, free_port, machine, table
+from bench.shaping_proxy import ShapingProxy
+
+MIB = 1024 * 1024
+CHROMIUM = os.environ.get("MEDIAHUB_CHROMIUM", "/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
+CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
+PICKER = """
+window.showSaveFilePicker = async (options) => {
+  const root = await navigator.storage.getDirectory();
+  return root.getFileHandle(options.suggestedName, { create: true });
+};
+"""
+
+
+def png(n: int, size: int = 6000) -> bytes:
+    from tests.support import png_bytes
+
+    return png_bytes(width=40 + n % 7, height=30 + n % 5, padding=size)
+
+
+def send(site: str, files: list[tuple[str, str, bytes]]) -> str:
+    """One transfer through the site's API, as the upload page sends it; answers its share link."""
+    from tests.support import post_to_storage
+
+    session = requests.Session()
+    csrf = CSRF.search(session.get(site + "/", timeout=30).text).group(1)
+    headers = {"X-CSRFToken": csrf}
+    transfer = session.post(site + "/api/transfers", json={}, headers=headers, timeout=30).json()["transfer_id"]
+    for filename, content_type, data in files:
+        started = session.post(site + "/api/uploads", headers=headers, timeout=60, json={
+            "filename": filename, "content_type": content_type, "size": len(data), "transfer_id": transfer}).json()
+        assert post_to_storage(started, data, filename, content_type).status_code == 201
+        done = session.post(f"{site}/api/uploads/{started['upload_id']}/complete", headers=headers, timeout=120)
+        assert done.status_code == 201, done.text
+    finished = session.post(f"{site}/api/transfers/{transfer}/finish", headers=headers, timeout=60).json()
+    return finished["transfer"]["links"]["share"]
+
+
+def page_costs(browser, share: str, rounds: int) -> dict:
+    """Server render time (median of ``rounds``), HTML bytes, and what Chromium loads for it."""
+    times = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        html = requests.get(share, timeout=30).content
+        times.append(time.perf_counter() - started)
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    loaded = {"bytes": 0, "images": 0}
+
+    def finished(request):
+        sizes = request.sizes()
+        loaded["bytes"] += sizes["responseBodySize"] + sizes["responseHeadersSize"]
+        loaded["images"] += request.resource_type == "image"
+
+    page.on("requestfinished", finished)
+    page.goto(share, wait_until="load")
+    page.wait_for_timeout(500)
+    context.close()
+    return {"render": statistics.median(times), "html": len(html), **loaded}
+
+
+class Memory:
+    """Samples Chromium's memory while something runs: the page's JS heap (CDP Performance
+    metrics) and the resident memory of every Chromium process."""
+
+    def __init__(self, page, root_pid: int | None):
+        self.cdp = page.context.new_cdp_session(page)
+        self.cdp.send("Performance.enable")
+        self.root_pid = root_pid
+        self.heap: list[float] = []
+        self.rss: list[float] = []
+
+    def sample(self) -> None:
+        metrics = {m["name"]: m["value"] for m in self.cdp.send("Performance.getMetrics")["metrics"]}
+        self.heap.append(metrics["JSHeapTotalSize"])
+        self.rss.append(chromium_rss(self.root_pid))
+
+    @staticmethod
+    def growth(values: list[float]) -> float:
+        return (max(values) - values[0]) / 1e6
+
+
+def chromium_rss(root_pid: int | None) -> float:
+    """Resident bytes of every Chromium process (the browser and its children), from /proc."""
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+            command = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"chromium" not in command.split(b"\0")[0]:
+            continue
+        found = re.search(r"VmRSS:\s+(\d+) kB", status)
+        total += int(found.group(1)) * 1024 if found else 0
+    return total
+
+
+def download_all(browser, share: str, proxy: ShapingProxy, size: int) -> dict:
+    context = browser.new_context()
+    context.add_init_script(PICKER)
+    page = context.new_page()
+    page.set_default_timeout(600_000)
+    page.goto(share)
+    memory = Memory(page, None)
+    page.wait_for_timeout(500)
+    memory.sample()
+    proxy.reset()
+    started = time.monotonic()
+    page.get_by_role("button", name="Download all").click()
+    while not page.evaluate("document.getElementById('download-all-status').textContent.startsWith('Saved')"):
+        if page.evaluate("document.getElementById('download-all-status').textContent.startsWith('Download all failed')"):
+            raise SystemExit(page.evaluate("document.getElementById('download-all-status').textContent"))
+        memory.sample()
+        time.sleep(0.5)
+    total = time.monotonic() - started
+    memory.sample()
+    written = page.evaluate("""async () => {
+      const root = await navigator.storage.getDirectory();
+      for await (const [, handle] of root.entries()) return (await handle.getFile()).size;
+    }""")
+    context.close()
+    flowing = proxy.last_byte - proxy.first_byte
+    return {"total": total, "flowing": flowing, "sent": proxy.sent, "written": written,
+            "heap": Memory.growth(memory.heap), "rss": Memory.growth(memory.rss)}
+
+
+def main(argv=None) -> str:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small files, a fast link: a smoke test")
+    args = parser.parse_args(argv)
+    count, file_size, rate, many, rounds = ((4, 4 * MIB, 32 * MIB, 8, 3) if args.quick
+                                            else (8, 128 * MIB, 8 * MIB, 50, 20))
+
+    from playwright.sync_api import sync_playwright
+
+    from webapp import create_app, prepare_local_resources
+    from webapp.config import LOCAL_AWS_TIMEOUTS, Settings
+    from webapp.local import stack
+
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
+    port = free_port()
+    site = f"http://127.0.0.1:{port}"
+    settings = Settings(secret_key=SECRET, local_mode=True, aws_endpoint_url=stack.local_endpoint(), site_url=site,
+                        max_upload_bytes=file_size + MIB, multipart_threshold=4 * 1024 ** 3, uploads_per_hour=0,
+                        upload_bytes_per_day=0, **LOCAL_AWS_TIMEOUTS)
+    prepare_local_resources(settings)
+    settings = stack.with_local_cdn(settings)
+    cdn_port = int(settings.cdn_url.rsplit(":", 1)[1])
+    proxy = ShapingProxy(cdn_port, rate=rate, download=True).start()
+    app = create_app(settings.with_overrides(cdn_url=proxy.url))
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        one = send(site, [("picture-0.png", "image/png", png(0))])
+        fifty = send(site, [(f"picture-{n}.png", "image/png", png(n)) for n in range(many)])
+        big = send(site, [(f"part-{n}.pdf", "application/pdf", b"%PDF-1.7\n" + os.urandom(file_size - 9))
+                          for n in range(count)])
+        proxy.rate = None  # the pages' thumbnails load unshaped
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            single, batch = page_costs(browser, one, rounds), page_costs(browser, fifty, rounds)
+            proxy.rate = rate
+            zipped = download_all(browser, big, proxy, count * file_size)
+            browser.close()
+    finally:
+        server.shutdown()
+        proxy.stop()
+
+    size = count * file_size
+    rows = [
+        ["share page, 1 file", f"{single['render'] * 1000:.1f} ms", f"{single['html'] / 1000:.1f} kB",
+         f"{single['bytes'] / 1000:.1f} kB, {single['images']} images", "baseline"],
+        [f"share page, {many} files", f"{batch['render'] * 1000:.1f} ms", f"{batch['html'] / 1000:.1f} kB",
+         f"{batch['bytes'] / 1000:.1f} kB, {batch['images']} images",
+         f"{batch['bytes'] / single['bytes']:.1f}x the bytes (aim: ≤ 3x)"],
+    ]
+    goodput = size / zipped["flowing"]
+    download_rows = [
+        ["goodput while bytes flow", f"{goodput / MIB:.2f} MiB/s",
+         f"{goodput / rate * 100:.0f} % of {rate / MIB:g} MiB/s (aim: ≥ 90 %)", f"{zipped['flowing']:.1f} s"],
+        ["Download all, click to saved", f"{size / zipped['total'] / MIB:.2f} MiB/s",
+         f"{size / zipped['total'] / rate * 100:.0f} % of the link", f"{zipped['total']:.1f} s; zip {zipped['written'] / MIB:.1f} MiB"],
+        ["Chromium memory growth, all processes (RSS)", f"{zipped['rss']:.0f} MB", "aim: < 100 MB", ""],
+        ["page JS heap growth (CDP Performance.getMetrics)", f"{zipped['heap']:.1f} MB", "", ""],
+    ]
+    report = (f"Transfers in Chromium ({machine()})\n\n"
+              + table(["page", "server render (median)", "HTML", "loaded by Chromium at 1280x800", "against"], rows)
+              + f"\n\nDownload all of {size / MIB:g} MiB ({count} files) through a {rate / MIB:g} MiB/s link\n\n"
+              + table(["measure", "value", "against", "time"], download_rows))
+    print(report)
+    return report
+
+
+if __name__ == "__main__":
+    main()
