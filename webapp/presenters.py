@@ -208,17 +208,17 @@ def transfer_json(svc: Services, transfer: dict, links: dict) -> dict:
     }
 
 
-def _file_row(svc: Services, media: dict, token: str, viewer, now: float, client_ip: str | None) -> dict:
-    """One file on a transfer's page: its thumbnail, poster or an icon, and whether a viewer may have it."""
-    from webapp import access, transfers  # noqa: F401
-
+def _file_row(svc: Services, media: dict, token: str, viewer, share: dict, now: float,
+              client_ip: str | None) -> dict:
+    """One file on a transfer's page: its thumbnail, poster or an icon, and whether a viewer may
+    have it (the access decision, with the transfer's link as the file's share)."""
     kind = rules.preview_kind(media["content_type"])
     row = {"id": media["id"], "name": media.get("name") or media["filename"], "filename": media["filename"],
            "size": media["size"], "content_type": media["content_type"], "kind": kind,
            "icon": KIND_ICONS.get(kind, KIND_ICONS[None]), "thumbnail": None, "refusal": None,
            "download": url_for("sharing.transfer_file", token=token, media_id=media["id"])}
-    refusal = delivery.why_not(svc, "view", media, viewer, {"expires_at": now + 1, "revoked": False})
-    if refusal is not None and refusal.code not in ("password_required", "download_limit"):
+    refusal = delivery.why_not(svc, "view", media, viewer, share)
+    if refusal is not None and refusal.code != "download_limit":
         row["refusal"] = refusal.message
         return row
     picture = delivery.thumbnail(media, 320) or delivery.poster(media)
@@ -235,7 +235,8 @@ def transfer_view(svc: Services, opened, viewer, client_ip: str | None) -> dict:
     from webapp import transfers
 
     now = svc.clock()
-    rows = [_file_row(svc, media, opened.short_id, viewer, now, client_ip) for media in opened.files]
+    share = transfers.transfer_view(opened)
+    rows = [_file_row(svc, media, opened.short_id, viewer, share, now, client_ip) for media in opened.files]
     link_end = transfers.link_expiry(opened)
     files_end = max(int(m["expires_at"]) for m in opened.files)
     owner = viewer.manage_token_ok
@@ -243,7 +244,7 @@ def transfer_view(svc: Services, opened, viewer, client_ip: str | None) -> dict:
     card_image = None
     if not (opened.transfer.get("password_hash") or opened.share.get("password_hash")):
         first = next((m for m in opened.files if delivery.thumbnail(m, 1280) or delivery.thumbnail(m, 320)), None)
-        if first is not None and delivery.why_not(svc, "view", first, viewer, transfers.transfer_view(opened)) is None:
+        if first is not None and delivery.why_not(svc, "view", first, viewer, share) is None:
             copy = delivery.thumbnail(first, 1280) or delivery.thumbnail(first, 320)
             card_image = delivery.signed_url(svc, first, now, inline=True, copy=copy,
                                              seconds=max(60, int(link_end - now)))

@@ -57,7 +57,7 @@ def test_files_sent_together_have_one_short_link_that_lasts_as_long_as_the_files
     assert page.status_code == 200
     assert all(m["filename"] in text for m in media)
     assert "until the files' own expiry" in text
-    assert 'property="og:title"' in text and 'loading="lazy"' in text
+    assert 'property="og:title"' in text and 'property="og:image"' in text and 'loading="lazy"' in text
     # The manage link is shown once: a second finish answers without it.
     assert "manage" not in finish(api, transfer_id)["links"]
 
@@ -204,3 +204,22 @@ def test_the_uploaders_own_downloads_never_use_up_a_recipients_limit(api, app, c
     recipient = app.test_client()
     assert recipient.get(media["links"]["download"]).status_code == 302
     assert recipient.get(media["links"]["download"]).status_code == 410
+
+
+def test_a_transfers_password_guards_its_page_and_files(api, app, client):
+    transfer_id, media = send_transfer(api, 2)
+    links = finish(api, transfer_id)["links"]
+    assert client.post(links["manage"] + "/password", data={"item-csrf_token": api.csrf,
+                                                              "item-password": "correct horse"}).status_code == 302
+    visitor = app.test_client()
+    locked = visitor.get(links["share"])
+    assert locked.status_code == 401 and 'og:image' not in locked.get_data(as_text=True)
+    assert visitor.get(f"{links['share']}/files/{media[0]['id']}/link").status_code == 401
+    csrf = CSRF_META.search(locked.get_data(as_text=True)).group(1)
+    wrong = visitor.post(links["share"], data={"csrf_token": csrf, "password": "wrong one"})
+    assert wrong.status_code == 403
+    right = visitor.post(links["share"], data={"csrf_token": csrf, "password": "correct horse"})
+    assert right.status_code == 302
+    page = visitor.get(links["share"])
+    assert page.status_code == 200 and "og:image" not in page.get_data(as_text=True)
+    assert visitor.get(f"{links['share']}/files/{media[0]['id']}/link").status_code == 200

@@ -253,11 +253,11 @@ def _transfer_page(svc, short_id: str):
         try:
             transfers.unlock(svc, opened, form.password.data)
         except Refusal as wrong:
-            return render_template("unlock.html", media={"name": "these files"}, form=form,
+            return render_template("unlock.html", media={"name": "Shared files"}, form=form,
                                    error=wrong.message), wrong.status
         remember_unlocked(opened.share["share_id"])
         return redirect(url_for("sharing.share_page", token=short_id))
-    return render_template("unlock.html", media={"name": "these files"}, form=form), 401
+    return render_template("unlock.html", media={"name": "Shared files"}, form=form), 401
 
 
 @bp.get("/s/<token>/files/<media_id>")
