@@ -76,16 +76,15 @@ def page_costs(browser, share: str, rounds: int) -> dict:
         times.append(time.perf_counter() - started)
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
+    finished = []
+    page.on("requestfinished", lambda request: finished.append(request))
+    page.goto(share, wait_until="load")
+    page.wait_for_load_state("networkidle")
     loaded = {"bytes": 0, "images": 0}
-
-    def finished(request):
+    for request in finished:
         sizes = request.sizes()
         loaded["bytes"] += sizes["responseBodySize"] + sizes["responseHeadersSize"]
         loaded["images"] += request.resource_type == "image"
-
-    page.on("requestfinished", finished)
-    page.goto(share, wait_until="load")
-    page.wait_for_timeout(500)
     context.close()
     return {"render": statistics.median(times), "html": len(html), **loaded}
 

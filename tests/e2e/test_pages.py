@@ -87,8 +87,17 @@ def site(moto_endpoint, host_port):
     withheld = upload_over_http(url, png_bytes(width=8, height=8), "withheld.png", "image/png", session=owner,
                                 name="Withheld")
     catalog.set_fields(withheld["id"], {"scan": "infected"})
+    # A transfer of two files, its share page and its manage page.
+    csrf = re.search(r'<meta name="csrf-token" content="([^"]+)">', owner.get(url + "/", timeout=10).text).group(1)
+    transfer_id = owner.post(url + "/api/transfers", json={}, headers={"X-CSRFToken": csrf},
+                             timeout=10).json()["transfer_id"]
+    for n in range(2):
+        upload_over_http(url, png_bytes(width=30, height=20, padding=500 + n), f"transfer picture {n}.png",
+                         "image/png", session=owner, transfer_id=transfer_id)
+    transfer = owner.post(f"{url}/api/transfers/{transfer_id}/finish", headers={"X-CSRFToken": csrf},
+                          timeout=10).json()["transfer"]
     yield {"url": url, "owner": owner, "picture": picture, "video": video, "locked_link": locked_link,
-           "verify_link": verify_link,
+           "verify_link": verify_link, "transfer": transfer,
            "preparing": preparing, "withheld": withheld}
     server.shutdown()
 
@@ -168,6 +177,8 @@ PAGES = {  # name: (address, the status it answers with, and the element that pr
     "manage page, withheld": (lambda s: s["withheld"]["links"]["manage"], 200, "#scan-state.error"),
     "code page": (lambda s: s["verify_link"], 401, "#send-code"),
     "upload link closed": (lambda s: "/u/not-a-real-upload-link", 404, "#upload-closed"),
+    "transfer page": (lambda s: s["transfer"]["links"]["share"], 200, "#transfer-files"),
+    "transfer manage page": (lambda s: s["transfer"]["links"]["manage"], 200, "#transfer-preview"),
 }
 FRAMED = {"embed player", "refused player"}  # documents made to live inside another site's frame
 
