@@ -110,22 +110,29 @@ class Memory:
         return (max(values) - values[0]) / 1e6
 
 
-def chromium_rss(root_pid: int | None) -> float:
-    """Resident bytes of every Chromium process (the browser and its children), from /proc."""
-    total = 0
+def chromium_rss(root_pid: int | None = None) -> float:
+    """Resident bytes of this run's Chromium: every process descended from this one (Playwright's
+    driver, the browser and its children), from /proc; other programs' browsers are not counted."""
+    parents, rss = {}, {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             status = (entry / "status").read_text()
-            command = (entry / "cmdline").read_bytes()
         except OSError:
             continue
-        if b"chromium" not in command.split(b"\0")[0]:
-            continue
+        parent = re.search(r"PPid:\s+(\d+)", status)
         found = re.search(r"VmRSS:\s+(\d+) kB", status)
-        total += int(found.group(1)) * 1024 if found else 0
-    return total
+        parents[int(entry.name)] = int(parent.group(1)) if parent else 0
+        rss[int(entry.name)] = int(found.group(1)) * 1024 if found else 0
+    mine, root = 0, root_pid or os.getpid()
+    for pid in parents:
+        ancestor = parents.get(pid)
+        while ancestor and ancestor != root:
+            ancestor = parents.get(ancestor)
+        if ancestor == root:
+            mine += rss[pid]
+    return mine
 
 
 def download_all(browser, share: str, proxy: ShapingProxy, size: int) -> dict:

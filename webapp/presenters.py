@@ -208,8 +208,7 @@ def transfer_json(svc: Services, transfer: dict, links: dict) -> dict:
     }
 
 
-def _file_row(svc: Services, media: dict, token: str, viewer, share: dict, now: float,
-              client_ip: str | None) -> dict:
+def _file_row(svc: Services, media: dict, token: str, viewer, share: dict) -> dict:
     """One file on a transfer's page: its thumbnail, poster or an icon, and whether a viewer may
     have it (the access decision, with the transfer's link as the file's share)."""
     kind = rules.preview_kind(media["content_type"])
@@ -221,9 +220,9 @@ def _file_row(svc: Services, media: dict, token: str, viewer, share: dict, now: 
     if refusal is not None and refusal.code != "download_limit":
         row["refusal"] = refusal.message
         return row
-    picture = delivery.thumbnail(media, 320) or delivery.poster(media)
-    if picture is not None:
-        row["thumbnail"] = delivery.signed_url(svc, media, now, inline=True, client_ip=client_ip, copy=picture)
+    if delivery.thumbnail(media, 320) or delivery.poster(media):
+        # A short same-site address that redirects to the signed picture when the row is shown.
+        row["thumbnail"] = url_for("sharing.transfer_thumbnail", token=token, media_id=media["id"])
     if refusal is not None:
         row["refusal"] = refusal.message
     return row
@@ -236,7 +235,7 @@ def transfer_view(svc: Services, opened, viewer, client_ip: str | None) -> dict:
 
     now = svc.clock()
     share = transfers.transfer_view(opened)
-    rows = [_file_row(svc, media, opened.short_id, viewer, share, now, client_ip) for media in opened.files]
+    rows = [_file_row(svc, media, opened.short_id, viewer, share) for media in opened.files]
     link_end = transfers.link_expiry(opened)
     files_end = max(int(m["expires_at"]) for m in opened.files)
     owner = viewer.manage_token_ok

@@ -202,8 +202,9 @@ def looks_like_short_id(value: str) -> bool:
     return len(value) == SHORT_ID_CHARS and tokens.looks_like_id(value)
 
 
-def read_link(svc: Services, short_id: str) -> OpenTransfer:
-    """The transfer, its link and its files behind a short id; what they say is for ``refusal``."""
+def read_link(svc: Services, short_id: str, only: str | None = None) -> OpenTransfer:
+    """The transfer, its link and its files behind a short id (``only``: just that file of it);
+    what they say is for ``refusal``."""
     found = svc.catalog.short_link(tokens.secret_hash(short_id)) if looks_like_short_id(short_id) else None
     if found is None:
         raise Refusal("link_unknown", "This link is not one of ours. Check that it was copied whole.", 404)
@@ -211,7 +212,12 @@ def read_link(svc: Services, short_id: str) -> OpenTransfer:
     share = svc.catalog.get_transfer_share(found["transfer_id"], found["share_id"])
     if transfer is None or share is None:
         raise access.link_gone()
-    return OpenTransfer(transfer, share, files_of(svc, transfer), short_id)
+    if only is None:
+        return OpenTransfer(transfer, share, files_of(svc, transfer), short_id)
+    media = svc.catalog.get_media(only) if only in (transfer.get("media_ids") or ()) else None
+    if media is None or media.get("status") != "ready":
+        raise Refusal("media_not_found", "This file is not in this transfer any more.", 404)
+    return OpenTransfer(transfer, share, [media], short_id)
 
 
 def is_owner(transfer: dict, uploader_id: str | None, person: str | None) -> bool:
@@ -253,6 +259,25 @@ def file_link(svc: Services, opened: OpenTransfer, media_id: str, viewer: access
         count("Downloads")
     return media, delivery.signed_url(svc, media, now, inline=False, client_ip=client_ip, copy=copy,
                                       seconds=delivery.SIGNED_URL_SECONDS)
+
+
+def picture_link(svc: Services, opened: OpenTransfer, media_id: str, viewer: access.Viewer,
+                 client_ip: str | None = None) -> str:
+    """A signed URL for a file's thumbnail or poster, for whoever may see the file (a spent
+    download limit still shows the picture). Not counted."""
+    refused = refusal(svc, opened, viewer)
+    if refused:
+        raise refused
+    media = next((m for m in opened.files if m["id"] == media_id), None)
+    if media is None:
+        raise Refusal("media_not_found", "This file is not in this transfer any more.", 404)
+    refused = delivery.why_not(svc, access.VIEW, media, viewer, transfer_view(opened))
+    if refused is not None and refused.code != "download_limit":
+        raise refused
+    picture = delivery.thumbnail(media, 320) or delivery.poster(media)
+    if picture is None:
+        raise Refusal("media_not_found", "This file has no picture.", 404)
+    return delivery.signed_url(svc, media, svc.clock(), inline=True, copy=picture, client_ip=client_ip)
 
 
 def transfer_view(opened: OpenTransfer) -> dict:

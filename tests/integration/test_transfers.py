@@ -223,3 +223,18 @@ def test_a_transfers_password_guards_its_page_and_files(api, app, client):
     page = visitor.get(links["share"])
     assert page.status_code == 200 and "og:image" not in page.get_data(as_text=True)
     assert visitor.get(f"{links['share']}/files/{media[0]['id']}/link").status_code == 200
+
+
+def test_thumbnails_on_a_transfers_page_are_short_redirects_to_signed_pictures(api, app):
+    transfer_id, media = send_transfer(api, 2)
+    share = finish(api, transfer_id)["links"]["share"]
+    visitor = app.test_client()
+    page = visitor.get(share).get_data(as_text=True)
+    thumb = f"{share.replace('http://localhost', '')}/files/{media[1]['id']}/thumb"
+    assert f'src="{thumb}"' in page and "Signature=" not in page.split('property="og:image"')[1].split("<main")[1]
+    picture = visitor.get(thumb)
+    assert picture.status_code == 302 and requests.get(picture.headers["Location"], timeout=10).status_code == 200
+    assert api.record(media[1]["id"])["download_count"] == 0
+    # A file of another transfer is not reached through this one.
+    other_id, other = send_transfer(api, 1)
+    assert visitor.get(f"{share}/files/{other[0]['id']}/thumb").status_code == 404
