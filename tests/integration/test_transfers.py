@@ -238,3 +238,13 @@ def test_thumbnails_on_a_transfers_page_are_short_redirects_to_signed_pictures(a
     # A file of another transfer is not reached through this one.
     other_id, other = send_transfer(api, 1)
     assert visitor.get(f"{share}/files/{other[0]['id']}/thumb").status_code == 404
+
+
+def test_the_cdn_stand_in_lets_the_sites_pages_read_a_file_and_no_other_site(api, app):
+    transfer_id, media = send_transfer(api, 1)
+    share = finish(api, transfer_id)["links"]["share"]
+    url = app.test_client().get(f"{share}/files/{media[0]['id']}/link").get_json()["url"]
+    ours = requests.get(url, headers={"Origin": "http://127.0.0.1:5000"}, timeout=10)
+    assert ours.status_code == 200 and ours.headers["Access-Control-Allow-Origin"] == "http://127.0.0.1:5000"
+    theirs = requests.get(url, headers={"Origin": "https://evil.example"}, timeout=10)
+    assert "Access-Control-Allow-Origin" not in theirs.headers

@@ -8,6 +8,7 @@ headers our CloudFront response-headers policy adds.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 
@@ -23,6 +24,8 @@ RESPONSE_HEADERS_POLICY = {
     "Cross-Origin-Resource-Policy": "cross-origin",
     "Referrer-Policy": "no-referrer",
 }
+LOOPBACK = "loopback"
+LOOPBACK_ORIGIN = re.compile(r"http://(127\.0\.0\.1|localhost)(:\d{1,5})?")
 PASSED_THROUGH = ("ContentType", "ContentDisposition", "ContentLength", "ETag", "ContentRange", "CacheControl")
 HEADER_NAMES = {
     "ContentType": "Content-Type",
@@ -48,11 +51,20 @@ class LocalCdn:
         """Like adding a public key to the distribution's trusted key group."""
         self._public_keys[key_id] = public_key
 
-    def allow_origin(self, site_url: str) -> None:
+    def allow_origin(self, site_url: str | None) -> None:
         """Like the distribution's CORS response headers: the site's pages may read the files
-        (its "Download all" zips them in the browser). The signature stays the lock."""
+        (its "Download all" zips them in the browser). The signature stays the lock. Without a
+        site URL (``make run``), pages on loopback at any port."""
+        if site_url is None:
+            self._origins.add(LOOPBACK)
+            return
         parts = site_url.split("/")
         self._origins.add("/".join(parts[:3]))
+
+    def _allowed(self, origin: str | None) -> bool:
+        if not origin:
+            return False
+        return origin in self._origins or (LOOPBACK in self._origins and LOOPBACK_ORIGIN.fullmatch(origin) is not None)
 
     def __call__(self, environ, start_response):
         request = Request(environ)
@@ -78,7 +90,7 @@ class LocalCdn:
         headers = {HEADER_NAMES[k]: str(answer[k]) for k in PASSED_THROUGH if answer.get(k) is not None}
         headers.update(RESPONSE_HEADERS_POLICY)
         headers["Accept-Ranges"] = "bytes"
-        if request.headers.get("Origin") in self._origins:
+        if self._allowed(request.headers.get("Origin")):
             headers["Access-Control-Allow-Origin"] = request.headers["Origin"]
             headers["Vary"] = "Origin"
         status = 206 if "ContentRange" in answer else 200

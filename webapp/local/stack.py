@@ -59,8 +59,7 @@ def with_local_cdn(settings):
             cdn.start()
             _cdns[origin] = cdn
     cdn.trust(key.key_id, key.public_key)
-    if settings.site_url:
-        cdn.allow_origin(settings.site_url)
+    cdn.allow_origin(settings.site_url)
     return settings.with_overrides(cdn_url=cdn.base_url, cloudfront_keys=signing_keys_document([key]))
 
 
