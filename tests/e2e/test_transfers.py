@@ -27,7 +27,8 @@ window.showSaveFilePicker = async (options) => {
   return root.getFileHandle(options.suggestedName, { create: true });
 };
 """
-NO_PICKER = ""  # Chromium as it is: service workers first
+# Chromium as it is (service workers first), with a share sheet as phones have one.
+AS_A_PHONE_SHARES = "navigator.share = async (data) => { window.sharedThrough = data; };"
 
 
 def sha(data: bytes) -> str:
@@ -97,11 +98,13 @@ def test_four_files_one_link_saved_each_and_all(serve, page, browser, four_files
     assert links["share"] in hrefs and links["manage"] in hrefs
 
     # A fresh browser: the four files with their previews, each saved intact.
-    context, viewer = save_all(browser, links["share"], NO_PICKER)
+    context, viewer = save_all(browser, links["share"], AS_A_PHONE_SHARES)
     rows = viewer.locator(".transfer-file")
     assert rows.count() == 4
     assert viewer.locator(".transfer-file img.thumb[loading=lazy]").count() == 4
     assert "until the files' own expiry" in viewer.locator("#link-expiry").inner_text()
+    viewer.get_by_role("button", name="Share…").click()
+    assert viewer.evaluate("window.sharedThrough.url") == links["share"]
     for n in range(4):
         with viewer.expect_download() as saved:
             rows.nth(n).get_by_role("link", name=re.compile("^Download")).click()
