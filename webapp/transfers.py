@@ -336,13 +336,28 @@ def change_expiry(svc: Services, transfer: dict, days: int) -> tuple[int, str]:
     expires_at = 0
     for media in files_of(svc, transfer):
         expires_at = shares.change_expiry(svc, media, days)
-    kept_until = max(int(transfer["expires_at"]), expires_at + 86400)
+    follow_files(svc, transfer, expires_at)
+    return expires_at, capped
+
+
+def follow_files(svc: Services, transfer: dict, files_until: int) -> None:
+    """Files kept longer (here, or one on its own page): the transfer's record, its links that
+    last as long as the files, and their short-link records live on with them (TTL)."""
+    kept_until = files_until + 86400
+    if kept_until <= int(transfer["expires_at"]):
+        return
     svc.catalog.set_transfer_fields(transfer["id"], {"expires_at": kept_until})
     for share in svc.catalog.transfer_shares(transfer["id"]):
         if share.get("follows_files"):
             svc.catalog.set_transfer_share_fields(transfer["id"], share["share_id"], {"expires_at": kept_until})
             svc.catalog.set_short_link_expiry(share["short_hash"], kept_until)
-    return expires_at, capped
+
+
+def file_kept_longer(svc: Services, media: dict, expires_at: int) -> None:
+    """One file of a transfer kept longer on its own manage page."""
+    transfer = svc.catalog.get_transfer(media["transfer_id"]) if media.get("transfer_id") else None
+    if transfer is not None:
+        follow_files(svc, transfer, expires_at)
 
 
 def delete_file(svc: Services, transfer: dict, media_id: str) -> dict:

@@ -1,6 +1,7 @@
 """Transfers over HTTP: several files, one short link, one manage link, mailed once."""
 
 import hashlib
+import time
 import json
 
 import pytest
@@ -248,3 +249,19 @@ def test_the_cdn_stand_in_lets_the_sites_pages_read_a_file_and_no_other_site(api
     assert ours.status_code == 200 and ours.headers["Access-Control-Allow-Origin"] == "http://127.0.0.1:5000"
     theirs = requests.get(url, headers={"Origin": "https://evil.example"}, timeout=10)
     assert "Access-Control-Allow-Origin" not in theirs.headers
+
+
+def test_a_file_kept_longer_on_its_own_page_keeps_its_transfers_link_alive(api, app, client, settings):
+    transfer_id, media = send_transfer(api, 1)
+    links = finish(api, transfer_id)["links"]
+    token = links["manage"].rsplit("/", 1)[1]
+    longest = settings.max_retention_days
+    svc = app.extensions["mediahub"]
+    svc.clock = lambda: time.time() + 5 * 86400  # five days on, kept the longest from then
+    answer = client.post(f"/manage/{media[0]['id']}/{token}/expiry",
+                         data={"expiry-csrf_token": api.csrf, "expiry-days": str(longest)})
+    assert answer.status_code == 302
+    kept = api.record(media[0]["id"])["expires_at"]
+    assert svc.catalog.get_transfer(transfer_id)["expires_at"] == kept + 86400
+    svc.clock = lambda: time.time() + (longest + 3) * 86400  # past the transfer's first end, within the file's
+    assert app.test_client().get(links["share"]).status_code == 200

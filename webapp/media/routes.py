@@ -1,6 +1,6 @@
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, session, url_for
 
-from webapp import embedding, ownership, presenters, services, shares
+from webapp import embedding, ownership, presenters, services, shares, transfers
 from webapp.media.forms import EmbedOriginsForm, ExpiryForm, ItemPasswordForm, VisibilityForm
 from webapp.pages import applied, back_to_manage, managed, render_manage, uploader_id
 
@@ -81,8 +81,9 @@ def expiry(media_id: str, token: str):
     media = managed(svc, media_id, token)
     form = ExpiryForm()
     if form.validate_on_submit():
-        done, _ = applied(form.days, shares.change_expiry, svc, media, form.days.data)
+        done, expires_at = applied(form.days, shares.change_expiry, svc, media, form.days.data)
         if done:
+            transfers.file_kept_longer(svc, media, expires_at)
             flash(f"The file is now kept for {form.days.data} more days.")
             return back_to_manage(media_id, token)
     return render_manage(svc, media, token, expiry_form=form, status=400)
