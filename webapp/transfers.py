@@ -154,8 +154,9 @@ def finish(svc: Services, transfer_id: str, uploader_id: str, compose: Composer,
     files = files_of(svc, transfer)
     if not files:
         raise Refusal("transfer_empty", "No file of this transfer has arrived yet.", 409)
+    # The address is kept only until its one mail goes.
     if svc.catalog.set_transfer_fields(transfer["id"], {"status": "finished", "finished_at": iso(svc.clock())},
-                                       only_if=("status", "open")):
+                                       remove=("email",), only_if=("status", "open")):
         _mail_once(svc, transfer, files, compose, links)
     return {**transfer, "status": "finished"}
 

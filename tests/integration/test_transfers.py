@@ -79,13 +79,21 @@ def test_each_file_of_a_transfer_downloads_and_counts_for_a_visitor_only(api, ap
     assert visitor.get(f"{share}/files/not-a-file-of-it-0000").status_code == 404
 
 
-def test_the_uploaders_address_gets_both_links_once(api, settings):
+def test_the_uploaders_address_gets_both_links_once(api, settings, table_items):
     transfer_id, _ = send_transfer(api, 2, email="me@example.com")
     transfer = finish(api, transfer_id)
     finish(api, transfer_id)
     mails = [m for m in sent_messages(settings.aws_endpoint_url) if m["to"] == "me@example.com"]
     assert len(mails) == 1
     assert transfer["links"]["share"] in mails[0]["links"] and transfer["links"]["manage"] in mails[0]["links"]
+    assert transfer["mailed_to"] == "me@example.com"
+    assert "me@example.com" not in json.dumps(table_items())  # kept only until its mail went
+
+
+def test_transfer_calls_need_the_pages_csrf_token(api):
+    assert api.post("/api/transfers", json={}, csrf=False).status_code == 400
+    transfer_id, _ = send_transfer(api, 1)
+    assert api.post(f"/api/transfers/{transfer_id}/finish", csrf=False).status_code == 400
 
 
 def test_an_address_outside_the_recipients_rule_is_refused_before_any_upload(api):
