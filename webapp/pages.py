@@ -158,13 +158,23 @@ def who_uploads(svc: Services) -> Uploader:
 REVEAL_UPLOAD_LINK = "reveal_upload_link"
 
 
+def upload_links_of(svc: Services, creator: str) -> list[dict]:
+    """A creator's upload links for "My uploads" or the admin area, each open one with its
+    address to copy again."""
+    links = upload_links.of_creator(svc, creator)
+    for link in links:
+        token = link.pop("token", None)
+        link["url"] = presenters.absolute_url(svc, "uploads.upload_link", token=token) if token else None
+    return links
+
+
 def create_upload_link(svc: Services, form, *, creator: str, creator_email: str = "", creator_name: str = "") -> bool:
     """The upload-link form of "My uploads" and of the admin area: make the link and keep its
-    address for the next page, which shows it once (only its hash is stored)."""
+    address for the next page, which shows it at the top (the list can show it again)."""
     create = functools.partial(upload_links.create, creator=creator, creator_email=creator_email,
                                creator_name=creator_name)
     done, made = applied(form.label, create, svc, form.link_request(svc.settings.allowed_types))
     if done:
         session[REVEAL_UPLOAD_LINK] = presenters.absolute_url(svc, "uploads.upload_link", token=made[1])
-        flash("The upload link is ready: copy it now, it is shown only once.")
+        flash("The upload link is ready: copy it below. While it is open, you can copy it again from the list.")
     return done

@@ -51,6 +51,24 @@ def media_json(svc: Services, media: dict, *, manage_token: str | None = None, s
     }
 
 
+def sender_json(svc: Services, media: dict, *, manage_token: str | None = None, share: dict | None = None) -> dict:
+    """The media JSON answered to the browser that uploaded the file. Through an upload link it
+    is the link's creator's, private to them: the sender gets what they sent and to whom, and
+    no link that opens the file (no share, download, manage, thumbnail or poster link)."""
+    if not media.get("upload_link"):
+        return media_json(svc, media, manage_token=manage_token, share=share)
+    shown = media_json(svc, {k: v for k, v in media.items() if k != "default_share_id"})
+    shown["links"] = {"page": shown["links"]["page"]}
+    shown["sent_to"] = sent_to(svc, media)
+    return shown
+
+
+def sent_to(svc: Services, media: dict) -> str:
+    """Whom a file sent through an upload link went to, in words for its sender."""
+    link = svc.catalog.get_upload_link(media.get("upload_link") or "")
+    return (link or {}).get("creator_name") or "the person who sent you the upload link"
+
+
 def _whole(value) -> int | None:
     return int(value) if value is not None else None
 
@@ -162,6 +180,10 @@ def embed_snippet(svc: Services, media: dict) -> str:
 def result_page(svc: Services, media: dict, manage_token: str | None, client_ip: str | None) -> dict:
     """The uploader's result page: what was stored, a preview, the share link (with a QR code)
     and, this once only, the manage link."""
+    if media.get("upload_link"):  # the link creator's file: no preview, no link to hand on
+        shown = sender_json(svc, media)
+        return {"media": shown, "sent_to": shown["sent_to"], "preview_kind": None, "preview": None,
+                "poster": None, "scan_text": SCAN_TEXT[shown["scan"]], "share_qr": None, "share_expires_at": None}
     share = delivery.default_share(svc, media)
     shown = media_json(svc, media, manage_token=manage_token)
     kind = rules.preview_kind(media["content_type"])

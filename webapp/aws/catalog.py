@@ -136,17 +136,17 @@ class Catalog:
     def get_share(self, media_id: str, share_id: str) -> dict | None:
         return self._get(media_id, share_sk(share_id))
 
-    def create_ready(self, media: dict, share: dict) -> bool:
-        """The ready record and its first share, written once, together.
+    def create_ready(self, media: dict, share: dict | None) -> bool:
+        """The ready record and its first share (if any), written once, together.
 
         Returns False when a record for this id exists already (a replayed callback,
         the S3 event, or a rejection); the caller then reads and answers with it.
         """
         new = {"ConditionExpression": "attribute_not_exists(pk)", "TableName": self.table}
-        return _if_condition_holds(lambda: self._db.transact_write_items(TransactItems=[
-            {"Put": {**new, "Item": to_item(_media_item(media))}},
-            {"Put": {**new, "Item": to_item(_share_item(media["id"], share))}},
-        ]))
+        puts = [{"Put": {**new, "Item": to_item(_media_item(media))}}]
+        if share is not None:
+            puts.append({"Put": {**new, "Item": to_item(_share_item(media["id"], share))}})
+        return _if_condition_holds(lambda: self._db.transact_write_items(TransactItems=puts))
 
     def put_rejected(self, media_id: str, reason: str, expires_at: int) -> None:
         """Remember why an upload was refused, so a repeat says so; TTL removes it."""

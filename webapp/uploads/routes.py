@@ -4,7 +4,7 @@ from flask_wtf import FlaskForm
 from webapp import assets, events, services, upload_links, uploading
 from webapp.pages import uploader_id, who_uploads
 from webapp.rules import Refusal
-from webapp.presenters import media_json
+from webapp.presenters import sender_json
 from webapp.uploads.forms import UploadForm
 
 bp = Blueprint("uploads", __name__)
@@ -21,8 +21,9 @@ def index():
     # Named now, not on the first upload: the page starts several uploads at once, and each
     # would otherwise make an upload session of its own, leaving all but one unable to complete.
     uploader_id(create=True)
+    config = upload_links.page_config(uploading.page_config(svc.settings), uploader.link)
     return render_template("index.html", form=UploadForm(), settings=svc.settings, uploader=uploader,
-                           upload_config=uploading.page_config(svc.settings))
+                           upload_config=config)
 
 
 @bp.route("/u/<token>", methods=["GET", "POST"])
@@ -113,7 +114,7 @@ def complete_upload(upload_id: str):
     if completion.manage_token:
         # Shown once, on the result page this browser is sent to next.
         session["reveal_manage"] = {completion.media["id"]: completion.manage_token}
-    body = {"media": media_json(svc, media, manage_token=completion.manage_token, share=completion.share)}
+    body = {"media": sender_json(svc, media, manage_token=completion.manage_token, share=completion.share)}
     return jsonify(body), 201 if completion.created else 200
 
 
