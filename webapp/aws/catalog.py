@@ -574,8 +574,9 @@ class Catalog:
         self._db.delete_item(TableName=self.table, Key={"pk": {"S": pk}, "sk": {"S": META}})
 
     def page(self, *, months: list[str], cursor: dict | None, size: int, now: int,
-             search: str | None = None) -> tuple[list[dict], dict | None]:
-        """One page of live items newest first across month partitions, and the next cursor."""
+             search: str | None = None, newest_first: bool = True) -> tuple[list[dict], dict | None]:
+        """One page of live items across month partitions (in the order ``months`` are given;
+        within a month newest first, or oldest with ``newest_first=False``), and the next cursor."""
         items: list[dict] = []
         month_index = months.index(cursor["month"]) if cursor and cursor.get("month") in months else 0
         start = (cursor or {}).get("key")
@@ -586,7 +587,7 @@ class Catalog:
         while month_index < len(months) and len(items) < size:
             found, start = self._query_page(
                 index=LIST_INDEX, pk="LIST#" + months[month_index], filter_expression=filter_expression,
-                values=values, limit=size - len(items), start=start, newest_first=True,
+                values=values, limit=size - len(items), start=start, newest_first=newest_first,
             )
             items.extend(found)
             if not start:
