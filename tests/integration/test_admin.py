@@ -206,7 +206,7 @@ def test_an_item_opens_for_the_admin_through_a_short_signed_link(admin_app):
     media = Api(admin_app.test_client()).upload(png_bytes(), name="Kept").get_json()["media"]
     admin = signed_in(admin_app)
     opened = admin.client.get(f"/admin/media/{media['id']}")
-    assert opened.status_code == 302 and opened.headers["Cache-Control"] == "no-store"
+    assert opened.status_code == 302 and opened.headers["Cache-Control"] == "private, no-store"
     assert media["id"] in opened.headers["Location"]
     assert admin_app.test_client().get(f"/admin/media/{media['id']}").status_code == 302  # to the sign-in
     assert "/admin/login" in admin_app.test_client().get(f"/admin/media/{media['id']}").headers["Location"]

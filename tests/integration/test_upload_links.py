@@ -55,7 +55,9 @@ def test_an_open_link_is_shown_again_only_with_the_sites_key(app, table_items, m
     admin = signed_in(app)
     _, link = make_link(admin.client, "/admin/links", label="Again")
     token = urlsplit(link).path.rsplit("/", 1)[1]
-    again = parse(admin.client.get("/admin/").get_data(as_text=True)).find("input", class_="link")
+    listed = admin.client.get("/admin/")
+    assert listed.headers["Cache-Control"] == "private, no-store"
+    again = parse(listed.get_data(as_text=True)).find("input", class_="link")
     assert again.attrs["value"] == link
 
     [record] = [item for item in table_items() if item["pk"].startswith("UPLOADLINK#")]

@@ -129,10 +129,7 @@ def lift(media_id: str):
 @admin_required
 def open_item(media_id: str):
     """The item itself, through a signed link of a few minutes (not counted as a download)."""
-    response = redirect(admin_area.original_link(services(), media_id, request.remote_addr), code=302)
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    return response
+    return redirect(admin_area.original_link(services(), media_id, request.remote_addr), code=302)
 
 
 @bp.app_context_processor
@@ -148,3 +145,11 @@ def revoke(media_id: str):
     count = admin_area.revoke_all(services(), media_id)
     flash(f"Withdrew {count} link{'s' if count != 1 else ''}.")
     return redirect(url_for("admin.index"))
+
+
+@bp.after_request
+def private(response):
+    """The admin pages hold the upload links' addresses and signed links: no cache keeps them."""
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
