@@ -115,7 +115,8 @@ def test_a_withdrawal_lifted_and_no_dead_end_for_the_owner_meanwhile(admin_site,
         owner.goto(manage)
         assert "administrators withdrew this file" in owner.locator("#admin-withdrawn").inner_text()
         assert owner.get_by_role("button", name="Make a new link for anyone").count() == 0
-        assert owner.get_by_role("button", name="Share").count() == 0
+        assert owner.get_by_role("button", name="Send links").count() == 0
+        assert owner.get_by_role("button", name="Show it in the gallery").count() == 0
 
         row = page.locator("#admin-items tbody tr", has_text="Alpine meadow")
         assert row.get_by_role("button", name="Withdraw links").count() == 0
