@@ -128,6 +128,8 @@ def test_a_withdrawal_lifted_and_no_dead_end_for_the_owner_meanwhile(admin_site,
 
         owner.reload()
         assert owner.locator("#admin-withdrawn").count() == 0
+        assert owner.get_by_role("button", name="Send links").count() == 1
+        assert owner.get_by_role("button", name="Show it in the gallery").count() == 1
         owner.get_by_role("button", name="Make a new link for anyone").click()
         owner.wait_for_load_state()
         assert owner.locator("#anyone-link").input_value().startswith(site + "/s/")
