@@ -3,9 +3,10 @@
 A signed-in person (or an admin) makes one with a label, how many files and bytes in all,
 which types, and until when. The link's secret is derived, by HMAC with the site's secret key,
 from a random seed the record keeps; the record's id is the secret's hash. So the creator can
-copy an open link again (``address``), while a leaked table alone (seed and hash, without the
+copy an open link again (``token_of``), while a leaked table alone (seed and hash, without the
 key) gives no link away. Should the key change, old links still work (their hash is what is
-looked up) but can no longer be shown again. Files sent through it belong to the creator: they appear in the creator's "My uploads"
+looked up) but can no longer be shown again. Files sent through it belong to the creator,
+private to them (no link for anyone is made): they appear in the creator's "My uploads"
 (and the creator is mailed when mail is on). Every upload takes a file and its declared bytes
 from the link in one conditional update (``Catalog.charge_upload_link``); an aborted or
 rejected upload gives them back.

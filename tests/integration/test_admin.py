@@ -174,7 +174,8 @@ def test_sorted_by_name_or_size_with_paging_and_an_order_of_its_own_per_cursor(a
     def names(path: str) -> tuple[list[str], str | None]:
         page = admin.client.get(path).get_data(as_text=True)
         found = re.search(r'id="next-page" href="([^"]+)"', page)
-        return [r["name"] for r in table_rows(page, "admin-items")], found.group(1).replace("&amp;", "&") if found else None
+        following = found.group(1).replace("&amp;", "&") if found else None
+        return [r["name"] for r in table_rows(page, "admin-items")], following
 
     for order, expected in (("name", ["a", "b", "C"]), ("size", ["C", "a", "b"]), ("oldest", ["b", "C", "a"])):
         first, following = names(f"/admin/?order={order}")

@@ -81,7 +81,8 @@ def _index(svc, link_form, status: int = 200):
     links = (upload_links_of(svc, upload_links.ADMIN_CREATOR)
              if config.INVITED in svc.settings.uploader_modes else None)
     return render_template("admin/index.html", items=items, next_cursor=next_cursor, search=search, form=FlaskForm(),
-                           order=order, orders=admin_area.ORDERS, sorted_at_most=admin_area.SORTED_AT_MOST, first_page=not request.args.get("cursor"),
+                           order=order, orders=admin_area.ORDERS, sorted_at_most=admin_area.SORTED_AT_MOST,
+                           first_page=not request.args.get("cursor"),
                            links=links, link_form=link_form,
                            labels={link["id"]: link["label"] for link in links or []},
                            new_link=session.pop(REVEAL_UPLOAD_LINK, None)), status
