@@ -202,6 +202,7 @@ const uppy = new Uppy({
   restrictions: {
     maxFileSize: config.maxBytes,
     maxNumberOfFiles: config.maxFiles || null,
+    maxTotalFileSize: config.totalBytes || null,
     allowedFileTypes: [...Object.keys(config.types), ...Object.values(config.types).flat().map((e) => "." + e)],
   },
   // The page's own sentence for a refused type or size (restriction-failed below), instead of
@@ -211,6 +212,7 @@ const uppy = new Uppy({
   locale: {
     strings: {
       exceedsSize: `%{file} is over the limit: the largest file you can upload is ${humanSize(config.maxBytes)}.`,
+      aggregateExceedsSize: `These files come to more than this link still takes: ${humanSize(config.totalBytes || 0)} in all.`,
       youCanOnlyUploadX: {
         0: "This link takes only %{smart_count} more file.",
         1: "This link takes only %{smart_count} more files.",

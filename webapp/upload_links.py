@@ -160,7 +160,8 @@ def page_config(config: dict, link: dict | None) -> dict:
         return config
     types = {t: exts for t, exts in config["types"].items() if not link.get("types") or t in link["types"]}
     return {**config, "types": types, "allowedText": rules.type_words(list(types)),
-            "maxBytes": min(config["maxBytes"], bytes_left(link)), "maxFiles": files_left(link), "viaLink": True}
+            "maxBytes": min(config["maxBytes"], bytes_left(link)), "maxFiles": files_left(link),
+            "totalBytes": bytes_left(link), "viaLink": True}
 
 
 def charge(svc: Services, link: dict, media_id: str, size: int) -> None:

@@ -188,6 +188,7 @@ def page_config(settings) -> dict:
         "types": {content_type: sorted(rules.EXTENSIONS.get(content_type, ())) for content_type in settings.allowed_types},
         "allowedText": rules.type_words(settings.allowed_types),
         "maxFiles": None,
+        "totalBytes": None,
         "viaLink": False,
         "aliases": rules.TYPE_ALIASES,
         "unknownTypes": list(rules.UNKNOWN_TYPES),

@@ -92,6 +92,15 @@ def test_the_holder_sees_the_links_limits_and_gets_no_link_to_what_arrived(invit
         assert sender.get_by_role("button", name="Retry").count() == 0
         assert storage == []
 
+        # Files that together come to more than the link still takes are refused together, at once.
+        halves = [tmp_path / "left.png", tmp_path / "right.png"]
+        for half in halves:
+            half.write_bytes(png_bytes(padding=600_000))
+        choose_files(sender, *halves)
+        wait_until(sender, "() => document.querySelectorAll('#upload-error .file-error').length === 2")
+        assert "These files come to more than this link still takes: 1 MB in all." in error.inner_text()
+        assert sender.locator(".uppy-Dashboard-Item").count() == 0 and storage == []
+
         # A picture goes through; the answer and the page hold no link to it.
         picture = tmp_path / "beach.png"
         picture.write_bytes(png_bytes(width=8, height=8, padding=200))
