@@ -67,6 +67,9 @@ def test_the_holder_sees_the_links_limits_and_gets_no_link_to_what_arrived(invit
         sender.on("request", lambda r: storage.append(r.url) if r.method in ("POST", "PUT") and (
             not r.url.startswith(invited_site) or "/api/uploads" in r.url) else None)
         sender.goto(link)
+        terms = " ".join(sender.locator("#upload-link-terms").inner_text().split())
+        assert terms.startswith("You are invited by the site's administrators to send images (JPEG, PNG")
+        assert "3 more files, each up to 1 MB, 1 MB in all" in terms
         with sender.expect_navigation():
             sender.click("#use-upload-link")
 

@@ -1,7 +1,7 @@
 from flask import Blueprint, g, jsonify, make_response, redirect, render_template, request, session, url_for
 from flask_wtf import FlaskForm
 
-from webapp import assets, events, services, upload_links, uploading
+from webapp import assets, events, rules, services, upload_links, uploading
 from webapp.pages import uploader_id, who_uploads
 from webapp.rules import Refusal
 from webapp.presenters import sender_json
@@ -40,7 +40,10 @@ def upload_link(token: str):
         if request.method == "POST" and FlaskForm().validate_on_submit():
             session[upload_links.SESSION_KEY] = link["id"]
             return redirect(url_for("uploads.index"))
-        response = make_response(render_template("upload_link.html", link=link, form=FlaskForm()))
+        kinds = rules.type_words(link.get("types") or svc.settings.allowed_types)
+        response = make_response(render_template("upload_link.html", link=link, form=FlaskForm(), kinds=kinds,
+                                                 largest=min(svc.settings.max_upload_bytes,
+                                                             upload_links.bytes_left(link))))
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["Cache-Control"] = "private, no-store"
     return response
