@@ -175,6 +175,10 @@ export function progressLines(uppy, list) {
     entry.item.textContent = `${file.name}: sent (${humanSize(file.size || 0)})`;
     entry.item.dataset.percent = "100";
   });
+  uppy.on("upload-error", (file) => {
+    const entry = file && rows.get(file.id);
+    if (entry) entry.item.textContent = `${file.name}: stopped at ${entry.item.dataset.percent || 0} %`;
+  });
   uppy.on("file-removed", (file) => {
     const entry = file && rows.get(file.id);
     if (entry) entry.item.remove();
