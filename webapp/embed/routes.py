@@ -3,6 +3,7 @@
 from flask import Blueprint, jsonify, make_response, redirect, render_template, request
 
 from webapp import access, embedding, rules, services
+from webapp.errors import json_object
 from webapp.extensions import csrf
 from webapp.rules import Refusal
 
@@ -115,5 +116,7 @@ def many_links():
     svc = services()
     if not embedding.api_key_valid(svc, request.headers.get("Authorization")):
         raise Refusal("api_key_invalid", "Send a valid API key as Authorization: Bearer <key>.", 401)
-    body = request.get_json(silent=True) or {}
-    return jsonify(embedding.links_for_ids(svc, body.get("ids"), request.remote_addr))
+    from webapp import schemas  # marshmallow is imported by the first API call, not at start
+
+    body = schemas.load(schemas.LinksRequest, json_object())
+    return jsonify(embedding.links_for_ids(svc, body["ids"], request.remote_addr))
