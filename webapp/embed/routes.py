@@ -44,7 +44,8 @@ def no_store(response):
 @bp.get("/embed/<media_id>")
 def embed(media_id: str):
     try:
-        answer = embedding.embed_link(services(), media_id, requesting_origin(), request.remote_addr)
+        size = embedding.embed_size(request.args.get("w"))
+        answer = embedding.embed_link(services(), media_id, requesting_origin(), request.remote_addr, size)
     except Refusal as refusal:
         return placeholder(refusal)
     return no_store(redirect(answer["url"], code=302))
@@ -59,7 +60,8 @@ def player(media_id: str):
         return refused_player(refusal)
     response = make_response(render_template("player.html", **answer))
     response.headers["Content-Security-Policy"] = (
-        f"default-src 'none'; media-src {' '.join(sorted(svc.links.origins))}; style-src 'self'; "
+        f"default-src 'none'; media-src {' '.join(sorted(svc.links.origins))}; "
+        f"img-src {' '.join(sorted(svc.links.origins))}; style-src 'self'; "
         f"frame-ancestors {' '.join(answer['ancestors']) or NO_ANCESTORS}"
     )
     return no_store(response)
