@@ -263,3 +263,9 @@ def test_a_post_without_its_signature_field_is_refused(client, storage):
     answer = post(client, policy(), b"x", **{"x-amz-signature": None})
     assert error(answer)[:2] == (400, "InvalidArgument")
     assert storage.received == []
+
+
+def test_a_post_without_a_policy_is_anonymous_and_the_bucket_is_private(client, storage):
+    answer = post(client, policy(), b"x", policy=None, **{"x-amz-signature": None})
+    assert error(answer) == (403, "AccessDenied", "Access Denied")
+    assert storage.received == []

@@ -200,7 +200,8 @@ class StorageGate:
         fields = {name.lower(): value for name, value in request.form.items()}
         upload = request.files.get("file")
         if "policy" not in fields:
-            return  # not a policy upload: S3 answers it as an anonymous request (moto does too)
+            # An anonymous POST: the bucket is private (public access blocked), so S3 refuses it.
+            raise S3Refusal(403, "AccessDenied", "Access Denied")
         if upload is None:
             raise S3Refusal(400, "InvalidArgument", "POST requires exactly one file upload per request.",
                             ArgumentName="file", ArgumentValue="0")
