@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import re
 import time
 from urllib.parse import urlsplit
@@ -202,7 +203,7 @@ def post(client, signed: dict, data: bytes, **changes):
     fields = {**signed["fields"], **changes}
     parts = urlsplit(signed["url"])
     form = {name: value for name, value in fields.items() if value is not None}
-    form["file"] = (__import__("io").BytesIO(data), "a.png", "image/png")
+    form["file"] = (io.BytesIO(data), "a.png", "image/png")
     return client.post(parts.path, data=form, headers={"Host": parts.netloc})
 
 
