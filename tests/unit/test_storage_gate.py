@@ -183,6 +183,15 @@ def test_a_refusal_carries_the_buckets_cors_headers_so_the_page_can_read_it(clie
     assert answer.headers["Access-Control-Allow-Origin"] == "http://127.0.0.1:5000"
 
 
+def test_a_preflight_of_a_part_url_is_answered_unsigned_as_s3_does(client, storage):
+    parts = urlsplit(part_url())
+    answer = client.options(parts.path, query_string=parts.query, headers={
+        "Host": parts.netloc, "Origin": "http://127.0.0.1:5000", "Access-Control-Request-Method": "PUT",
+        "Access-Control-Request-Headers": "x-amz-checksum-sha256"})
+    assert answer.status_code == 200
+    assert answer.headers["Access-Control-Allow-Origin"] == "http://127.0.0.1:5000"
+
+
 def test_requests_signed_in_the_header_go_straight_through(client, storage):
     answer = client.put(f"/{BUCKET}/{KEY}", data=b"x", headers={"Authorization": "AWS4-HMAC-SHA256 ..."})
     assert answer.status_code == 200 and storage.received == [("PUT", b"x")]

@@ -139,7 +139,9 @@ class StorageGate:
         query = dict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))
         method = environ.get("REQUEST_METHOD", "GET").upper()
         try:
-            if "X-Amz-Signature" in query:
+            if method == "OPTIONS":
+                pass  # a CORS preflight: S3 answers it from the bucket's CORS rules, unsigned
+            elif "X-Amz-Signature" in query:
                 body = _buffer(environ)
                 self.check_presigned(environ, query, body)
             elif method == "POST" and environ.get("CONTENT_TYPE", "").startswith("multipart/form-data"):
