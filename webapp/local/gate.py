@@ -340,7 +340,12 @@ def _buffer(environ) -> bytes:
     """Read the body once and put it back for moto (a part is at most what local mode allows)."""
     length = environ.get("CONTENT_LENGTH") or ""
     stream = environ["wsgi.input"]
-    body = stream.read(int(length)) if length.isdigit() else stream.read()
+    if length.isdigit():
+        body = stream.read(int(length))
+    elif environ.get("wsgi.input_terminated") or "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+        body = stream.read()
+    else:
+        return b""  # no body (a GET): reading would wait on the open connection
     environ["wsgi.input"] = io.BytesIO(body)
     return body
 
