@@ -8,23 +8,14 @@ import math
 from typing import Callable, TypeVar
 
 from flask import flash, redirect, render_template, request, session, url_for
-from flask_wtf import FlaskForm
 
 from webapp import access, config, identity, limits, ownership, presenters, scanning, tokens, upload_links
+from webapp.media.forms import EmbedOriginsForm, ExpiryForm, ItemPasswordForm, VisibilityForm
 from webapp.rules import Refusal
 from webapp.services import Services
+from webapp.sharing.forms import AnyoneLinkForm, ShareForm
 
 T = TypeVar("T")
-
-
-class PrefixedForm(FlaskForm):
-    """Several forms share the manage page: a prefix per form keeps every id (and label) its own."""
-
-    prefix_name = ""
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("prefix", self.prefix_name)
-        super().__init__(*args, **kwargs)
 
 
 def applied(field, step: Callable[..., T], *args) -> tuple[bool, T | None]:
@@ -46,9 +37,6 @@ def applied(field, step: Callable[..., T], *args) -> tuple[bool, T | None]:
 def render_manage(svc: Services, media: dict, token: str, *, status: int = 200, **forms):
     """The manage page. A form passed in (after a failed submit) keeps what was typed and its
     errors; the others start fresh."""
-    from webapp.media.forms import EmbedOriginsForm, ExpiryForm, ItemPasswordForm, VisibilityForm
-    from webapp.sharing.forms import AnyoneLinkForm, ShareForm
-
     fresh = {
         "share_form": lambda: ShareForm(formdata=None),
         "anyone_form": lambda: AnyoneLinkForm(formdata=None),

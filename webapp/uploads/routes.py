@@ -1,7 +1,7 @@
 from flask import Blueprint, g, jsonify, make_response, redirect, render_template, request, session, url_for
 from flask_wtf import FlaskForm
 
-from webapp import assets, events, rules, services, upload_links, uploading
+from webapp import arrivals, assets, rules, services, upload_links, uploading
 from webapp.pages import uploader_id, who_uploads
 from webapp.rules import Refusal
 from webapp.presenters import sender_json
@@ -113,7 +113,7 @@ def abort_upload(upload_id: str):
 def complete_upload(upload_id: str):
     svc = services()
     completion = uploading.complete_upload(svc, upload_id, uploader_id() or "")
-    media = events.upload_completed(svc, completion)  # local mode processes now; on AWS the S3 event does
+    media = arrivals.upload_completed(svc, completion)  # local mode processes now; on AWS the S3 event does
     if completion.manage_token:
         # Shown once, on the result page this browser is sent to next.
         session["reveal_manage"] = {completion.media["id"]: completion.manage_token}
