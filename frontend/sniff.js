@@ -106,12 +106,12 @@ export function declaredType(name, browserType, config) {
 export async function refusal(file, config) {
   const type = declaredType(file.name, file.type, config);
   if (!(type in config.types)) {
-    return `${file.name}: files of this type cannot be uploaded.`;
+    return `${file.name} was not added: ${config.viaLink ? "this link" : "this site"} takes only ${config.allowedText}.`;
   }
   const head = new Uint8Array(await file.slice(0, HEAD_BYTES).arrayBuffer());
   if (!matches(type, head)) {
     const found = detect(head);
-    return `${file.name} is ${found ? found : "something else"} inside, not ${type}: it was not sent.`;
+    return `${file.name} was not added: it is ${found ? found : "something else"} inside, not ${type}.`;
   }
   return null;
 }

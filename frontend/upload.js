@@ -10,6 +10,7 @@ import GoldenRetriever from "@uppy/golden-retriever";
 import "@uppy/core/css/style.min.css";
 import "@uppy/dashboard/css/style.min.css";
 
+import { errorLines, humanSize, optionConflicts, pasteAnywhere, progressLines, refusedAtOnce } from "./early.js";
 import { sendPoster } from "./poster.js";
 import { finishTransfer, openTransfer, transferIdFor } from "./transfer-result.js";
 import { declaredType, refusal } from "./sniff.js";
@@ -19,7 +20,7 @@ const config = JSON.parse(document.getElementById("upload-config").textContent);
 const csrfToken = document.querySelector('meta[name="csrf-token"]').content;
 const form = document.getElementById("upload-options");
 const errorBox = document.getElementById("upload-error");
-const progressText = document.getElementById("upload-progress-text");
+const progressList = document.getElementById("upload-progress");
 const results = document.getElementById("upload-results");
 
 // With the script running, the Dashboard takes the place of the plain fields.
@@ -34,23 +35,6 @@ const POSTER_WAIT_MS = 10_000;
 // and always until the browser says it is back online.
 const BACKOFF_MS = [500, 1000, 2000, 4000, 8000, 15000, 30000];
 
-function humanSize(bytes) {
-  if (bytes < 1000) return bytes + " bytes";
-  let value = bytes;
-  let unit = "";
-  for (unit of ["kB", "MB", "GB", "TB"]) {
-    value /= 1000;
-    if (value < 1000) break;
-  }
-  return value.toFixed(1).replace(/\.0$/, "") + " " + unit;
-}
-
-function showError(message) {
-  const line = document.createElement("p");
-  line.textContent = message;
-  errorBox.append(line);
-  errorBox.hidden = false;
-}
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 // After a failure: the next attempt comes when the connection returns, or after the wait.
@@ -219,15 +203,27 @@ const uppy = new Uppy({
   autoProceed: false,
   restrictions: {
     maxFileSize: config.maxBytes,
+    maxNumberOfFiles: config.maxFiles || null,
+    maxTotalFileSize: config.totalBytes || null,
     allowedFileTypes: [...Object.keys(config.types), ...Object.values(config.types).flat().map((e) => "." + e)],
   },
+  // The page's own sentence for a refused type or size (restriction-failed below), instead of
+  // Uppy's list of every type and extension.
+  onBeforeFileAdded: (file) => !refusedAtOnce(file, config),
   meta: options(),
   locale: {
     strings: {
       exceedsSize: `%{file} is over the limit: the largest file you can upload is ${humanSize(config.maxBytes)}.`,
+      aggregateExceedsSize: `These files come to more than this link still takes: ${humanSize(config.totalBytes || 0)} in all.`,
+      youCanOnlyUploadX: {
+        0: "This link takes only %{smart_count} more file.",
+        1: "This link takes only %{smart_count} more files.",
+      },
     },
   },
 });
+const errors = errorLines(uppy, errorBox);
+const showError = (message, file) => errors.show(message, file ? file.id : null);
 
 uppy.use(Dashboard, {
   target: root,
@@ -239,7 +235,8 @@ uppy.use(Dashboard, {
   theme: "auto",
   // Previews would be blob: images, which the page's Content-Security-Policy does not allow.
   disableThumbnailGenerator: true,
-  showProgressDetails: true,
+  // Each file's progress, speed and time left are one line under the Dashboard (early.js).
+  showProgressDetails: false,
   note: root.dataset.note,
   metaFields: [
     { id: "title", name: "Name", placeholder: "Shown with the file; its file name if empty" },
@@ -300,7 +297,6 @@ uppy.addPostProcessor(async (fileIDs) => {
       await complete(file, file.meta.uploadId);
     } catch (err) {
       uppy.emit("upload-error", file, err);
-      showError(`${file.name}: ${err.message}`);
     }
     uppy.emit("postprocess-complete", file);
   }));
@@ -314,7 +310,7 @@ uppy.on("file-added", (file) => {
   checks.set(file.id, refusal(file.data, config).then((why) => {
     if (why) {
       uppy.removeFile(file.id);
-      showError(why);
+      showError(why); // after the removal, which clears the file's own lines
     } else {
       uppy.setFileMeta(file.id, { type: declaredType(file.name, file.type, config) });
     }
@@ -333,21 +329,13 @@ uppy.addPreProcessor(async () => {
   }
 });
 
-uppy.on("restriction-failed", (file, error) => showError(error.message));
-uppy.on("upload", () => {
-  errorBox.hidden = true;
-  errorBox.replaceChildren();
-});
-uppy.on("progress", () => {
-  const files = uppy.getFiles();
-  const total = files.reduce((n, f) => n + (f.size || 0), 0);
-  const sent = files.reduce((n, f) => n + (f.progress.bytesUploaded || 0), 0);
-  const percent = total ? Math.floor((sent / total) * 100) : 0;
-  progressText.textContent = `${percent} % (${humanSize(sent)} of ${humanSize(total)})`;
-});
+uppy.on("restriction-failed", (file, error) => showError((file && refusedAtOnce(file, config)) || error.message));
 uppy.on("upload-error", (file, error) => {
-  if (error && error.message) showError(`${file.name}: ${error.message}`);
+  if (file && error && error.message) showError(`${file.name}: ${error.message}`, file);
 });
+progressLines(uppy, progressList);
+optionConflicts(form);
+pasteAnywhere(uppy, root);
 
 // Files restored after a reload carry on by themselves (those whose bytes were kept).
 uppy.on("restored", () => {

@@ -70,6 +70,17 @@ def post_to_storage(policy: dict, data: bytes, filename: str = "file", content_t
     return requests.post(policy["url"], data=policy["fields"], files=files, timeout=30)
 
 
+def put_around_policy(s3, bucket: str, policy: dict, data: bytes) -> None:
+    """Store ``data`` at the policy's key with its type and metadata, skipping the policy's
+    conditions (storage, like S3, refuses the POST itself): so the server's own checks on
+    completion are proven for an object that got there some other way."""
+    fields = policy["fields"]
+    s3.put_object(Bucket=bucket, Key=fields["key"], Body=data, ContentType=fields["Content-Type"],
+                  ContentDisposition=fields.get("Content-Disposition", ""),
+                  Metadata={name.lower().removeprefix("x-amz-meta-"): value for name, value in fields.items()
+                            if name.lower().startswith("x-amz-meta-")})
+
+
 def upload_over_http(site: str, data: bytes, filename="photo.png", content_type="image/png", *,
                      session: requests.Session | None = None, **fields) -> dict:
     """The whole flow against a served site, as a script with a cookie jar would do it (give

@@ -7,7 +7,7 @@ signed, short-lived URL is the lock. Which items each surface may hand out
 
 from __future__ import annotations
 
-from webapp import access, delivery, rules, scanning, tokens
+from webapp import access, delivery, media_info, rules, scanning, tokens
 from webapp.logs import count
 from webapp.dates import iso, recent_months
 from webapp.rules import Refusal
@@ -36,19 +36,34 @@ def check_origin(svc: Services, media: dict, origin: str | None) -> None:
         raise Refusal("origin_not_allowed", "This site is not allowed to show this file.", 403)
 
 
-def link(svc: Services, media: dict, client_ip: str | None) -> dict:
-    """A viewer's link (the clean copy when there is one) for an item past the gate."""
-    copy = delivery.viewer_copy(media, svc.settings.strip_metadata)
+def link(svc: Services, media: dict, client_ip: str | None, size: int | None = None) -> dict:
+    """A viewer's link (the clean copy when there is one) for an item past the gate; with
+    ``size``, its thumbnail of that size (320 or 1280 px, for an embed's ``srcset``), or the
+    viewer's copy when processing made none (an image already that small)."""
+    copy = delivery.thumbnail(media, size) if size else None
+    if copy is None:
+        copy = delivery.viewer_copy(media, svc.settings.strip_metadata)
     url, expires_at = delivery.signed_link(svc, media, svc.clock(), inline=True, client_ip=client_ip,
                                            seconds=svc.settings.embed_link_seconds, copy=copy)
     count("EmbedLinks")
     return {"url": url, "expires_at": iso(expires_at)}
 
 
-def embed_link(svc: Services, media_id: str, origin: str | None, client_ip: str | None) -> dict:
+def embed_link(svc: Services, media_id: str, origin: str | None, client_ip: str | None,
+               size: int | None = None) -> dict:
     media = embeddable(svc, media_id)
     check_origin(svc, media, origin)
-    return link(svc, media, client_ip)
+    return link(svc, media, client_ip, size)
+
+
+def embed_size(value: str | None) -> int | None:
+    """``?w=`` of an embed link: one of the thumbnail sizes, or none for the file itself."""
+    if value is None:
+        return None
+    if value not in {str(size) for size in media_info.THUMBNAIL_SIZES}:
+        sizes = " or ".join(str(size) for size in media_info.THUMBNAIL_SIZES)
+        raise Refusal("invalid_request", f"An embed's width is {sizes}.", 404)
+    return int(value)
 
 
 def api_key_valid(svc: Services, authorization: str | None) -> bool | None:
@@ -140,4 +155,8 @@ def player(svc: Services, media_id: str, origin: str | None, client_ip: str | No
     if origin is not None:
         check_origin(svc, media, origin)
     ancestors = [rules.canonical_origin(o) for o in allowed_origins(svc, media)]
-    return {"media": media, "kind": kind, "url": link(svc, media, client_ip)["url"], "ancestors": ancestors}
+    poster = delivery.poster(media) if kind == "video" else None
+    poster_url = (delivery.signed_url(svc, media, svc.clock(), inline=True, client_ip=client_ip, copy=poster)
+                  if poster is not None else None)
+    return {"media": media, "kind": kind, "url": link(svc, media, client_ip)["url"], "ancestors": ancestors,
+            "poster": poster_url}

@@ -54,7 +54,39 @@ def error_response(status: int, code: str, message: str, what_to_do: str = ""):
     return page, status
 
 
+# Methods whose request may carry a body; a body on any of them must be a JSON object.
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def has_body() -> bool:
+    return bool(request.content_length) or "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+
+
+def json_object() -> dict | None:
+    """The request's JSON object; None when there is no body at all.
+
+    The one place the API reads a body's shape: a string, a list, a number, ``true``, ``null``,
+    broken JSON or another content type is ``invalid_request`` (400) here, before a view's
+    schema or flow can trip over it (``"x".get(...)`` would be a 500).
+    """
+    if not has_body():
+        return None
+    if not request.is_json:
+        raise Refusal("invalid_request", "Send a JSON object, with Content-Type: application/json.")
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise Refusal("invalid_request", "Send a JSON object: this body is not one.")
+    return data
+
+
 def register(app: Flask) -> None:
+    @app.before_request
+    def api_bodies_are_json_objects():
+        """Every API endpoint, including those that take no fields (``{}`` or nothing),
+        refuses a body that is not a JSON object: one rule, not one per view."""
+        if request.method in BODY_METHODS and request.path.startswith("/api/"):
+            json_object()
+
     @app.errorhandler(Refusal)
     def refusal(error: Refusal):
         count("Refusals", code=error.code)

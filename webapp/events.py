@@ -5,8 +5,8 @@ idempotent step as the browser's completion callback, so an upload whose
 callback never came is still recorded, and one recorded twice stays one record.
 Then it is processed (``webapp.processing``: sizes, thumbnails, a clean copy), once, and
 its scan state is set (``webapp.scanning``).
-``upload_completed``: local mode has no S3 events; the completion callback runs the
-same steps in-process, and the scan stand-in when scanning is on.
+Local mode has no S3 events: its completion callback runs the same steps in-process
+(``webapp.arrivals``, the flow both share), and the scan stand-in when scanning is on.
 ``scan_result``: the malware scanner's verdict on an object (GuardDuty's EventBridge event,
 delivered through SNS on AWS; directly from the stand-in in local mode).
 ``cleanup``: removes expired items, and objects that never became a record;
@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from urllib.parse import unquote_plus
 
-from webapp import processing, rules, scanning, uploading
+from webapp import arrivals, processing, rules, scanning, uploading
 from webapp.dates import recent_months
 from webapp.logs import timed_event
 from webapp.rules import Refusal
@@ -48,30 +48,11 @@ def object_created(event: dict, context=None, services: Services | None = None) 
             recorded, media_id = _record_one(svc, key)
             outcome[recorded] += 1
             if media_id is not None:
-                result = processing.process(svc, media_id)
+                result = arrivals.settle(svc, media_id)
                 processed[result] = processed.get(result, 0) + 1
-                scanning.note_upload(svc, media_id)
         fields.update(outcome)
         fields.update({f"processing_{result}": number for result, number in processed.items()})
     return outcome
-
-
-def upload_completed(svc: Services, completion: uploading.Completion) -> dict:
-    """Local mode's stand-in for the S3 event's processing step, called by the completion route;
-    answers the record as it stands after it (its sizes, thumbnails and scan state).
-
-    On AWS the ObjectCreated event processes the upload (it arrives whether or not the browser
-    calls back), so the request that completes an upload stays fast and says ``pending``.
-    """
-    if not svc.settings.local_mode or completion.media.get("status") != "ready":
-        return completion.media
-    media_id = completion.media["id"]
-    processing.process(svc, media_id)
-    if scanning.note_upload(svc, media_id) == scanning.PENDING:
-        from webapp.local import scanner  # local mode only: not in the Lambda package
-
-        scan_result(scanner.scan(svc.storage.client, svc.storage.bucket, completion.media["s3_key"]), services=svc)
-    return svc.catalog.get_media(media_id) or completion.media
 
 
 def scan_result(event: dict, context=None, services: Services | None = None) -> dict:
@@ -83,12 +64,8 @@ def scan_result(event: dict, context=None, services: Services | None = None) -> 
     EventBridge event. Both shapes are read here.
     """
     svc = services or current_services()
-    outcome: dict[str, int] = {}
-    verdicts = scanning.verdicts_in(event)
-    with timed_event("scan_result", verdicts=len(verdicts)) as fields:
-        for bucket, key, status in verdicts:
-            result = scanning.apply_verdict(svc, key, status) if bucket == svc.storage.bucket else None
-            outcome[result or "ignored"] = outcome.get(result or "ignored", 0) + 1
+    with timed_event("scan_result", verdicts=len(scanning.verdicts_in(event))) as fields:
+        outcome = arrivals.apply_verdicts(svc, event)
         fields.update(outcome)
     return outcome
 

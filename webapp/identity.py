@@ -89,8 +89,8 @@ def person_from_claims(settings, claims: dict, now: float) -> Person:
                   int(now) + settings.signin_hours * 3600)
 
 
-# What survives signing in and out: this browser's upload session, so an upload under way (or
-# its result page) stays this browser's.
+# What survives signing in: this browser's upload session, so an upload under way (or its
+# result page) stays this browser's. Signing out keeps nothing (``forget``).
 KEPT = ("uploader",)
 
 
@@ -124,7 +124,11 @@ def current(now: float) -> Person | None:
 
 
 def forget() -> None:
-    _fresh_session()
+    """Signing out forgets everything this browser held: the person, and every file it could
+    manage or see as their uploader (its upload session, a manage link shown once, an upload
+    link, unlocked shares, verified addresses). On a shared computer the next person starts
+    with nothing of theirs."""
+    session.clear()
 
 
 def failed(error) -> Refusal:

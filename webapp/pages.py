@@ -8,23 +8,14 @@ import math
 from typing import Callable, TypeVar
 
 from flask import flash, redirect, render_template, request, session, url_for
-from flask_wtf import FlaskForm
 
 from webapp import access, config, identity, limits, ownership, presenters, scanning, tokens, upload_links
+from webapp.media.forms import EmbedOriginsForm, ExpiryForm, ItemPasswordForm, VisibilityForm
 from webapp.rules import Refusal
 from webapp.services import Services
+from webapp.sharing.forms import AnyoneLinkForm, ShareForm
 
 T = TypeVar("T")
-
-
-class PrefixedForm(FlaskForm):
-    """Several forms share the manage page: a prefix per form keeps every id (and label) its own."""
-
-    prefix_name = ""
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("prefix", self.prefix_name)
-        super().__init__(*args, **kwargs)
 
 
 def applied(field, step: Callable[..., T], *args) -> tuple[bool, T | None]:
@@ -46,9 +37,6 @@ def applied(field, step: Callable[..., T], *args) -> tuple[bool, T | None]:
 def render_manage(svc: Services, media: dict, token: str, *, status: int = 200, **forms):
     """The manage page. A form passed in (after a failed submit) keeps what was typed and its
     errors; the others start fresh."""
-    from webapp.media.forms import EmbedOriginsForm, ExpiryForm, ItemPasswordForm, VisibilityForm
-    from webapp.sharing.forms import AnyoneLinkForm, ShareForm
-
     fresh = {
         "share_form": lambda: ShareForm(formdata=None),
         "anyone_form": lambda: AnyoneLinkForm(formdata=None),
@@ -158,13 +146,23 @@ def who_uploads(svc: Services) -> Uploader:
 REVEAL_UPLOAD_LINK = "reveal_upload_link"
 
 
+def upload_links_of(svc: Services, creator: str) -> list[dict]:
+    """A creator's upload links for "My uploads" or the admin area, each open one with its
+    address to copy again."""
+    links = upload_links.of_creator(svc, creator)
+    for link in links:
+        token = link.pop("token", None)
+        link["url"] = presenters.absolute_url(svc, "uploads.upload_link", token=token) if token else None
+    return links
+
+
 def create_upload_link(svc: Services, form, *, creator: str, creator_email: str = "", creator_name: str = "") -> bool:
     """The upload-link form of "My uploads" and of the admin area: make the link and keep its
-    address for the next page, which shows it once (only its hash is stored)."""
+    address for the next page, which shows it at the top (the list can show it again)."""
     create = functools.partial(upload_links.create, creator=creator, creator_email=creator_email,
                                creator_name=creator_name)
     done, made = applied(form.label, create, svc, form.link_request(svc.settings.allowed_types))
     if done:
         session[REVEAL_UPLOAD_LINK] = presenters.absolute_url(svc, "uploads.upload_link", token=made[1])
-        flash("The upload link is ready: copy it now, it is shown only once.")
+        flash("The upload link is ready: copy it below. While it is open, you can copy it again from the list.")
     return done

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import request, url_for
 from markupsafe import Markup, escape
 
-from webapp import delivery, rules, scanning, shares
+from webapp import delivery, media_info, rules, scanning, shares
 from webapp.services import Services
 from webapp.dates import iso, utc_text
 
@@ -49,6 +49,24 @@ def media_json(svc: Services, media: dict, *, manage_token: str | None = None, s
         "scan": scan,
         "links": links,
     }
+
+
+def sender_json(svc: Services, media: dict, *, manage_token: str | None = None, share: dict | None = None) -> dict:
+    """The media JSON answered to the browser that uploaded the file. Through an upload link it
+    is the link's creator's, private to them: the sender gets what they sent and to whom, and
+    no link that opens the file (no share, download, manage, thumbnail or poster link)."""
+    if not media.get("upload_link"):
+        return media_json(svc, media, manage_token=manage_token, share=share)
+    shown = media_json(svc, {k: v for k, v in media.items() if k != "default_share_id"})
+    shown["links"] = {"page": shown["links"]["page"]}
+    shown["sent_to"] = sent_to(svc, media)
+    return shown
+
+
+def sent_to(svc: Services, media: dict) -> str:
+    """Whom a file sent through an upload link went to, in words for its sender."""
+    link = svc.catalog.get_upload_link(media.get("upload_link") or "")
+    return (link or {}).get("creator_name") or "the person who sent you the upload link"
 
 
 def _whole(value) -> int | None:
@@ -150,18 +168,62 @@ def share_facts(media: dict, share: dict) -> dict:
     return {"expires_at": shares.effective_expiry(media, share), "downloads_left": shares.downloads_left(media, share)}
 
 
+# The frame's width where the video is wider; a narrower column shrinks it, keeping its shape.
+PLAYER_WIDTH = 640
+AUDIO_FRAME_HEIGHT = 80
+
+
+def _fitted(width: int, height: int, box: int) -> tuple[int, int]:
+    """A ``box`` x ``box`` thumbnail's size, as Pillow's ``Image.thumbnail`` makes it (never larger)."""
+    scale = min(1.0, box / max(width, height))
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
 def embed_snippet(svc: Services, media: dict) -> str:
-    """Markup another site can paste: the player in a frame for video and audio, else an image."""
+    """Markup another site can paste, responsive in any column: an image with its width and
+    height (no layout shift), ``max-width:100%`` and a ``srcset`` of its 320 and 1280 px
+    thumbnails (each an embed link too), or the player in a frame that keeps the video's shape.
+    """
     name = str(escape(media["name"] or media["filename"]))
-    if rules.preview_kind(media["content_type"]) in ("video", "audio"):
+    kind = rules.preview_kind(media["content_type"])
+    width, height = int(media.get("width") or 0), int(media.get("height") or 0)
+    if kind in ("video", "audio"):
         player = absolute_url(svc, "embed.player", media_id=media["id"])
-        return f'<iframe src="{player}" title="{name}" width="640" height="360" allow="fullscreen"></iframe>'
-    return f'<img src="{absolute_url(svc, "embed.embed", media_id=media["id"])}" alt="{name}">'
+        if kind == "audio":
+            return (f'<iframe src="{player}" title="{name}" width="{PLAYER_WIDTH}" height="{AUDIO_FRAME_HEIGHT}" '
+                    f'style="width:100%;max-width:{PLAYER_WIDTH}px;height:{AUDIO_FRAME_HEIGHT}px;border:0"></iframe>')
+        if not (width and height):
+            width, height = 16, 9  # not measured (yet): the common shape
+        shown_width = min(PLAYER_WIDTH, width) if media.get("width") else PLAYER_WIDTH
+        shown_height = round(shown_width * height / width)
+        return (f'<iframe src="{player}" title="{name}" width="{shown_width}" height="{shown_height}" '
+                f'style="width:100%;max-width:{shown_width}px;height:auto;aspect-ratio:{width}/{height};border:0" '
+                'allow="fullscreen"></iframe>')
+    embed = absolute_url(svc, "embed.embed", media_id=media["id"])
+    if not (width and height):
+        return f'<img src="{embed}" alt="{name}" style="max-width:100%;height:auto">'
+    candidates = {}
+    for size in media_info.THUMBNAIL_SIZES:
+        if delivery.thumbnail(media, size) is not None:
+            thumb_width, _ = _fitted(width, height, size)
+            if thumb_width < width:
+                candidates.setdefault(thumb_width, f"{embed}?w={size}")
+    sized = f'width="{width}" height="{height}" alt="{name}" style="max-width:100%;height:auto"'
+    if not candidates:
+        return f'<img src="{embed}" {sized}>'
+    candidates[width] = embed
+    srcset = ", ".join(f"{url} {w}w" for w, url in sorted(candidates.items()))
+    return f'<img src="{embed}" srcset="{srcset}" sizes="(max-width: {width}px) 100vw, {width}px" {sized}>'
+
 
 
 def result_page(svc: Services, media: dict, manage_token: str | None, client_ip: str | None) -> dict:
     """The uploader's result page: what was stored, a preview, the share link (with a QR code)
     and, this once only, the manage link."""
+    if media.get("upload_link"):  # the link creator's file: no preview, no link to hand on
+        shown = sender_json(svc, media)
+        return {"media": shown, "sent_to": shown["sent_to"], "preview_kind": None, "preview": None,
+                "poster": None, "scan_text": SCAN_TEXT[shown["scan"]], "share_qr": None, "share_expires_at": None}
     share = delivery.default_share(svc, media)
     shown = media_json(svc, media, manage_token=manage_token)
     kind = rules.preview_kind(media["content_type"])

@@ -1,7 +1,7 @@
 """After an upload is recorded: measure it and make what viewers get (thumbnails, a clean copy).
 
 Runs on Lambda from the S3 ObjectCreated event (``webapp.events.object_created``) right after the
-record step, and in local mode when the upload completes (``webapp.events.upload_completed``):
+record step, and in local mode when the upload completes (``webapp.arrivals.upload_completed``):
 one function, so both paths behave alike.
 
 Idempotent per object. Rendition keys follow from the item's id alone

@@ -41,6 +41,35 @@ EXTENSIONS = {
     "application/pdf": {"pdf"},
     "text/plain": {"txt", "text", "log"},
 }
+# How a person reads each type, in the order they are listed, grouped by family
+# (``type_words``): the page's note, its refusals and the server's say the same words.
+TYPE_WORDS = {
+    "image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WebP", "image/gif": "GIF", "image/avif": "AVIF",
+    "image/heic": "HEIC", "image/heif": "HEIF", "image/svg+xml": "SVG",
+    "video/mp4": "MP4", "video/quicktime": "MOV", "video/webm": "WebM", "video/ogg": "Ogg",
+    "audio/mpeg": "MP3", "audio/mp4": "M4A", "audio/ogg": "Ogg", "audio/wav": "WAV", "audio/x-wav": "WAV",
+    "audio/webm": "WebM", "audio/flac": "FLAC",
+    "application/pdf": "PDF", "text/plain": "plain text",
+}
+TYPE_FAMILIES = (("image/", "images"), ("video/", "video"), ("audio/", "audio"),
+                 ("application/pdf", "PDF documents"), ("text/plain", "plain text files"))
+
+
+def type_words(types) -> str:
+    """The allowed types as a person reads them, grouped: "images (JPEG, PNG), video (MP4)
+    and PDF documents". A family of one kind that names itself (PDF) carries no list."""
+    groups = []
+    for prefix, family in TYPE_FAMILIES:
+        members = sorted((t for t in types if t.startswith(prefix)), key=lambda t: list(TYPE_WORDS).index(t)
+                         if t in TYPE_WORDS else len(TYPE_WORDS))
+        words = list(dict.fromkeys(TYPE_WORDS.get(t, t) for t in members))
+        if words:
+            groups.append(family if prefix in ("application/pdf", "text/plain") else f"{family} ({', '.join(words)})")
+    others = [t for t in types if not any(t.startswith(prefix) for prefix, _ in TYPE_FAMILIES)]
+    groups.extend(others)
+    return groups[0] if len(groups) == 1 else ", ".join(groups[:-1]) + " and " + groups[-1] if groups else "nothing"
+
+
 # Names browsers and systems give the same type: stored and checked under one name.
 TYPE_ALIASES = {
     "audio/x-m4a": "audio/mp4",
@@ -134,7 +163,7 @@ def check_upload_request(
         shown = content_type or "an unknown type"
         raise Refusal(
             "type_not_allowed",
-            f"Files of type {shown} cannot be uploaded. Allowed: {', '.join(allowed_types)}.",
+            f"Files of type {shown} cannot be uploaded here: only {type_words(allowed_types)}.",
         )
     extension = file_extension(filename)
     allowed_extensions = EXTENSIONS.get(content_type)

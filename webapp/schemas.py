@@ -167,6 +167,8 @@ class Media(Schema):
     processing = fields.String(validate=validate.OneOf(["pending", "ready", "failed"]))
     scan = fields.String(validate=validate.OneOf(["pending", "clean", "infected", "off"]))
     links = fields.Nested(MediaLinks, required=True)
+    sent_to = fields.String(metadata={"description": "sent through an upload link: whom it went to. The file is "
+                                      "theirs and private: its sender is answered `links.page` only"})
 
 
 class MediaAnswer(Schema):

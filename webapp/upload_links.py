@@ -1,9 +1,12 @@
 """Upload links (reverse shares): a link that lets whoever holds it upload to its creator.
 
 A signed-in person (or an admin) makes one with a label, how many files and bytes in all,
-which types, and until when. The link is a random secret; the table keeps only its hash,
-which is also the record's id, so neither a leaked table nor the creator's list gives the link
-away. Files sent through it belong to the creator: they appear in the creator's "My uploads"
+which types, and until when. The link's secret is derived, by HMAC with the site's secret key,
+from a random seed the record keeps; the record's id is the secret's hash. So the creator can
+copy an open link again (``token_of``), while a leaked table alone (seed and hash, without the
+key) gives no link away. Should the key change, old links still work (their hash is what is
+looked up) but can no longer be shown again. Files sent through it belong to the creator,
+private to them (no link for anyone is made): they appear in the creator's "My uploads"
 (and the creator is mailed when mail is on). Every upload takes a file and its declared bytes
 from the link in one conditional update (``Catalog.charge_upload_link``); an aborted or
 rejected upload gives them back.
@@ -11,7 +14,10 @@ rejected upload gives them back.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import hashlib
+import hmac
 import logging
 
 from markupsafe import escape
@@ -45,6 +51,21 @@ def link_id(token: str) -> str:
     return tokens.secret_hash(token)[:32]
 
 
+def _token(secret_key: str, seed: str) -> str:
+    """The link's secret, from its stored seed and the site's key (256 bits, URL-safe)."""
+    digest = hmac.new(secret_key.encode(), b"mediahub.upload-link:" + seed.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def token_of(svc: Services, link: dict) -> str | None:
+    """The secret of an open link, to show its creator again; None when it cannot be made again
+    (a link from before seeds, or the site's key changed) or the link takes no more files."""
+    if not link.get("seed") or why_closed(link, svc.clock()) is not None:
+        return None
+    token = _token(svc.settings.secret_key, link["seed"])
+    return token if hmac.compare_digest(link_id(token), link["id"]) else None
+
+
 def create(svc: Services, request: LinkRequest, *, creator: str, creator_email: str = "",
            creator_name: str = "") -> tuple[dict, str]:
     """Record a new upload link; answers the record and the secret token (shown once)."""
@@ -63,9 +84,11 @@ def create(svc: Services, request: LinkRequest, *, creator: str, creator_email: 
     if unknown:
         raise Refusal("invalid_request", f"This site does not accept {', '.join(unknown)} files.")
     now = svc.clock()
-    token = tokens.new_secret()
+    seed = tokens.new_secret()
+    token = _token(settings.secret_key, seed)
     link = {
         "id": link_id(token),
+        "seed": seed,
         "creator": creator,
         "creator_email": creator_email,
         "creator_name": creator_name,
@@ -118,12 +141,32 @@ def current(svc: Services, link_id_: str | None) -> tuple[dict | None, Refusal |
 
 def check_type(link: dict, content_type: str) -> None:
     if link.get("types") and content_type not in link["types"]:
-        raise Refusal("type_not_allowed", f"This upload link takes only {', '.join(link['types'])}.", 415)
+        raise Refusal("type_not_allowed", f"This upload link takes only {rules.type_words(link['types'])}.", 415)
+
+
+def files_left(link: dict) -> int:
+    return max(0, int(link["max_files"]) - int(link.get("files", 0)))
+
+
+def bytes_left(link: dict) -> int:
+    return max(0, int(link["max_bytes"]) - int(link.get("bytes", 0)))
+
+
+def page_config(config: dict, link: dict | None) -> dict:
+    """The upload page's limits narrowed to what the link takes (its kinds, what is left of its
+    files and bytes), so the picker and the page refuse a file before any byte is sent; and a
+    mark that hides the options the link's sender does not choose."""
+    if link is None:
+        return config
+    types = {t: exts for t, exts in config["types"].items() if not link.get("types") or t in link["types"]}
+    return {**config, "types": types, "allowedText": rules.type_words(list(types)),
+            "maxBytes": min(config["maxBytes"], bytes_left(link)), "maxFiles": files_left(link),
+            "totalBytes": bytes_left(link), "viaLink": True}
 
 
 def charge(svc: Services, link: dict, media_id: str, size: int) -> None:
     """Take the file from the link's allowance, or say which limit it would pass."""
-    left = max(0, int(link["max_bytes"]) - int(link.get("bytes", 0)))
+    left = bytes_left(link)
     if size > left:
         raise Refusal("upload_link_full", f"This file is larger than what the upload link still takes "
                       f"({rules.human_size(left)}).", 413)
@@ -147,6 +190,7 @@ def of_creator(svc: Services, creator: str, limit: int = 50) -> list[dict]:
     for link in links:
         closed = why_closed(link, now)
         link["state"] = "open" if closed is None else closed.code.removeprefix("upload_link_").replace("_", " ")
+        link["token"] = token_of(svc, link)
     return links
 
 

@@ -64,8 +64,10 @@ def start_upload(svc: Services, data: object, uploader_id: str, identity: str | 
         max_retention_days=settings.max_retention_days,
     )
     if link is not None:
-        # The file is the link's creator's: its holder neither publishes it nor gets to manage it.
-        request = dataclasses.replace(request, visibility="private")
+        # The file is the link's creator's: its holder neither publishes it, nor limits its
+        # downloads, nor chooses how long the creator keeps it.
+        request = dataclasses.replace(request, visibility="private", max_downloads=None,
+                                      retention_days=settings.retention_days)
     transfer = transfers.for_upload(svc, data.get("transfer_id"), uploader_id) if data.get("transfer_id") else None
     multipart = parts.uses_multipart(request.size, settings.multipart_threshold)
     algorithm = parts.check_checksum_algorithm(data.get("checksum_algorithm")) if multipart else ""
@@ -186,6 +188,10 @@ def page_config(settings) -> dict:
         "partsInFlight": parts.PARTS_IN_FLIGHT,
         "restoreBytes": parts.RESTORE_BLOB_BYTES,
         "types": {content_type: sorted(rules.EXTENSIONS.get(content_type, ())) for content_type in settings.allowed_types},
+        "allowedText": rules.type_words(settings.allowed_types),
+        "maxFiles": None,
+        "totalBytes": None,
+        "viaLink": False,
         "aliases": rules.TYPE_ALIASES,
         "unknownTypes": list(rules.UNKNOWN_TYPES),
     }
@@ -344,7 +350,7 @@ def _already_recorded(svc: Services, media_id: str) -> Completion | None:
     return Completion(media, created=False)
 
 
-def _ready_record(svc: Services, claim: UploadClaim, stored) -> tuple[dict, dict, str]:
+def _ready_record(svc: Services, claim: UploadClaim, stored) -> tuple[dict, dict | None, str]:
     now = svc.clock()
     created_at = iso(claim.created_epoch)
     expires_at = int(now) + claim.retention_days * 86400
@@ -382,10 +388,14 @@ def _ready_record(svc: Services, claim: UploadClaim, stored) -> tuple[dict, dict
         media.update(gsi2pk="PUBLIC#" + month, gsi2sk=sort_key)
     if claim.owner:
         media.update(owner=claim.owner, gsi3pk="OWNER#" + claim.owner, gsi3sk=sort_key)
-    if claim.upload_link:
-        media["upload_link"] = claim.upload_link
     if claim.transfer_id:
         media["transfer_id"] = claim.transfer_id
+    if claim.upload_link:
+        # Private to the link's creator: no link for anyone is made, so nothing the sender is
+        # answered can be handed on; the creator shares it from their own page.
+        media["upload_link"] = claim.upload_link
+        del media["default_share_id"]
+        return {k: v for k, v in media.items() if v is not None}, None, manage_token
     ttl = svc.settings.share_ttl_seconds
     share = {
         "share_id": share_id,

@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from infra import keys
 from tests.conftest import missing_tool
 from tests.support import png_bytes, post_to_storage, s3_event
+from webapp.local import gate as storage_gate
 from webapp.aws.catalog import Catalog
 from webapp.local.resources import ensure_bucket, ensure_table
 from webapp.aws.signing import verify_cloudfront_url
@@ -185,6 +186,8 @@ def deployed(settings, aws, stage_env, tmp_path):
                                      SecretString=secrets.token_urlsafe(48))
     public_key = tmp_path / "cloudfront-public-key.pem"
     keys.ensure_keys(aws.secretsmanager, STAGE, public_key)
+    # The function's role, known to local storage as IAM knows a role's keys: it checks what they sign.
+    storage_gate.trust("lambda-role", "lambda-role")
     env = {
         "PATH": os.environ["PATH"],
         "MEDIAHUB_AWS_ENDPOINT_URL": settings.aws_endpoint_url,

@@ -87,6 +87,10 @@ def site(moto_endpoint, host_port):
     withheld = upload_over_http(url, png_bytes(width=8, height=8), "withheld.png", "image/png", session=owner,
                                 name="Withheld")
     catalog.set_fields(withheld["id"], {"scan": "infected"})
+    # A file the administrators withdrew: its owner's page says so and offers no way to share it.
+    withdrawn = upload_over_http(url, png_bytes(width=8, height=8), "withdrawn.png", "image/png", session=owner,
+                                 name="Withdrawn")
+    catalog.set_fields(withdrawn["id"], {"withdrawn": True, "withdrawn_by": "admin", "withdrawn_at": "2026-12-01"})
     # A transfer of two files, its share page and its manage page.
     csrf = re.search(r'<meta name="csrf-token" content="([^"]+)">', owner.get(url + "/", timeout=10).text).group(1)
     transfer_id = owner.post(url + "/api/transfers", json={}, headers={"X-CSRFToken": csrf},
@@ -98,7 +102,7 @@ def site(moto_endpoint, host_port):
                           timeout=10).json()["transfer"]
     yield {"url": url, "owner": owner, "picture": picture, "video": video, "locked_link": locked_link,
            "verify_link": verify_link, "transfer": transfer,
-           "preparing": preparing, "withheld": withheld}
+           "preparing": preparing, "withheld": withheld, "withdrawn": withdrawn}
     server.shutdown()
 
 
@@ -168,6 +172,7 @@ PAGES = {  # name: (address, the status it answers with, and the element that pr
     "gallery item": (lambda s: f"/gallery/{s['picture']['id']}", 200, "img.preview"),
     "admin login": (lambda s: "/admin/login", 200, "input[type=password]"),
     "admin list": (lambda s: "/admin/", 200, "#admin-items"),
+    "admin list, by name": (lambda s: "/admin/?order=name", 200, "#admin-items td.thumb img"),
     "error page": (lambda s: "/s/not-a-real-link", 404, ".error-message"),
     "outbox": (lambda s: "/local/outbox", 200, ".mail"),
     "embed player": (lambda s: f"/embed/{s['video']['id']}/player", 200, "video"),
@@ -175,6 +180,8 @@ PAGES = {  # name: (address, the status it answers with, and the element that pr
     "share page, being prepared": (lambda s: s["preparing"]["links"]["share"], 200, "#preparing"),
     "share page, withheld": (lambda s: s["withheld"]["links"]["share"], 410, ".error-message"),
     "manage page, withheld": (lambda s: s["withheld"]["links"]["manage"], 200, "#scan-state.error"),
+    "manage page, withdrawn by the administrators": (lambda s: s["withdrawn"]["links"]["manage"], 200,
+                                                     "#admin-withdrawn"),
     "code page": (lambda s: s["verify_link"], 401, "#send-code"),
     "upload link closed": (lambda s: "/u/not-a-real-upload-link", 404, "#upload-closed"),
     "transfer page": (lambda s: s["transfer"]["links"]["share"], 200, "#transfer-files"),
@@ -224,6 +231,25 @@ def test_page_is_accessible_fits_a_phone_and_follows_the_dark_theme(request, sit
         assert tab.locator("main#main").count() == 1
     assert tab.violations_of_policy == []
     print(f"axe {name}: " + json.dumps(figures))
+
+
+def test_upload_page_with_refusals_and_option_notes_is_accessible(tab, site, tmp_path):
+    """The upload page as a person sees it after a refused file and a choice that rules out
+    another: its error lines, Dismiss buttons and notes pass axe-core too."""
+    notes = tmp_path / "notes.txt"
+    notes.write_text("a note\n")
+    for width in WIDTHS:
+        tab.set_viewport_size({"width": width, "height": 900})
+        tab.goto(site["url"] + "/")
+        tab.locator(".uppy-Dashboard-input").first.set_input_files(str(notes))
+        tab.locator("#upload-error .file-error").wait_for()
+        tab.locator("#public").check()
+        assert tab.locator("#max-downloads-note").is_visible()
+        bad = [(v["id"], v["impact"]) for v in run_axe(tab) if v["impact"] in ("critical", "serious")]
+        assert bad == [], f"upload page with refusals at {width}px: {bad}"
+        sizes = tab.evaluate("[document.documentElement.scrollWidth, innerWidth]")
+        assert sizes[0] <= sizes[1]
+    tab.set_viewport_size({"width": 1280, "height": 900})
 
 
 def test_manage_page_fits_a_phone_with_every_button_on_screen(tab, site):

@@ -152,6 +152,9 @@ def test_my_uploads_and_its_upload_links_are_accessible_and_fit_a_phone(signed_i
         page.get_by_role("button", name="Make an upload link").click()
     link = page.locator("#new-upload-link").input_value()
     assert "/u/" in link
+    page.reload()  # later, the open link is still there to copy again from its row
+    assert page.locator("#new-upload-link").count() == 0
+    assert page.locator("#upload-links tbody tr", has_text="Family photos").locator("input.link").input_value() == link
 
     def check(name: str) -> None:
         for width in (1280, 375):

@@ -160,3 +160,56 @@ def test_one_client_guessing_many_accounts_is_locked_too(admin_app):
     assert [try_password(api, "x", user=f"user{n}").status_code for n in range(5)] == [401] * 5
     assert try_password(api, PASSWORD).status_code == 429  # this client, even for the real account
     assert try_password(Api(admin_app.test_client()), PASSWORD, address="192.0.2.9").status_code == 302
+
+
+def test_sorted_by_name_or_size_with_paging_and_an_order_of_its_own_per_cursor(admin_app, monkeypatch):
+    from webapp import admin_area
+
+    monkeypatch.setattr(admin_area, "PAGE_SIZE", 2)
+    uploader = Api(admin_app.test_client())
+    for name, padding in (("b", 10), ("C", 300), ("a", 100)):
+        assert uploader.upload(png_bytes(padding=padding), name=name).status_code == 201
+    admin = signed_in(admin_app)
+
+    def names(path: str) -> tuple[list[str], str | None]:
+        page = admin.client.get(path).get_data(as_text=True)
+        found = re.search(r'id="next-page" href="([^"]+)"', page)
+        following = found.group(1).replace("&amp;", "&") if found else None
+        return [r["name"] for r in table_rows(page, "admin-items")], following
+
+    for order, expected in (("name", ["a", "b", "C"]), ("size", ["C", "a", "b"]), ("oldest", ["b", "C", "a"])):
+        first, following = names(f"/admin/?order={order}")
+        rest, last = names(following)
+        assert (first + rest, last) == (expected, None), order
+    _, newest_cursor = names("/admin/")
+    assert admin.client.get(newest_cursor.replace("/admin/?", "/admin/?order=name&")).status_code == 400
+    assert admin.client.get("/admin/?order=colour").status_code == 400
+
+
+def test_lifting_a_withdrawal_only_undoes_the_administrators_own(admin_app):
+    uploader = Api(admin_app.test_client())
+    media = uploader.upload(png_bytes(), name="Kept").get_json()["media"]
+    admin = signed_in(admin_app)
+    lift = f"/admin/media/{media['id']}/lift"
+    assert admin.client.post(lift, data={"csrf_token": admin.csrf}).status_code == 409  # nothing to lift
+    assert admin.client.post(f"/admin/media/{media['id']}/revoke", data={"csrf_token": admin.csrf}).status_code == 302
+    manage = uploader.client.get(media["links"]["manage"]).get_data(as_text=True)
+    assert 'id="admin-withdrawn"' in manage and "Make a new link for anyone" not in manage
+    assert admin.client.post(lift).status_code == 400  # no CSRF token
+    assert admin.client.post(lift, data={"csrf_token": admin.csrf}).status_code == 302
+    manage = uploader.client.get(media["links"]["manage"]).get_data(as_text=True)
+    assert 'id="admin-withdrawn"' not in manage and "Make a new link for anyone" in manage
+    # The links withdrawn with it stay withdrawn; the owner makes new ones.
+    assert admin_app.test_client().get(media["links"]["share"]).status_code == 410
+
+
+def test_an_item_opens_for_the_admin_through_a_short_signed_link(admin_app):
+    media = Api(admin_app.test_client()).upload(png_bytes(), name="Kept").get_json()["media"]
+    admin = signed_in(admin_app)
+    opened = admin.client.get(f"/admin/media/{media['id']}")
+    assert opened.status_code == 302 and opened.headers["Cache-Control"] == "private, no-store"
+    assert media["id"] in opened.headers["Location"]
+    assert admin_app.test_client().get(f"/admin/media/{media['id']}").status_code == 302  # to the sign-in
+    assert "/admin/login" in admin_app.test_client().get(f"/admin/media/{media['id']}").headers["Location"]
+    assert 'id="admin-link"' in admin.client.get("/").get_data(as_text=True)
+    assert 'id="admin-link"' not in admin_app.test_client().get("/").get_data(as_text=True)

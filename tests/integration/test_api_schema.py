@@ -9,6 +9,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
+from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from tests.support import CSRF_META
@@ -38,16 +39,20 @@ def credentials(api_app):
 
 
 def test_api_answers_as_described(api_schema, credentials):
-    """Every operation, cases generated from the document (hypothesis drives schemathesis
-    directly: its pytest plugin does not run under this pytest)."""
+    """Every operation, cases generated from the document, both fitting it and not (negative
+    cases send bodies of the wrong shape: strings, lists, numbers where an object belongs);
+    hypothesis drives schemathesis directly: its pytest plugin does not run under this pytest."""
     operations = [result.ok() for result in api_schema.get_all_operations()]
     assert {op.label for op in operations} >= {
         "POST /api/uploads", "POST /api/uploads/{upload_id}/parts", "GET /api/uploads/{upload_id}/parts",
         "DELETE /api/uploads/{upload_id}", "POST /api/uploads/{upload_id}/complete", "GET /api/media/{media_id}/link",
         "POST /api/links", "GET /api/health"}, [op.label for op in operations]
 
-    for operation in operations:
-        @given(case=operation.as_strategy())
+    with_body = [op for op in operations if len(op.body)]
+    assert {op.label for op in with_body} >= {"POST /api/uploads", "POST /api/uploads/{upload_id}/parts", "POST /api/links"}
+    cases = [(op, GenerationMode.POSITIVE) for op in operations] + [(op, GenerationMode.NEGATIVE) for op in with_body]
+    for operation, mode in cases:
+        @given(case=operation.as_strategy(generation_mode=mode))
         @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None)
         def answers_as_described(case):
             headers = {**(case.headers or {}), **credentials["headers"]}

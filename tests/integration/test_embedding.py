@@ -220,3 +220,51 @@ def test_gallery_shows_public_items_only(site):
     assert api.client.get(f"/gallery/{private['id']}").status_code == 404
     refused = api.start(png_bytes(), visibility="public", max_downloads=2)
     assert refused.status_code == 400
+
+
+def embed_snippet(api: Api, media: dict) -> str:
+    page = parse(api.client.get(media["links"]["manage"]).get_data(as_text=True))
+    return page.find("textarea", id="embed-snippet").text()
+
+
+def test_an_image_snippet_has_its_size_max_width_and_a_srcset_of_embeddable_thumbnails(make_app):
+    app = make_app(embed_origins=(ALLOWED,))
+    api = Api(app.test_client())
+    media = api.upload(png_bytes(width=2000, height=1000), name="Wide").get_json()["media"]
+    snippet = parse(embed_snippet(api, media)).find("img")
+    embed = f"http://localhost/embed/{media['id']}"
+    assert snippet.attrs["src"] == embed
+    assert (snippet.attrs["width"], snippet.attrs["height"]) == ("2000", "1000")
+    assert snippet.attrs["style"] == "max-width:100%;height:auto"
+    assert snippet.attrs["srcset"] == f"{embed}?w=320 320w, {embed}?w=1280 1280w, {embed} 2000w"
+    assert snippet.attrs["sizes"] == "(max-width: 2000px) 100vw, 2000px"
+    referer = {"Referer": ALLOWED + "/post"}
+    for size in ("320", "1280"):  # each thumbnail link is an embed link: same check, its own copy
+        answer = api.client.get(f"/embed/{media['id']}?w={size}", headers=referer)
+        assert answer.status_code == 302 and f"thumb-{size}.jpg" in answer.headers["Location"]
+        assert api.client.get(f"/embed/{media['id']}?w={size}",
+                              headers={"Referer": "https://evil.test/"}).status_code == 403
+    assert "thumb" not in api.client.get(f"/embed/{media['id']}", headers=referer).headers["Location"]
+    assert api.client.get(f"/embed/{media['id']}?w=999", headers=referer).status_code == 404
+
+
+def test_a_video_snippet_keeps_the_videos_shape_and_the_player_shows_its_poster(make_app):
+    from tests.integration.test_posters import VIDEO, complete_poster, jpeg_bytes, send_poster
+
+    app = make_app(embed_origins=(ALLOWED,))
+    api = Api(app.test_client())
+    media = api.upload(VIDEO, "clip.webm", "video/webm").get_json()["media"]
+    record = app.extensions["mediahub"].catalog.get_media(media["id"])
+    width, height = int(record["width"]), int(record["height"])
+    frame = parse(embed_snippet(api, media)).find("iframe")
+    assert frame.attrs["src"] == f"http://localhost/embed/{media['id']}/player"
+    assert f"aspect-ratio:{width}/{height}" in frame.attrs["style"]
+    assert "width:100%" in frame.attrs["style"] and "height:auto" in frame.attrs["style"]
+    assert int(frame.attrs["width"]) * height == int(frame.attrs["height"]) * width
+
+    _, sent = send_poster(api, media["id"], jpeg_bytes(width, height))
+    assert sent.status_code == 201 and complete_poster(api, media["id"]).status_code == 201
+    player = api.client.get(f"/embed/{media['id']}/player", headers={"Referer": ALLOWED + "/"})
+    video = parse(player.get_data(as_text=True)).find("video")
+    assert "poster" in video.attrs and video.attrs["poster"].startswith("http")
+    assert "img-src" in player.headers["Content-Security-Policy"]

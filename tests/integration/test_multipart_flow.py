@@ -167,13 +167,20 @@ def test_parts_adding_up_to_more_than_declared_are_refused(api, aws, settings, b
 
 
 @pytest.mark.parametrize(("change", "said"), [(b"\x00" * 10, "more than"), (-10, "Part 2 is")])
-def test_a_part_of_another_length_than_planned_is_refused(api, bucket_keys, multipart_uploads, change, said):
+def test_a_part_of_another_length_than_planned_is_refused(api, aws, settings, bucket_keys, multipart_uploads,
+                                                          change, said):
+    """Storage refuses it at the signed URL (its Content-Length is signed); sent around the
+    URL, completion refuses it."""
     started = start(api)
     send(api, started, numbers=[1])
     [part] = sign(api, started, DATA, [2])
     body = chunk(DATA, started, 2)
     body = body + change if isinstance(change, bytes) else body[:change]
-    assert requests.put(part["url"], data=body, headers=part["headers"], timeout=30).status_code == 200
+    refused = requests.put(part["url"], data=body, headers=part["headers"], timeout=30)
+    assert (refused.status_code, "<Code>SignatureDoesNotMatch</Code>" in refused.text) == (403, True)
+    ticket = api.client.application.extensions["mediahub"].upload_tickets.read_multipart_id(started["upload_id"])
+    aws.s3.upload_part(Bucket=settings.bucket, Key=started["key"], UploadId=ticket.s3_upload_id,
+                       PartNumber=2, Body=body, ChecksumAlgorithm="SHA256")
     answer = api.complete(started["upload_id"])
     assert answer.status_code == 422 and said in answer.get_json()["error"]["message"]
     assert bucket_keys() == [] and multipart_uploads() == []

@@ -12,7 +12,7 @@ import pytest
 import requests
 from PIL import Image
 
-from tests.support import Api, png_bytes, post_to_storage
+from tests.support import Api, png_bytes, post_to_storage, put_around_policy
 from tests.unit.test_media_info import webm
 from webapp import posters
 
@@ -125,13 +125,17 @@ def test_what_is_not_a_jpeg_within_limits_is_deleted_and_refused(api, bucket_key
     assert "poster" not in (api.record(media["id"]).get("renditions") or {})
 
 
-def test_an_oversize_object_is_refused_without_being_decoded(api, bucket_keys):
-    """moto does not enforce content-length-range (S3 would answer 400): completion checks the
-    size itself, and never reads past the cap."""
+def test_an_oversize_object_is_refused_without_being_decoded(aws, settings, api, bucket_keys):
+    """Storage refuses a POST beyond the policy's content-length-range (400 EntityTooLarge, as
+    S3 does); put there another way, completion checks the size itself, and never reads past
+    the cap."""
     media = upload_video(api)
     policy = ask_policy(api, media["id"], 5000).get_json()  # declares less than it sends
-    sent = post_to_storage(policy, jpeg_bytes() + b"\0" * posters.MAX_POSTER_BYTES, "poster.jpg")
-    assert sent.status_code == 201
+    oversize = jpeg_bytes() + b"\0" * posters.MAX_POSTER_BYTES
+    sent = post_to_storage(policy, oversize, "poster.jpg")
+    assert (sent.status_code, "<Code>EntityTooLarge</Code>" in sent.text) == (400, True)
+    assert policy["key"] not in bucket_keys()
+    put_around_policy(aws.s3, settings.bucket, policy, oversize)
     answer = complete_poster(api, media["id"])
     assert answer.status_code == 422
     assert answer.get_json()["error"] == {"code": "poster_rejected", "message": "The poster frame is over 2.1 MB."}

@@ -339,7 +339,8 @@ def test_manage_page_offers_copyable_links_and_an_embed_snippet(owner):
     copied = {button.attrs["data-copy"] for button in root.find_all("button") if "data-copy" in button.attrs}
     assert {"anyone-link", "embed-url", "embed-snippet"} <= copied
     snippet = root.find("textarea", id="embed-snippet").text()
-    assert snippet == f'<img src="http://localhost/embed/{media["id"]}" alt="Quarterly plan">'
+    assert snippet == (f'<img src="http://localhost/embed/{media["id"]}" width="2" height="2" alt="Quarterly plan" '
+                       'style="max-width:100%;height:auto">')  # too small for thumbnails: no srcset
 
 
 def test_destructive_forms_ask_first(owner):

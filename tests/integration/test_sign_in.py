@@ -110,8 +110,19 @@ def test_sign_in_upload_my_uploads_manage_and_sign_out(site, table_items):
     assert other.get(f"/manage/{first['id']}/mine").status_code == 404
     assert "Nothing yet" in other.get("/me/uploads").get_data(as_text=True)
 
+    # This browser uploaded both: their result pages (share link, a signed preview of the
+    # original) open here while signed in ...
+    assert client.get(f"/media/{second['id']}").status_code == 200
     signed_out = client.post("/signout", data={"csrf_token": api.csrf})
     assert signed_out.status_code == 302
+    # ... and after signing out the same browser is refused them: the next person at a shared
+    # computer sees none of them, nor can they start a poster for them.
+    for media in (first, second):
+        refused = client.get(f"/media/{media['id']}")
+        assert refused.status_code in (403, 404), refused.status_code
+        assert media["name"] not in refused.get_data(as_text=True)
+    with client.session_transaction() as kept:
+        assert "uploader" not in kept and "reveal_manage" not in kept
     assert client.get("/me/uploads").headers["Location"].startswith("/signin")
     again = client.get("/signin")  # the provider is asked to show its login page again
     assert "prompt=login" in again.headers["Location"]

@@ -5,7 +5,7 @@ import json
 import pytest
 import requests
 
-from tests.support import HTML_BYTES, Api, png_bytes, post_to_storage
+from tests.support import HTML_BYTES, Api, png_bytes, post_to_storage, put_around_policy
 
 
 @pytest.fixture
@@ -137,10 +137,13 @@ def test_completion_before_the_file_arrives(api):
     assert answer.get_json()["error"]["code"] == "upload_missing"
 
 
-def test_object_bigger_than_declared_is_rejected_and_deleted(api, bucket_keys, table_items):
+def test_object_bigger_than_declared_is_rejected_and_deleted(aws, settings, api, bucket_keys, table_items):
     declared = png_bytes()
     policy = api.start(declared).get_json()
-    post_to_storage(policy, png_bytes(padding=5000))  # moto does not enforce the policy; we do
+    refused = post_to_storage(policy, png_bytes(padding=5000))  # storage enforces the policy's range ...
+    assert (refused.status_code, "<Code>EntityTooLarge</Code>" in refused.text) == (400, True)
+    assert bucket_keys() == []
+    put_around_policy(aws.s3, settings.bucket, policy, png_bytes(padding=5000))  # ... and so does completion
     answer = api.complete(policy["upload_id"])
     assert answer.status_code == 422
     error = answer.get_json()["error"]
@@ -150,11 +153,14 @@ def test_object_bigger_than_declared_is_rejected_and_deleted(api, bucket_keys, t
     assert api.complete(policy["upload_id"]).status_code == 422
 
 
-def test_an_empty_object_is_rejected_and_deleted_not_a_storage_failure(api, bucket_keys, table_items):
-    """S3 answers a ranged read of an empty object with 416; a store that ignores the policy's
-    length range (moto) takes one. Either way it is a broken upload, not a storage outage."""
+def test_an_empty_object_is_rejected_and_deleted_not_a_storage_failure(aws, settings, api, bucket_keys, table_items):
+    """S3 answers a ranged read of an empty object with 416. The policy's length range keeps an
+    empty POST out (EntityTooSmall); one put there another way is a broken upload, not a
+    storage outage."""
     policy = api.start(png_bytes()).get_json()
-    assert post_to_storage(policy, b"").status_code == 201  # moto does not enforce the policy
+    refused = post_to_storage(policy, b"")
+    assert (refused.status_code, "<Code>EntityTooSmall</Code>" in refused.text) == (400, True)
+    put_around_policy(aws.s3, settings.bucket, policy, b"")
     assert bucket_keys() == [policy["fields"]["key"]]
     for _ in range(2):
         answer = api.complete(policy["upload_id"])
@@ -174,11 +180,13 @@ def test_html_declared_as_png_is_rejected_and_deleted(api, bucket_keys):
     assert bucket_keys() == []
 
 
-def test_stored_type_other_than_declared_is_rejected(api, bucket_keys):
+def test_stored_type_other_than_declared_is_rejected(aws, settings, api, bucket_keys):
     data = png_bytes()
     policy = api.start(data).get_json()
     fields = {**policy["fields"], "Content-Type": "text/html"}
-    requests.post(policy["url"], data=fields, files={"file": ("p.png", data, "text/html")}, timeout=10)
+    refused = requests.post(policy["url"], data=fields, files={"file": ("p.png", data, "text/html")}, timeout=10)
+    assert (refused.status_code, "Invalid according to Policy" in refused.text) == (403, True)  # as S3 does
+    put_around_policy(aws.s3, settings.bucket, {**policy, "fields": fields}, data)  # and completion checks too
     answer = api.complete(policy["upload_id"])
     assert answer.status_code == 422
     assert bucket_keys() == []

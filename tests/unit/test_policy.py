@@ -1,6 +1,7 @@
 """The POST policy itself, signed by botocore: decoded and checked condition by condition.
 
-moto does not enforce policies, so this is where their content is proven.
+The storage gate (tests/unit/test_storage_gate.py, tests/integration/test_storage_gate.py)
+proves storage refuses what falls outside it.
 """
 
 import base64

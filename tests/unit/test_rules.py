@@ -175,3 +175,21 @@ def test_human_size(size, shown):
 )
 def test_preview_kind(content_type, kind):
     assert rules.preview_kind(content_type) == kind
+
+
+def test_allowed_types_in_words_grouped_by_family_from_the_one_list():
+    assert rules.type_words(DEFAULT_ALLOWED_TYPES) == (
+        "images (JPEG, PNG, WebP, GIF, HEIC, HEIF), video (MP4, MOV, WebM), "
+        "audio (MP3, M4A, Ogg, WAV, WebM, FLAC) and PDF documents")
+    assert rules.type_words(["image/png", "image/jpeg"]) == "images (JPEG, PNG)"  # the listing order, not the given
+    assert rules.type_words(["application/pdf"]) == "PDF documents"
+    assert rules.type_words(["audio/wav", "audio/x-wav", "text/plain"]) == "audio (WAV) and plain text files"
+    assert rules.type_words(["video/mp4", "model/gltf"]) == "video (MP4) and model/gltf"
+
+
+def test_a_refused_type_says_what_is_allowed_in_words():
+    with pytest.raises(rules.Refusal) as refused:
+        rules.check_upload_request({"filename": "a.zip", "content_type": "application/zip", "size": 5},
+                                   allowed_types=("image/png", "application/pdf"), max_bytes=100)
+    assert refused.value.message == ("Files of type application/zip cannot be uploaded here: only images (PNG) "
+                                     "and PDF documents.")

@@ -2,7 +2,7 @@ from wtforms import IntegerField, SelectField, StringField, SubmitField
 from wtforms.fields import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange
 
-from webapp.pages import PrefixedForm
+from webapp.forms import PrefixedForm
 from webapp.upload_links import MAX_DAYS, MAX_FILES, MAX_LABEL_CHARS, LinkRequest
 
 # What an upload link may take, by family of the types the site accepts.

@@ -8,7 +8,7 @@ from webapp import access, config, identity, presenters, scanning, services, tra
 from webapp.account.forms import UploadLinkForm
 from webapp.dates import iso
 from webapp.ownership import MINE
-from webapp.pages import REVEAL_UPLOAD_LINK, create_upload_link, signed_in
+from webapp.pages import REVEAL_UPLOAD_LINK, create_upload_link, upload_links_of, signed_in
 from webapp.rules import Refusal
 
 bp = Blueprint("account", __name__)
@@ -97,7 +97,7 @@ def _page(svc, person, form, status: int = 200):
     scan_mode = scanning.mode(svc)
     items, _ = svc.catalog.owned_by("OWNER#" + person.id, cursor=None, size=MY_UPLOADS_SHOWN, now=int(now))
     mine = access.manageable(items, access.Viewer(person=person.id), now=now, scan_mode=scan_mode)
-    links = upload_links.of_creator(svc, person.id) if config.INVITED in svc.settings.uploader_modes else None
+    links = upload_links_of(svc, person.id) if config.INVITED in svc.settings.uploader_modes else None
     labels = {link["id"]: link["label"] for link in links or []}
     new_link = session.pop(REVEAL_UPLOAD_LINK, None)
     sent = [t for t in transfers.of_owner(svc, person.id) if t["files"]]

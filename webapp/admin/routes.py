@@ -7,7 +7,7 @@ from webapp import admin_area, config, limits, services, upload_links
 from webapp.account.forms import UploadLinkForm
 from webapp.admin.forms import LoginForm
 from webapp.errors import wants_json
-from webapp.pages import REVEAL_UPLOAD_LINK, create_upload_link
+from webapp.pages import REVEAL_UPLOAD_LINK, create_upload_link, upload_links_of
 from webapp.logs import count
 from webapp.rules import Refusal
 
@@ -76,10 +76,13 @@ def index():
 
 def _index(svc, link_form, status: int = 200):
     search = request.args.get("q", "")
-    items, next_cursor = admin_area.listing(svc, request.args.get("cursor"), search)
-    links = (upload_links.of_creator(svc, upload_links.ADMIN_CREATOR)
+    order = request.args.get("order") or "newest"
+    items, next_cursor = admin_area.listing(svc, request.args.get("cursor"), search, order, request.remote_addr)
+    links = (upload_links_of(svc, upload_links.ADMIN_CREATOR)
              if config.INVITED in svc.settings.uploader_modes else None)
     return render_template("admin/index.html", items=items, next_cursor=next_cursor, search=search, form=FlaskForm(),
+                           order=order, orders=admin_area.ORDERS, sorted_at_most=admin_area.SORTED_AT_MOST,
+                           first_page=not request.args.get("cursor"),
                            links=links, link_form=link_form,
                            labels={link["id"]: link["label"] for link in links or []},
                            new_link=session.pop(REVEAL_UPLOAD_LINK, None)), status
@@ -114,9 +117,40 @@ def delete(media_id: str):
     return redirect(url_for("admin.index"))
 
 
+@bp.post("/media/<media_id>/lift")
+@admin_required
+def lift(media_id: str):
+    media = admin_area.lift_withdrawal(services(), media_id)
+    flash(f"Lifted the withdrawal of {media['name'] or media['filename']}: its owner can share it again. "
+          "Links withdrawn with it stay withdrawn.")
+    return redirect(url_for("admin.index"))
+
+
+@bp.get("/media/<media_id>")
+@admin_required
+def open_item(media_id: str):
+    """The item itself, through a signed link of a few minutes (not counted as a download)."""
+    return redirect(admin_area.original_link(services(), media_id, request.remote_addr), code=302)
+
+
+@bp.app_context_processor
+def admin_link():
+    """Every page's header links to the admin area while this browser is signed in to it."""
+    svc = services()
+    return {"is_admin": admin_area.session_is_admin(session.get("admin"), svc.clock())}
+
+
 @bp.post("/media/<media_id>/revoke")
 @admin_required
 def revoke(media_id: str):
     count = admin_area.revoke_all(services(), media_id)
     flash(f"Withdrew {count} link{'s' if count != 1 else ''}.")
     return redirect(url_for("admin.index"))
+
+
+@bp.after_request
+def private(response):
+    """The admin pages hold the upload links' addresses and signed links: no cache keeps them."""
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response

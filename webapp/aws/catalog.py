@@ -149,18 +149,17 @@ class Catalog:
     def get_share(self, media_id: str, share_id: str) -> dict | None:
         return self._get(media_id, share_sk(share_id))
 
-    def create_ready(self, media: dict, share: dict) -> bool:
-        """The ready record and its first share, written once, together; a file of a transfer
-        joins its transfer's list in the same transaction (never a transfer without its file).
+    def create_ready(self, media: dict, share: dict | None) -> bool:
+        """The ready record and its first share (if any), written once, together; a file of a
+        transfer joins its transfer's list in the same transaction (never a transfer without its file).
 
         Returns False when a record for this id exists already (a replayed callback,
         the S3 event, or a rejection); the caller then reads and answers with it.
         """
         new = {"ConditionExpression": "attribute_not_exists(pk)", "TableName": self.table}
-        writes = [
-            {"Put": {**new, "Item": to_item(_media_item(media))}},
-            {"Put": {**new, "Item": to_item(_share_item(media["id"], share))}},
-        ]
+        writes = [{"Put": {**new, "Item": to_item(_media_item(media))}}]
+        if share is not None:
+            writes.append({"Put": {**new, "Item": to_item(_share_item(media["id"], share))}})
         if media.get("transfer_id"):
             writes.append({"Update": {
                 "TableName": self.table,
@@ -732,8 +731,9 @@ class Catalog:
         self._db.delete_item(TableName=self.table, Key={"pk": {"S": pk}, "sk": {"S": META}})
 
     def page(self, *, months: list[str], cursor: dict | None, size: int, now: int,
-             search: str | None = None) -> tuple[list[dict], dict | None]:
-        """One page of live items newest first across month partitions, and the next cursor."""
+             search: str | None = None, newest_first: bool = True) -> tuple[list[dict], dict | None]:
+        """One page of live items across month partitions (in the order ``months`` are given;
+        within a month newest first, or oldest with ``newest_first=False``), and the next cursor."""
         items: list[dict] = []
         month_index = months.index(cursor["month"]) if cursor and cursor.get("month") in months else 0
         start = (cursor or {}).get("key")
@@ -744,7 +744,7 @@ class Catalog:
         while month_index < len(months) and len(items) < size:
             found, start = self._query_page(
                 index=LIST_INDEX, pk="LIST#" + months[month_index], filter_expression=filter_expression,
-                values=values, limit=size - len(items), start=start, newest_first=True,
+                values=values, limit=size - len(items), start=start, newest_first=newest_first,
             )
             items.extend(found)
             if not start:

@@ -3,6 +3,7 @@
 from flask import Blueprint, jsonify, make_response, redirect, render_template, request
 
 from webapp import access, embedding, rules, services
+from webapp.errors import json_object
 from webapp.extensions import csrf
 from webapp.rules import Refusal
 
@@ -43,7 +44,8 @@ def no_store(response):
 @bp.get("/embed/<media_id>")
 def embed(media_id: str):
     try:
-        answer = embedding.embed_link(services(), media_id, requesting_origin(), request.remote_addr)
+        size = embedding.embed_size(request.args.get("w"))
+        answer = embedding.embed_link(services(), media_id, requesting_origin(), request.remote_addr, size)
     except Refusal as refusal:
         return placeholder(refusal)
     return no_store(redirect(answer["url"], code=302))
@@ -58,7 +60,8 @@ def player(media_id: str):
         return refused_player(refusal)
     response = make_response(render_template("player.html", **answer))
     response.headers["Content-Security-Policy"] = (
-        f"default-src 'none'; media-src {' '.join(sorted(svc.links.origins))}; style-src 'self'; "
+        f"default-src 'none'; media-src {' '.join(sorted(svc.links.origins))}; "
+        f"img-src {' '.join(sorted(svc.links.origins))}; style-src 'self'; "
         f"frame-ancestors {' '.join(answer['ancestors']) or NO_ANCESTORS}"
     )
     return no_store(response)
@@ -115,5 +118,7 @@ def many_links():
     svc = services()
     if not embedding.api_key_valid(svc, request.headers.get("Authorization")):
         raise Refusal("api_key_invalid", "Send a valid API key as Authorization: Bearer <key>.", 401)
-    body = request.get_json(silent=True) or {}
-    return jsonify(embedding.links_for_ids(svc, body.get("ids"), request.remote_addr))
+    from webapp import schemas  # marshmallow is imported by the first API call, not at start
+
+    body = schemas.load(schemas.LinksRequest, json_object())
+    return jsonify(embedding.links_for_ids(svc, body["ids"], request.remote_addr))

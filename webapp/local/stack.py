@@ -20,14 +20,27 @@ def free_loopback_port() -> int:
 
 
 def start_moto_server(port: int | None = None):
-    """Start moto's server on 127.0.0.1 and return (server, endpoint URL)."""
+    """Start moto's server on 127.0.0.1, behind the storage gate (``webapp.local.gate``: it
+    refuses what S3 refuses on uploads), and return (server, endpoint URL)."""
     from moto.server import ThreadedMotoServer
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from werkzeug.serving import make_server
 
+    from webapp.local.gate import StorageGate
     from webapp.local.moto_fixes import serialise_dynamodb
+
+    class GatedMotoServer(ThreadedMotoServer):
+        """moto's threaded server with its application wrapped in the gate."""
+
+        def _server_entry(self) -> None:
+            app = StorageGate(DomainDispatcherApplication(create_backend_app))
+            self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
+            self._server_ready_event.set()
+            self._server.serve_forever()
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     serialise_dynamodb()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port or 0, verbose=False)
+    server = GatedMotoServer(ip_address="127.0.0.1", port=port or 0, verbose=False)
     server.start()
     host, bound = server.get_host_and_port()
     return server, f"http://{host}:{bound}"

@@ -3,7 +3,7 @@ from wtforms.validators import AnyOf, InputRequired, Length, NumberRange, Option
 
 from webapp.rules import VISIBILITIES
 
-from webapp.pages import PrefixedForm
+from webapp.forms import PrefixedForm
 from webapp.shares import MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS
 from webapp.sharing.forms import PASSWORD_LENGTH
 

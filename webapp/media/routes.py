@@ -31,7 +31,7 @@ def poster_complete(media_id: str):
 
     svc = services()
     media, created = posters.complete(svc, media_id, uploader_id())
-    return jsonify({"media": presenters.media_json(svc, media)}), 201 if created else 200
+    return jsonify({"media": presenters.sender_json(svc, media)}), 201 if created else 200
 
 
 @bp.get("/gallery")

@@ -3,7 +3,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, PasswordField, StringField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
-from webapp.pages import PrefixedForm
+from webapp.forms import PrefixedForm
 from webapp.shares import MAX_MESSAGE_CHARS, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS
 
 PASSWORD_LENGTH = f"A password needs at least {MIN_PASSWORD_CHARS} characters (and at most {MAX_PASSWORD_CHARS})."

@@ -1,10 +1,10 @@
 from flask import Blueprint, g, jsonify, make_response, redirect, render_template, request, session, url_for
 from flask_wtf import FlaskForm
 
-from webapp import assets, events, services, upload_links, uploading
+from webapp import arrivals, assets, rules, services, upload_links, uploading
 from webapp.pages import uploader_id, who_uploads
 from webapp.rules import Refusal
-from webapp.presenters import media_json
+from webapp.presenters import sender_json
 from webapp.uploads.forms import UploadForm
 
 bp = Blueprint("uploads", __name__)
@@ -21,8 +21,9 @@ def index():
     # Named now, not on the first upload: the page starts several uploads at once, and each
     # would otherwise make an upload session of its own, leaving all but one unable to complete.
     uploader_id(create=True)
+    config = upload_links.page_config(uploading.page_config(svc.settings), uploader.link)
     return render_template("index.html", form=UploadForm(), settings=svc.settings, uploader=uploader,
-                           upload_config=uploading.page_config(svc.settings))
+                           upload_config=config)
 
 
 @bp.route("/u/<token>", methods=["GET", "POST"])
@@ -39,7 +40,10 @@ def upload_link(token: str):
         if request.method == "POST" and FlaskForm().validate_on_submit():
             session[upload_links.SESSION_KEY] = link["id"]
             return redirect(url_for("uploads.index"))
-        response = make_response(render_template("upload_link.html", link=link, form=FlaskForm()))
+        kinds = rules.type_words(link.get("types") or svc.settings.allowed_types)
+        response = make_response(render_template("upload_link.html", link=link, form=FlaskForm(), kinds=kinds,
+                                                 largest=min(svc.settings.max_upload_bytes,
+                                                             upload_links.bytes_left(link))))
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["Cache-Control"] = "private, no-store"
     return response
@@ -109,11 +113,11 @@ def abort_upload(upload_id: str):
 def complete_upload(upload_id: str):
     svc = services()
     completion = uploading.complete_upload(svc, upload_id, uploader_id() or "")
-    media = events.upload_completed(svc, completion)  # local mode processes now; on AWS the S3 event does
+    media = arrivals.upload_completed(svc, completion)  # local mode processes now; on AWS the S3 event does
     if completion.manage_token:
         # Shown once, on the result page this browser is sent to next.
         session["reveal_manage"] = {completion.media["id"]: completion.manage_token}
-    body = {"media": media_json(svc, media, manage_token=completion.manage_token, share=completion.share)}
+    body = {"media": sender_json(svc, media, manage_token=completion.manage_token, share=completion.share)}
     return jsonify(body), 201 if completion.created else 200
 
 
