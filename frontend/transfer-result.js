@@ -5,10 +5,6 @@
 const STORED = "mediahub.transfer";
 let transferId = sessionStorage.getItem(STORED);
 
-export function transferIdFor() {
-  return transferId;
-}
-
 // Opens a transfer unless one is open for this page (kept across a reload, for uploads that
 // resume). The form's e-mail address and link lifetime go with it.
 export async function openTransfer(api, form) {
@@ -27,6 +23,28 @@ export async function openTransfer(api, form) {
 
 let capped = "";
 let unsaved = false;
+let reopening = null;
+
+// Sends with the open transfer's id; when the site no longer knows it for this browser (the
+// session ended, say after signing out, while the tab kept its id) or it is finished, opens a
+// new transfer once, for every file waiting on it, and sends again.
+export async function withTransfer(api, form, send) {
+  const used = transferId;
+  try {
+    return await send(used);
+  } catch (err) {
+    if (err.code !== "transfer_not_found" && err.code !== "transfer_closed") throw err;
+    if (transferId === used && !reopening) {
+      transferId = null;
+      sessionStorage.removeItem(STORED);
+      reopening = openTransfer(api, form).finally(() => {
+        reopening = null;
+      });
+    }
+    if (reopening) await reopening;
+    return send(transferId);
+  }
+}
 
 function warnBeforeLeaving(event) {
   if (!unsaved) return undefined;

@@ -12,7 +12,7 @@ import "@uppy/dashboard/css/style.min.css";
 
 import { errorLines, humanSize, optionConflicts, pasteAnywhere, progressLines, refusedAtOnce } from "./early.js";
 import { sendPoster } from "./poster.js";
-import { finishTransfer, openTransfer, transferIdFor } from "./transfer-result.js";
+import { finishTransfer, openTransfer, withTransfer } from "./transfer-result.js";
 import { declaredType, refusal } from "./sniff.js";
 
 const root = document.getElementById("uploader");
@@ -98,15 +98,15 @@ function partSize(size) {
 }
 
 async function startUpload(file) {
-  const started = await api("POST", "/api/uploads", {
+  const started = await withTransfer(api, form, (transferId) => api("POST", "/api/uploads", {
     filename: file.name,
     content_type: declaredType(file.name, file.type, config),
     size: file.size,
     name: file.meta.title || "",
     caption: file.meta.caption || "",
     ...options(),
-    transfer_id: transferIdFor(),
-  });
+    transfer_id: transferId,
+  }));
   uppy.setFileMeta(file.id, { uploadId: started.upload_id });
   return started;
 }

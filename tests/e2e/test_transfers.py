@@ -140,3 +140,16 @@ def test_four_files_one_link_saved_each_and_all(serve, page, browser, four_files
     page.goto(links["manage"])
     counts = page.locator("#transfer-preview .file-meta").all_inner_texts()
     assert len(counts) == 4 and all(text.endswith("3 downloads") for text in counts), counts
+
+
+def test_a_transfer_id_the_site_no_longer_knows_is_replaced(serve, page, four_files):
+    """A tab that kept an old transfer's id (its session ended, say after signing out) opens a
+    new transfer instead of failing every file."""
+    site = serve()
+    page.add_init_script("sessionStorage.setItem('mediahub.transfer', 'an-id-this-site-never-made-x')")
+    page.goto(site + "/")
+    choose_files(page, *four_files[:2])
+    start_upload(page)
+    page.locator("#result-share-link").wait_for()
+    assert SHORT.match(page.locator("#result-share-link").input_value())
+    assert page.locator("#result-files li").count() == 2
