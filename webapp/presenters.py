@@ -74,7 +74,9 @@ def share_view(svc: Services, opened: delivery.OpenShare, client_ip: str | None)
     preparing = False
     try:
         copy = delivery.viewer_copy(media, svc.settings.strip_metadata)
-    except rules.Refusal:
+    except rules.Refusal as refusal:
+        if refusal.code != "processing_pending":
+            raise  # withheld: the whole page says so (409)
         copy, preparing = None, True
     large = delivery.thumbnail(media, 1280)
     if kind == "image" and large is not None:

@@ -126,29 +126,53 @@ def test_processing_twice_gives_the_same_renditions_and_one_record_update(site, 
     assert sorted(bucket_keys()) == sorted([record["s3_key"], *record["renditions"].values()])
 
 
-def test_a_corrupt_image_fails_processing_and_stays_usable(site, capsys, monkeypatch):
+def test_a_jpeg_cut_short_goes_to_viewers_clean(site, read_object):
+    app, api, svc = site
+    cut = photo(size=(1600, 1200))[:-2]  # no end marker: browsers show it, Pillow alone refuses it
+    media = uploaded(api, cut, "cut.jpg", "image/jpeg")
+    record = svc.catalog.get_media(media["id"])
+    assert record["processing"] == "ready" and record["metadata_stripped"] is True
+    assert set(record["renditions"]) == {"clean", "thumb_320", "thumb_1280"}
+    answer = api.client.get(media["links"]["download"])
+    assert answer.status_code == 302 and "/renditions/" in answer.headers["Location"]
+
+
+def test_an_image_that_cannot_be_cleaned_is_withheld_and_its_owner_told(site, capsys, monkeypatch):
     app, api, svc = site
     counted = []
     monkeypatch.setattr(processing, "count", lambda name, *args, **kwargs: counted.append(name))
-    broken = photo()[:3000]  # a JPEG cut short: its first bytes pass the type check
+    broken = b"\xff\xd8\xff\xe1\x00\x40Exif\x00\x00" + b"GPS 52N" * 3000  # its segments run off the end
     media = uploaded(api, broken, "private-name.jpg", "image/jpeg")
     record = svc.catalog.get_media(media["id"])
     assert record["processing"] == "failed" and record["status"] == "ready"
+    assert "metadata cannot be removed" in record["processing_reason"]
     assert "renditions" not in record and "width" not in record
     assert counted == ["ProcessingFailed"]
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     [failure] = [line for line in lines if line.get("message") == "processing failed"]
     assert failure["content_type"] == "image/jpeg"
     assert "private-name" not in json.dumps(lines) and media["id"] not in json.dumps(failure)
-    assert api.client.get(media["links"]["download"]).status_code == 302  # still downloadable
+
+    for link in (media["links"]["download"], media["links"]["share"]):  # viewers: withheld, never the original
+        answer = api.client.get(link)
+        assert answer.status_code == 409 and "withheld" in answer.get_data(as_text=True)
+    answer = api.client.get(media["links"]["download"], headers={"Accept": "application/json"})
+    assert answer.status_code == 409
+    page = api.client.get(media["links"]["manage"]).get_data(as_text=True)
+    assert 'id="withheld"' in page and "metadata cannot be removed" in page
     assert processing.process(svc, media["id"]) == "already"  # not retried for ever
+    assert processing.reprocess(svc, media["id"]) == "failed"  # unless asked to
 
 
-def test_over_the_pixel_limit_fails_without_decoding(site, monkeypatch):
+def test_over_the_pixel_limit_is_skipped_without_decoding_and_still_cleaned(site, monkeypatch):
     app, api, svc = site
     monkeypatch.setattr("webapp.media_info.MAX_IMAGE_PIXELS", 10_000)
     media = uploaded(api, photo(size=(200, 100)), "big.jpg", "image/jpeg")
-    assert svc.catalog.get_media(media["id"])["processing"] == "failed"
+    record = svc.catalog.get_media(media["id"])
+    assert record["processing"] == "skipped" and "million pixels" in record["processing_reason"]
+    assert list(record["renditions"]) == ["clean"]
+    page = api.client.get(media["links"]["manage"]).get_data(as_text=True)
+    assert "Processing was skipped" in page and 'id="withheld"' not in page
 
 
 def test_the_s3_event_processes_an_upload_whose_callback_never_came(site, settings):

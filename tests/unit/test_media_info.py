@@ -161,18 +161,55 @@ def test_draft_decodes_fewer_pixels_with_the_same_result_size():
     assert image.size == (500, 375)  # libjpeg decodes an eighth of each side
 
 
-def test_corrupt_and_oversized_images_are_unprocessable(monkeypatch):
-    with pytest.raises(Exception):
-        media_info.process_image(b"\xff\xd8\xff\xe0" + b"\x00" * 200, "image/jpeg")
-    truncated = photo()[:2000]
-    with pytest.raises(Exception):
-        media_info.process_image(truncated, "image/jpeg")
+def test_a_picture_nothing_reads_fails_and_has_no_clean_copy():
+    result = media_info.process_image(b"\xff\xd8\xff\xe0" + b"\x00" * 200, "image/jpeg")
+    assert (result.state, result.metadata_stripped, result.renditions) == ("failed", False, [])
+    assert "metadata cannot be removed" in result.reason
+
+
+@pytest.mark.parametrize("cut", ["no end marker", "truncated"])
+def test_jpegs_cut_short_are_cleaned_without_decoding_and_still_get_thumbnails(cut):
+    whole = photo(size=(1600, 1200), progressive=cut == "truncated")
+    data = whole[:-2] if cut == "no end marker" else whole[:len(whole) * 2 // 3]
+    with pytest.raises(OSError, match="truncated"):  # Pillow alone refuses it
+        Image.open(io.BytesIO(data)).load()
+    result = media_info.process_image(data, "image/jpeg")
+    assert (result.state, result.metadata_stripped, result.width, result.height) == ("ready", True, 1600, 1200)
+    made = {rendition.name: rendition.body for rendition in result.renditions}
+    assert set(made) == {"clean.jpg", "thumb-320.jpg", "thumb-1280.jpg"}
+    for body in made.values():
+        assert exif_of(body) == ({}, {}) and b"Canon" not in body
+    clean = made["clean.jpg"]
+    assert clean.endswith(b"\xff\xd9") and data.endswith(clean[clean.index(b"\xff\xda"):-2])  # copied as it came
+    assert Image.open(io.BytesIO(made["thumb-320.jpg"])).size == (320, 240)
+    from PIL import ImageFile
+
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is False  # tolerated for that decode only
+    with pytest.raises(OSError, match="truncated"):
+        Image.open(io.BytesIO(data)).load()
+
+
+def test_the_clean_copy_needs_no_decoder(monkeypatch):
+    """A JPEG Pillow cannot open at all is still cleaned, orientation kept, from its segments."""
+    data = photo(orientation=6)
+    monkeypatch.setattr(media_info, "_open", lambda *args, **kwargs: (_ for _ in ()).throw(Unprocessable("no")))
+    result = media_info.process_image(data, "image/jpeg")
+    assert result.state == "failed" and result.metadata_stripped
+    [clean] = result.renditions
+    assert exif_of(clean.body) == ({media_info.EXIF_ORIENTATION: 6}, {})
+
+
+def test_over_a_limit_is_skipped_and_still_cleaned(monkeypatch):
     monkeypatch.setattr(media_info, "MAX_IMAGE_PIXELS", 1000)
-    with pytest.raises(Unprocessable, match="pixels"):
-        media_info.process_image(photo(size=(40, 30)), "image/jpeg")
+    result = media_info.process_image(photo(size=(40, 30)), "image/jpeg")
+    assert result.state == "skipped" and "million pixels" in result.reason
+    assert [r.name for r in result.renditions] == ["clean.jpg"] and result.metadata_stripped
+    heic = io.BytesIO()
+    Image.new("RGB", (40, 30)).save(heic, "HEIF")
+    result = media_info.process_image(heic.getvalue(), "image/heic")
+    assert result.state == "skipped" and result.renditions == [] and not result.metadata_stripped  # withheld
     monkeypatch.setattr(media_info, "MAX_DECODE_BYTES", 100)
-    with pytest.raises(Unprocessable, match="larger"):
-        media_info.process_image(photo(size=(4, 3)), "image/jpeg")
+    assert media_info.process_image(photo(size=(4, 3)), "image/jpeg").state == "skipped"
 
 
 # Video -------------------------------------------------------------------------------------
