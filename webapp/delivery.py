@@ -91,11 +91,24 @@ def thumbnail(media: dict, size: int) -> Copy | None:
 
 
 def poster(media: dict) -> Copy | None:
-    key = (media.get("renditions") or {}).get("poster")
+    """The frame the uploader's browser sent, or else the one the rendition job took."""
+    made = media.get("renditions") or {}
+    key = made.get("poster") or made.get("frame")
     if not key:
         return None
     stem = media["filename"].rsplit(".", 1)[0] or "file"
     return Copy(key, f"{stem}-poster.jpg", "image/jpeg", cleaned=True)
+
+
+def playable_copy(media: dict, strip_metadata: bool) -> Copy:
+    """What a player is handed (the share page, the player, embeds, the gallery): a video's web
+    rendition (H.264/AAC, which every browser plays) once it exists, else the viewer's copy.
+    Downloads stay ``viewer_copy``: the file as uploaded."""
+    video = (media.get("renditions") or {}).get("video")
+    if video:
+        stem = media["filename"].rsplit(".", 1)[0] or "file"
+        return Copy(video, f"{stem}.mp4", "video/mp4", cleaned=True)
+    return viewer_copy(media, strip_metadata)
 
 
 def why_not(svc: Services, action: str, media: dict | None, viewer: access.Viewer = access.VISITOR,

@@ -37,8 +37,9 @@ def check_origin(svc: Services, media: dict, origin: str | None) -> None:
 
 
 def link(svc: Services, media: dict, client_ip: str | None) -> dict:
-    """A viewer's link (the clean copy when there is one) for an item past the gate."""
-    copy = delivery.viewer_copy(media, svc.settings.strip_metadata)
+    """A viewer's link (the clean copy, or a video's web rendition, when there is one) for an
+    item past the gate."""
+    copy = delivery.playable_copy(media, svc.settings.strip_metadata)
     url, expires_at = delivery.signed_link(svc, media, svc.clock(), inline=True, client_ip=client_ip,
                                            seconds=svc.settings.embed_link_seconds, copy=copy)
     count("EmbedLinks")
@@ -101,9 +102,9 @@ def gallery(svc: Services, client_ip: str | None, limit: int = 100) -> list[dict
 
 
 def _viewer_url(svc: Services, media: dict, now: float, client_ip: str | None) -> str | None:
-    """The viewer's copy, signed; None while it is being prepared."""
+    """The viewer's copy (a video's rendition), signed; None while it is being prepared."""
     try:
-        copy = delivery.viewer_copy(media, svc.settings.strip_metadata)
+        copy = delivery.playable_copy(media, svc.settings.strip_metadata)
     except Refusal:
         return None
     return delivery.signed_url(svc, media, now, inline=True, client_ip=client_ip, copy=copy)
@@ -140,4 +141,8 @@ def player(svc: Services, media_id: str, origin: str | None, client_ip: str | No
     if origin is not None:
         check_origin(svc, media, origin)
     ancestors = [rules.canonical_origin(o) for o in allowed_origins(svc, media)]
-    return {"media": media, "kind": kind, "url": link(svc, media, client_ip)["url"], "ancestors": ancestors}
+    frame = delivery.poster(media) if kind == "video" else None
+    poster = (delivery.signed_url(svc, media, svc.clock(), inline=True, client_ip=client_ip, copy=frame,
+                                  seconds=svc.settings.embed_link_seconds) if frame else None)
+    return {"media": media, "kind": kind, "url": link(svc, media, client_ip)["url"], "poster": poster,
+            "ancestors": ancestors}

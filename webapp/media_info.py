@@ -734,7 +734,7 @@ def iso_video_info(file: RangedFile) -> dict:
                 if inner == b"mehd":
                     version, body = _full_box(moov[inner_start:inner_end])
                     fragment_duration = struct.unpack(">Q" if version == 1 else ">I", body[:8 if version == 1 else 4])[0]
-        elif kind == b"trak" and "width" not in info:
+        elif kind == b"trak":
             size, handler = None, None
             for inner, inner_start, inner_end in _boxes(moov, start, end):
                 if inner == b"tkhd":
@@ -743,8 +743,10 @@ def iso_video_info(file: RangedFile) -> dict:
                     for part, part_start, part_end in _boxes(moov, inner_start, inner_end):
                         if part == b"hdlr":
                             handler = moov[part_start + 8:part_start + 12]
-            if handler == b"vide" and size and size[0] and size[1]:
+            if handler == b"vide" and size and size[0] and size[1] and "width" not in info:
                 info["width"], info["height"] = size
+            elif handler == b"soun":
+                info["has_audio"] = True
     timescale = info.pop("_timescale", 0)
     if "duration_seconds" not in info and fragment_duration and timescale:
         info["duration_seconds"] = round(fragment_duration / timescale, 3)
@@ -828,12 +830,14 @@ def ebml_info(file: RangedFile, head_bytes: int = 1024 * 1024) -> dict:
                     duration = struct.unpack(">f" if inner_end - inner_start == 4 else ">d", data[inner_start:inner_end])[0]
         elif element == _TRACKS:
             for entry, entry_start, entry_end in _ebml_children(data, start, end):
-                if entry != _TRACK_ENTRY or "width" in info:
+                if entry != _TRACK_ENTRY:
                     continue
                 fields = {inner: (inner_start, inner_end) for inner, inner_start, inner_end
                           in _ebml_children(data, entry_start, entry_end)}
                 kind = _uint(data[slice(*fields[_TRACK_TYPE])]) if _TRACK_TYPE in fields else None
-                if kind == 1 and _VIDEO in fields:
+                if kind == 2:
+                    info["has_audio"] = True
+                if kind == 1 and _VIDEO in fields and "width" not in info:
                     video = {inner: _uint(data[inner_start:inner_end]) for inner, inner_start, inner_end
                              in _ebml_children(data, *fields[_VIDEO])}
                     if video.get(_PIXEL_WIDTH) and video.get(_PIXEL_HEIGHT):

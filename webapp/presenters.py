@@ -73,7 +73,7 @@ def share_view(svc: Services, opened: delivery.OpenShare, client_ip: str | None)
     preview = poster = None
     preparing = False
     try:
-        copy = delivery.viewer_copy(media, svc.settings.strip_metadata)
+        copy = delivery.playable_copy(media, svc.settings.strip_metadata)
     except rules.Refusal as refusal:
         if refusal.code != "processing_pending":
             raise  # withheld: the whole page says so (409)

@@ -27,6 +27,7 @@ import logging
 from typing import Callable
 
 from webapp import media_info, rules
+from webapp import renditions as renditions_
 from webapp.dates import iso
 from webapp.iam import RENDITIONS_PREFIX
 from webapp.logs import count, emit
@@ -41,7 +42,7 @@ READY, SKIPPED, FAILED = media_info.READY, media_info.SKIPPED, media_info.FAILED
 # The poster the uploader's browser posts (never served), and the re-encoding of it that is.
 POSTER_NAMES = ("poster.jpg", "poster-clean.jpg")
 RENDITION_NAMES = tuple(f"thumb-{size}.jpg" for size in media_info.THUMBNAIL_SIZES) + (
-    "clean.jpg", "clean.png", "clean.webp", "clean.gif") + POSTER_NAMES
+    "clean.jpg", "clean.png", "clean.webp", "clean.gif", "preview.jpg") + POSTER_NAMES + renditions_.NAMES
 
 
 def rendition_key(media_id: str, name: str) -> str:
@@ -49,8 +50,10 @@ def rendition_key(media_id: str, name: str) -> str:
 
 
 def rendition_field(name: str) -> str:
-    """The record's name for a rendition: ``thumb_320``, ``clean``."""
-    return name.rsplit(".", 1)[0].replace("-", "_") if name.startswith("thumb-") else "clean"
+    """The record's name for a rendition: ``thumb_320``, ``clean``, ``preview`` (a PDF's first page)."""
+    if name.startswith("thumb-"):
+        return name.rsplit(".", 1)[0].replace("-", "_")
+    return "preview" if name.startswith("preview") else "clean"
 
 
 class RenditionStore:
@@ -167,7 +170,11 @@ def process(svc: Services, media_id: str) -> str:
         fields["renditions"] = renditions
     if derived.state != READY:
         _note(media, derived)
-    return derived.state if svc.catalog.finish_processing(media_id, fields) else "already"
+    if not svc.catalog.finish_processing(media_id, fields):
+        return "already"
+    if derived.state == READY:
+        renditions_.start(svc, {**media, **fields})  # a video every browser plays, made elsewhere
+    return derived.state
 
 
 def _note(media: dict, derived: Derived) -> None:

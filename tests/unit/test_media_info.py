@@ -250,13 +250,13 @@ def mp4(width=1920, height=1080, seconds=12.5, timescale=1000, moov_last=True, m
 def test_video_size_and_duration_read_only_the_ranges_needed(moov_last):
     data = mp4(moov_last=moov_last)
     file = ranged(data, block=4096)
-    assert media_info.iso_video_info(file) == {"width": 1920, "height": 1080, "duration_seconds": 12.5}
+    assert media_info.iso_video_info(file) == {"width": 1920, "height": 1080, "duration_seconds": 12.5, "has_audio": True}
     assert file.fetched <= 3 * 4096  # the 3 MB of mdat are stepped over, never read
 
 
 def test_portrait_video_and_64_bit_durations():
     info = media_info.iso_video_info(ranged(mp4(rotate=True, version=1, seconds=3600.25)))
-    assert info == {"width": 1080, "height": 1920, "duration_seconds": 3600.25}
+    assert info == {"width": 1080, "height": 1920, "duration_seconds": 3600.25, "has_audio": True}
 
 
 def test_a_file_without_moov_is_unprocessable():
@@ -341,7 +341,7 @@ def webm(width=1280, height=720, seconds: float | None = 7.25, cluster_bytes=2_0
 def test_webm_size_and_duration_from_its_first_bytes(live):
     data = webm(live=live)
     file = ranged(data, block=64 * 1024)
-    assert media_info.ebml_info(file, head_bytes=64 * 1024) == {"width": 1280, "height": 720, "duration_seconds": 7.25}
+    assert media_info.ebml_info(file, head_bytes=64 * 1024) == {"width": 1280, "height": 720, "duration_seconds": 7.25, "has_audio": True}
     assert file.fetched == 64 * 1024  # the 2 MB cluster is never read
 
 

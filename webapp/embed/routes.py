@@ -58,7 +58,8 @@ def player(media_id: str):
         return refused_player(refusal)
     response = make_response(render_template("player.html", **answer))
     response.headers["Content-Security-Policy"] = (
-        f"default-src 'none'; media-src {' '.join(sorted(svc.links.origins))}; style-src 'self'; "
+        f"default-src 'none'; media-src {' '.join(sorted(svc.links.origins))}; "
+        f"img-src {' '.join(sorted(svc.links.origins))}; style-src 'self'; "
         f"frame-ancestors {' '.join(answer['ancestors']) or NO_ANCESTORS}"
     )
     return no_store(response)
