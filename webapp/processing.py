@@ -28,7 +28,7 @@ from typing import Callable
 
 from webapp import media_info, rules
 from webapp import renditions as renditions_
-from webapp.dates import iso
+from webapp.dates import epoch_of, iso
 from webapp.iam import RENDITIONS_PREFIX
 from webapp.logs import count, emit
 from webapp.media_info import RangedFile, Rendition, Unprocessable
@@ -175,6 +175,28 @@ def process(svc: Services, media_id: str) -> str:
     if derived.state == READY:
         renditions_.start(svc, {**media, **fields})  # a video every browser plays, made elsewhere
     return derived.state
+
+
+STUCK_AFTER_SECONDS = 900  # pending this long: its event failed (the dead-letter queue holds it)
+
+
+def needs_another_run(media: dict, now: float) -> bool:
+    """Failed processing, a failed video rendition, or processing still pending long after the
+    upload (its event ran out of memory or time, or raised until it went to the dead-letter queue)."""
+    if media.get("status") != "ready":
+        return False
+    if media.get("processing") == FAILED or media.get("video_rendition") == renditions_.FAILED:
+        return True
+    created = media.get("created_at")
+    stuck = media.get("processing", PENDING) == PENDING and created is not None
+    return bool(stuck and epoch_of(created) < now - STUCK_AFTER_SECONDS)
+
+
+def reprocess_failed(svc: Services, months: list[str], limit: int = 1000) -> dict[str, str]:
+    """``reprocess --failed``: every live item of ``months`` that ``needs_another_run``, run again."""
+    now = svc.clock()
+    items = svc.catalog.newest(public_only=False, now=int(now), limit=limit, months=months)
+    return {media["id"]: reprocess(svc, media["id"]) for media in items if needs_another_run(media, now)}
 
 
 def _note(media: dict, derived: Derived) -> None:

@@ -228,3 +228,52 @@ def test_in_local_mode_the_completion_answer_already_has_the_thumbnails(make_app
     media = api.upload(png_bytes(width=40, height=30)).get_json()["media"]
     assert media["processing"] == "ready" and (media["width"], media["height"]) == (40, 30)
     assert "thumbnail" in media["links"]
+
+
+BROKEN_JPEG = b"\xff\xd8\xff\xe1\x00\x40Exif\x00\x00" + b"GPS 52N" * 3000  # segments run off the end
+
+
+def test_reprocess_failed_runs_failed_and_stuck_items_again_from_the_command_line(site, monkeypatch):
+    from click.testing import CliRunner
+
+    from webapp import cli
+    from webapp.config import Settings
+
+    app, api, svc = site
+    good = uploaded(api, photo(), "good.jpg", "image/jpeg")
+    broken = uploaded(api, BROKEN_JPEG, "broken.jpg", "image/jpeg")
+    stuck = uploaded(api, photo(), "stuck.jpg", "image/jpeg")
+    svc.catalog.set_fields(stuck["id"], {"processing": "pending", "created_at": "2026-01-01T00:00:00Z"},
+                           remove=("renditions",))  # as an event that ran out of memory leaves it
+    assert svc.catalog.get_media(broken["id"])["processing"] == "failed"
+
+    monkeypatch.setattr(Settings, "from_env", classmethod(lambda cls, environ=None: svc.settings))
+    monkeypatch.setattr("webapp.create_app", lambda settings: app)
+    ran = CliRunner().invoke(cli.main, ["reprocess", "--failed"])
+    assert ran.exit_code == 0, ran.output
+    assert f"{broken['id']}\tfailed" in ran.output and f"{stuck['id']}\tready" in ran.output
+    assert good["id"] not in ran.output and "2 reprocessed" in ran.output
+    assert svc.catalog.get_media(stuck["id"])["renditions"]["clean"]
+
+    ran = CliRunner().invoke(cli.main, ["reprocess", good["id"]])
+    assert ran.exit_code == 0 and f"{good['id']}\tready" in ran.output
+    assert CliRunner().invoke(cli.main, ["reprocess"]).exit_code == 2  # an id, or --failed
+
+
+def test_the_admin_list_marks_failed_and_skipped_items(make_app, monkeypatch):
+    from werkzeug.security import generate_password_hash
+
+    from tests.integration.test_admin import PASSWORD, signed_in
+
+    app = make_app(max_upload_bytes=5_000_000, admin_user="root", admin_password_hash=generate_password_hash(PASSWORD))
+    api = Api(app.test_client())
+    fine = uploaded(api, photo(), "fine.jpg", "image/jpeg")
+    broken = uploaded(api, BROKEN_JPEG, "broken.jpg", "image/jpeg")
+    monkeypatch.setattr("webapp.media_info.MAX_IMAGE_PIXELS", 10_000)
+    large = uploaded(api, photo(size=(200, 100)), "large.jpg", "image/jpeg")
+    page = signed_in(app).client.get("/admin/").get_data(as_text=True)
+    rows = {media_id: page[page.index(f'id="item-{media_id}"'):].split("</tr>", 1)[0]
+            for media_id in (fine["id"], broken["id"], large["id"])}
+    assert "processing failed" in rows[broken["id"]] and "metadata cannot be removed" in rows[broken["id"]]
+    assert "processing skipped" in rows[large["id"]] and "million pixels" in rows[large["id"]]
+    assert "badge" not in rows[fine["id"]]
