@@ -44,8 +44,10 @@ for fmt, mode in (("JPEG", "RGB"), ("PNG", "RGBA"), ("WEBP", "RGB"), ("GIF", "P"
     tiny = io.BytesIO()
     Image.new(mode, (16, 16)).save(tiny, fmt)
     media_info.process_image(tiny.getvalue(), "image/" + {"HEIF": "heic"}.get(fmt, fmt.lower()))
-if sys.argv[2] == "application/pdf":
-    media_info.pdf_preview(open(sys.argv[3], "rb").read()) if len(sys.argv) > 3 else None
+if sys.argv[2] == "application/pdf":  # PDFium loaded, as a warm function has it
+    tiny = io.BytesIO()
+    Image.new("RGB", (16, 16)).save(tiny, "PDF")
+    media_info.pdf_first_page(tiny.getvalue())
 idle = status("VmRSS")
 try:
     open("/proc/self/clear_refs", "w").write("5")  # VmHWM starts again from here
@@ -55,7 +57,7 @@ cpu = time.process_time()
 data = open(sys.argv[1], "rb").read()
 made = []
 if sys.argv[2] == "application/pdf":
-    result = media_info.pdf_preview(data)
+    result = media_info.pdf_first_page(data)
     state = "ready" if result else "none"
 else:
     result = media_info.process_image(data, sys.argv[2], keep=lambda r: made.append((r.name, len(r.body))))
@@ -95,7 +97,9 @@ def samples(quick: bool) -> list[tuple[str, str, bytes]]:
     photo = _noisy(*side, "RGB", 30)
     made.append((f"JPEG {side[0]}x{side[1]}", "image/jpeg", encode(photo, "JPEG", quality=90)))
     made.append((f"HEIC {side[0]}x{side[1]}", "image/heic", encode(photo, "HEIF", quality=80)))
-    made.append((f"WebP {side[0]}x{side[1]}", "image/webp", encode(photo, "WEBP", quality=80)))
+    made.append((f"WebP {side[0]}x{side[1]} (over its cap: skipped)", "image/webp", encode(photo, "WEBP", quality=80)))
+    webp_side = (600, 400) if quick else (6120, 4080)  # 25 MP, WebP's cap
+    made.append((f"WebP {webp_side[0]}x{webp_side[1]}", "image/webp", encode(photo.resize(webp_side), "WEBP", quality=80)))
     made.append((f"PNG RGB {side[0]}x{side[1]}", "image/png", encode(_noisy(*side, "RGB", 4), "PNG", compress_level=6)))
     del photo
     # The case: a flat 7000x7000 RGBA PNG of a few hundred kB, 49 MP when decoded.

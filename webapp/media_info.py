@@ -44,9 +44,10 @@ class DecodeLimit:
 DECODE_LIMITS = {
     # JPEG decodes at 1/8 scale (draft): a 50 MP photo costs a few MB of pixels.
     "image/jpeg": DecodeLimit(50_000_000, 100 * 1024 * 1024),
-    # PNG and WebP decode in full, RGBA at 4 bytes a pixel: 50 MP is 200 MB.
+    # PNG decodes in full, RGBA at 4 bytes a pixel: 50 MP is 200 MB.
     "image/png": DecodeLimit(50_000_000, 60 * 1024 * 1024),
-    "image/webp": DecodeLimit(50_000_000, 60 * 1024 * 1024),
+    # WebP: Pillow keeps libwebp's canvas, a copy of it and the picture (about 12 bytes a pixel).
+    "image/webp": DecodeLimit(25_000_000, 60 * 1024 * 1024),
     # GIF: the first frame only, its palette expanded to RGBA.
     "image/gif": DecodeLimit(50_000_000, 60 * 1024 * 1024),
     # HEIF: libheif decodes the whole picture and its tiles, and the clean copy is a JPEG of it.
@@ -265,14 +266,30 @@ def _thumbnails_of(image, sizes: tuple[int, ...], *, draft: bool = True,
 
 def _reduced(image, at_least: int):
     """A copy whose longer side is still ``at_least`` (or the whole picture), by a whole-factor
-    box reduction; palette and odd modes are expanded first (indices cannot be averaged)."""
+    box reduction; palette and odd modes are expanded first (indices cannot be averaged).
+
+    Reduced a band of rows at a time: Pillow reduces RGBA through a premultiplied copy of the
+    whole picture (200 MB more at 50 MP), which a band keeps to a few MB.
+    """
+    Image, _ = _pillow()
     if image.mode in ("P", "PA", "1") or image.mode.startswith("I;16"):
         transparent = image.mode == "PA" or "transparency" in image.info
         image = image.convert("RGBA" if transparent else ("L" if image.mode.startswith("I;16") else "RGB"))
-    elif image.mode not in ("RGB", "RGBA", "L", "LA", "CMYK", "RGBa"):
+    elif image.mode not in ("RGB", "RGBA", "L", "LA", "CMYK"):
         image = image.convert("RGB")
     factor = max(1, max(image.size) // at_least)
-    return image.reduce(factor) if factor > 1 else image.copy()
+    if factor == 1:
+        return image.copy()
+    width, height = image.size
+    out = Image.new(image.mode, (width // factor, height // factor))
+    band = factor * max(1, REDUCE_BAND_ROWS // factor)
+    for top in range(0, (height // factor) * factor, band):
+        rows = image.crop((0, top, (width // factor) * factor, min(top + band, (height // factor) * factor)))
+        out.paste(rows.reduce(factor), (0, top // factor))
+    return out
+
+
+REDUCE_BAND_ROWS = 512
 
 
 def _minimal_exif(orientation: int) -> bytes:
@@ -558,12 +575,15 @@ def process_image(data: bytes, content_type: str, keep: Callable[[Rendition], No
     orientation = _orientation(image)
     if orientation in (5, 6, 7, 8):
         width, height = height, width
-    heif_clean: list[bytes] = []
+    heif_clean: list[bool] = []
     icc = image.info.get("icc_profile")
 
     def keep_full(full):
+        """HEIF's clean copy, from the one full-size decode, handed on at once (25 MB at 48 MP)."""
         if content_type in HEIF_TYPES:
-            heif_clean.append(_heif_clean(full if full.mode in ("RGB", "L") else full.convert("RGB"), orientation, icc))
+            keep(Rendition("clean.jpg", _heif_clean(full if full.mode in ("RGB", "L") else full.convert("RGB"),
+                                                    orientation, icc), "image/jpeg"))
+            heif_clean.append(True)
 
     try:
         thumbs = _thumbnails_of(image, THUMBNAIL_SIZES, keep_full=keep_full)
@@ -573,7 +593,6 @@ def process_image(data: bytes, content_type: str, keep: Callable[[Rendition], No
     except Exception as error:  # noqa: BLE001 - any decoder's error means "this file"
         return ImageResult(width, height, made, stripped, FAILED, reason or "the picture cannot be decoded")
     if heif_clean:
-        keep(Rendition("clean.jpg", heif_clean.pop(), "image/jpeg"))
         stripped = True
     for size, body in sorted(thumbs.items()):
         keep(Rendition(f"thumb-{size}.jpg", body, "image/jpeg"))
@@ -844,7 +863,79 @@ def ebml_info(file: RangedFile, head_bytes: int = 1024 * 1024) -> dict:
                         info["width"], info["height"] = video[_PIXEL_WIDTH], video[_PIXEL_HEIGHT]
     if duration and duration > 0:
         info["duration_seconds"] = round(duration * scale / 1e9, 3)
+    elif segment[1] - segment[0] > 0:
+        last = _last_block_time(file, scale)
+        if last:
+            info["duration_seconds"] = last
     return info
+
+
+_TIMESTAMP, _SIMPLE_BLOCK, _BLOCK_GROUP, _BLOCK, _BLOCK_DURATION = 0xE7, 0xA3, 0xA0, 0xA1, 0x9B
+_CLUSTER_ID = _CLUSTER.to_bytes(4, "big")
+TAIL_READS = (1024 * 1024, 8 * 1024 * 1024)
+
+
+def _last_block_time(file: RangedFile, scale: int) -> float | None:
+    """A browser recording's duration, which MediaRecorder never writes in the header: the time of
+    the last frame, from the last Cluster (its Timestamp plus its blocks' relative times, and a
+    block's own duration when it has one). Reads the file's tail only (1 MB, then 8 MB if the last
+    Cluster starts before that); None when no Cluster is found there."""
+    for tail in TAIL_READS:
+        start = max(0, file.size - tail)
+        data = file.pread(start, file.size - start)
+        position = len(data)
+        while True:
+            position = data.rfind(_CLUSTER_ID, 0, position)
+            if position < 0:
+                break
+            found = _cluster_end_time(data, position)
+            if found is not None:
+                return round(found * scale / 1e9, 3)
+        if start == 0:
+            break
+    return None
+
+
+def _cluster_end_time(data: bytes, position: int) -> int | None:
+    """The latest block time in the Cluster at ``position`` (in TimestampScale units), or None
+    when these bytes are not a Cluster (its first child must be its Timestamp)."""
+    try:
+        _, id_length = _vint(data, position, keep_marker=True)
+        size, size_length = _vint(data, position + id_length, keep_marker=False)
+    except Unprocessable:
+        return None
+    payload = position + id_length + size_length
+    end = len(data) if size is None else min(len(data), payload + size)
+    base, latest = None, None
+    for element, start, stop in _ebml_children(data, payload, end):
+        if base is None:
+            if element != _TIMESTAMP or not 1 <= stop - start <= 8:
+                return None
+            base = _uint(data[start:stop])
+            latest = base
+            continue
+        block, duration = None, 0
+        if element == _SIMPLE_BLOCK:
+            block = (start, stop)
+        elif element == _BLOCK_GROUP:
+            for inner, inner_start, inner_stop in _ebml_children(data, start, stop):
+                if inner == _BLOCK:
+                    block = (inner_start, inner_stop)
+                elif inner == _BLOCK_DURATION:
+                    duration = _uint(data[inner_start:inner_stop])
+        elif element == _CLUSTER:
+            break
+        if block is None:
+            continue
+        try:
+            _, track_length = _vint(data, block[0], keep_marker=False)
+        except Unprocessable:
+            break
+        if block[0] + track_length + 2 > len(data):
+            break
+        relative = struct.unpack(">h", data[block[0] + track_length:block[0] + track_length + 2])[0]
+        latest = max(latest, base + relative + duration)
+    return latest
 
 
 # Audio and PDF ---------------------------------------------------------------------------------
@@ -877,6 +968,46 @@ def audio_info(file: RangedFile) -> dict:
     if tags:
         info["tags"] = tags
     return info
+
+
+def pdf_first_page(data: bytes, sizes: tuple[int, ...] = THUMBNAIL_SIZES) -> dict[int, bytes]:
+    """The PDF's first page drawn by PDFium (pypdfium2) to fit the largest size, as JPEG thumbnails.
+
+    Only that page is parsed and drawn, straight at the size wanted (never a full-resolution
+    page), without forms or scripts (PDFium runs no JavaScript unless a form environment is made).
+    The images on the page are decoded by PDFium at their own size: bench/processing.py
+    measures a page that is one full A4 photo at 300 dpi.
+    """
+    import pypdfium2 as pdfium
+
+    Image, _ = _pillow()
+    largest = max(sizes)
+    with _decoding(truncated_ok=False):
+        try:
+            document = pdfium.PdfDocument(data)
+        except pdfium.PdfiumError as error:
+            raise Unprocessable("the PDF's first page cannot be drawn") from error
+        try:
+            if len(document) < 1:
+                raise Unprocessable("the PDF has no pages")
+            page = document[0]
+            width, height = page.get_size()
+            if width <= 0 or height <= 0:
+                raise Unprocessable("the PDF's first page has no size")
+            scale = min(largest / width, largest / height)
+            drawn = page.render(scale=scale, may_draw_forms=False).to_pil().convert("RGB")
+        except pdfium.PdfiumError as error:
+            raise Unprocessable("the PDF's first page cannot be drawn") from error
+        finally:
+            document.close()
+    made: dict[int, bytes] = {}
+    for size in sorted(sizes, reverse=True):
+        current = drawn.copy()
+        current.thumbnail((size, size), Image.Resampling.LANCZOS)
+        out = io.BytesIO()
+        current.save(out, "JPEG", quality=THUMBNAIL_QUALITY, optimize=True)
+        made[size] = out.getvalue()
+    return made
 
 
 def pdf_pages(file: RangedFile) -> int:

@@ -42,7 +42,7 @@ READY, SKIPPED, FAILED = media_info.READY, media_info.SKIPPED, media_info.FAILED
 # The poster the uploader's browser posts (never served), and the re-encoding of it that is.
 POSTER_NAMES = ("poster.jpg", "poster-clean.jpg")
 RENDITION_NAMES = tuple(f"thumb-{size}.jpg" for size in media_info.THUMBNAIL_SIZES) + (
-    "clean.jpg", "clean.png", "clean.webp", "clean.gif", "preview.jpg") + POSTER_NAMES + renditions_.NAMES
+    "clean.jpg", "clean.png", "clean.webp", "clean.gif") + POSTER_NAMES + renditions_.NAMES
 
 
 def rendition_key(media_id: str, name: str) -> str:
@@ -50,10 +50,8 @@ def rendition_key(media_id: str, name: str) -> str:
 
 
 def rendition_field(name: str) -> str:
-    """The record's name for a rendition: ``thumb_320``, ``clean``, ``preview`` (a PDF's first page)."""
-    if name.startswith("thumb-"):
-        return name.rsplit(".", 1)[0].replace("-", "_")
-    return "preview" if name.startswith("preview") else "clean"
+    """The record's name for a rendition: ``thumb_320``, ``clean``."""
+    return name.rsplit(".", 1)[0].replace("-", "_") if name.startswith("thumb-") else "clean"
 
 
 class RenditionStore:
@@ -132,7 +130,13 @@ def derive(read: RangedFile, media: dict, whole: Callable[[], bytes],
     if content_type == media_info.PDF_TYPE:
         if media["size"] > limit.bytes:
             return Derived({}, SKIPPED, f"the PDF is over {limit.bytes // 1_048_576} MB, the most processing reads")
-        return Derived({"pages": media_info.pdf_pages(read)})
+        pages = media_info.pdf_pages(read)
+        try:  # the first page as thumbnails: what the gallery, the share page and link previews show
+            for size, body in sorted(media_info.pdf_first_page(whole()).items()):
+                keep(Rendition(f"thumb-{size}.jpg", body, "image/jpeg"))
+        except Unprocessable:
+            pass  # a page pdfium cannot draw (a password, a broken stream): counted, not previewed
+        return Derived({"pages": pages})
     return Derived({})  # nothing to measure here (text, SVG, AVIF): ready as it is
 
 

@@ -99,7 +99,7 @@ def test_metadata_for_each_kind(site, filename, content_type, make, expected):
     record = svc.catalog.get_media(media["id"])
     assert record["processing"] == "ready"
     assert {name: record.get(name) for name in expected} == expected
-    assert ("renditions" in record) == content_type.startswith("image/")
+    assert ("renditions" in record) == (content_type.startswith("image/") or content_type == "application/pdf")
 
 
 def test_processing_twice_gives_the_same_renditions_and_one_record_update(site, read_object, bucket_keys, monkeypatch):
@@ -277,3 +277,18 @@ def test_the_admin_list_marks_failed_and_skipped_items(make_app, monkeypatch):
     assert "processing failed" in rows[broken["id"]] and "metadata cannot be removed" in rows[broken["id"]]
     assert "processing skipped" in rows[large["id"]] and "million pixels" in rows[large["id"]]
     assert "badge" not in rows[fine["id"]]
+
+
+def test_a_pdf_gets_its_first_page_as_thumbnails_and_a_preview_on_its_share_page(site, read_object):
+    app, api, svc = site
+    pages = [Image.new("RGB", (595, 842), colour) for colour in ("green", "white", "white")]
+    out = io.BytesIO()
+    pages[0].save(out, "PDF", save_all=True, append_images=pages[1:])
+    media = uploaded(api, out.getvalue(), "report.pdf", "application/pdf")
+    record = svc.catalog.get_media(media["id"])
+    assert record["processing"] == "ready" and record["pages"] == 3
+    assert set(record["renditions"]) == {"thumb_320", "thumb_1280"}
+    thumb, stored = read_object(record["renditions"]["thumb_320"])
+    assert Image.open(io.BytesIO(thumb)).size == (226, 320) and stored["ContentType"] == "image/jpeg"
+    page = api.client.get(media["links"]["share"]).get_data(as_text=True)
+    assert 'class="preview"' in page and f"renditions/{media['id']}/thumb-1280.jpg" in page

@@ -346,7 +346,49 @@ def test_webm_size_and_duration_from_its_first_bytes(live):
 
 
 def test_a_browser_recording_without_duration_gives_its_size():
-    assert media_info.ebml_info(ranged(webm(seconds=None, live=True))) == {"width": 1280, "height": 720}
+    assert media_info.ebml_info(ranged(webm(seconds=None, live=True))) == {"width": 1280, "height": 720,
+                                                                          "has_audio": True}
+
+
+def recorded(clusters: list[tuple[int, list[int]]], filler: int = 0) -> bytes:
+    """A MediaRecorder WebM: no Duration, live Segment and Clusters (unknown sizes), each Cluster
+    a Timestamp then SimpleBlocks (track 1, a relative int16 time, flags, frame bytes)."""
+    head = webm(seconds=None, live=True, cluster_bytes=0)
+    head = head[:head.rindex(b"\x1f\x43\xb6\x75")]  # drop the empty cluster
+    body = b""
+    for base, relatives in clusters:
+        blocks = b"".join(element(0xA3, b"\x81" + struct.pack(">h", r) + b"\x80" + b"\x1f\x43\xb6\x75" + b"\0" * filler)
+                          for r in relatives)  # frame bytes that look like a Cluster id
+        body += element(0x1F43B675, element(0xE7, base.to_bytes(4, "big")) + blocks, unknown_size=True)
+    return head + body
+
+
+def test_a_browser_recording_gets_its_duration_from_its_last_cluster():
+    data = recorded([(0, [0, 33, 66]), (5000, [0, 1000, 2000]), (9000, [0, 400, 733])], filler=100_000)
+    file = ranged(data)
+    assert media_info.ebml_info(file)["duration_seconds"] == 9.733  # 9000 + 733 ms
+    assert file.fetched <= 1024 * 1024 + 2 * media_info.RANGE_BLOCK_BYTES  # the head and the tail only
+
+
+def test_a_real_recording_without_its_duration_element(tmp_path):
+    """ffmpeg's WebM with its Duration element renamed to an id no reader knows, as MediaRecorder
+    writes none: the duration comes from the clusters, to within a frame."""
+    import shutil
+    import subprocess
+
+    from tests.conftest import missing_tool
+
+    if shutil.which("ffmpeg") is None:
+        missing_tool("ffmpeg is not installed (Debian's ffmpeg; scripts/ensure-system-packages installs it)")
+    path = tmp_path / "recorded.webm"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=160x120:rate=10", "-t", "3",
+                    "-c:v", "libvpx", "-b:v", "100k", "-an", str(path)], check=True, timeout=60)
+    data = path.read_bytes()
+    at = data.index(b"\x44\x89")
+    stripped = data[:at] + b"\x4f\x89" + data[at + 2:]
+    assert "duration_seconds" in media_info.ebml_info(ranged(data))
+    found = media_info.ebml_info(ranged(stripped))
+    assert (found["width"], found["height"]) == (160, 120) and 2.85 <= found["duration_seconds"] <= 3.0
 
 
 def test_what_is_not_webm_is_unprocessable():
@@ -361,3 +403,17 @@ def test_thumbnails_carry_no_comment_of_the_source_jpeg():
     Image.new("RGB", (400, 300), (30, 120, 200)).save(source, "JPEG", comment=b"Taken at 12 Private Road")
     for data in media_info.thumbnails(source.getvalue(), (320,)).values():
         assert b"Private Road" not in data and Image.open(io.BytesIO(data)).info.get("comment") in (None, b"")
+
+
+def test_a_pdfs_first_page_becomes_its_thumbnails():
+    pages = [Image.new("RGB", (595, 842), colour) for colour in ("red", "blue")]
+    out = io.BytesIO()
+    pages[0].save(out, "PDF", save_all=True, append_images=pages[1:], resolution=72)
+    made = media_info.pdf_first_page(out.getvalue())
+    first = Image.open(io.BytesIO(made[1280]))
+    assert first.format == "JPEG" and first.size == (905, 1280)  # A4, drawn to fit
+    red, green, blue = first.getpixel((450, 640))
+    assert red > 200 and green < 40 and blue < 40  # the first page, not the second
+    assert Image.open(io.BytesIO(made[320])).size == (226, 320)
+    with pytest.raises(Unprocessable):
+        media_info.pdf_first_page(b"%PDF-1.7\nnot really")
