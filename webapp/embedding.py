@@ -115,6 +115,8 @@ def public_item(svc: Services, media_id: str, client_ip: str | None) -> dict:
     malware gate. The preview is the 1280 px thumbnail when there is one; the file itself is
     the viewer's copy (clean), or nothing yet while it is being prepared."""
     media = allowed(svc, access.GALLERY, media_id)
+    if delivery.withheld(media, svc.settings.strip_metadata):
+        raise delivery.media_withheld()
     now = svc.clock()
     media["preview_kind"] = rules.preview_kind(media["content_type"])
     media["url"] = _viewer_url(svc, media, now, client_ip)

@@ -153,7 +153,15 @@ def start(svc: Services, media: dict) -> str | None:
     job = job_settings(bucket=svc.settings.bucket, media=media, role_arn=svc.settings.mediaconvert_role_arn,
                        queue_arn=svc.settings.mediaconvert_queue_arn)
     svc.catalog.set_fields(media["id"], {"video_rendition": PENDING})
-    job_id = svc.renditions.submit(job, lambda event: finished(svc, event))
+    try:
+        job_id = svc.renditions.submit(job, lambda event: finished(svc, event))
+    except Exception as error:  # noqa: BLE001 - the item is processed; only its rendition is missing
+        # Not submitted (MediaConvert refused, or could not be reached): the record says so, so
+        # `reprocess --failed` finds it; retrying the event would not (processing is done).
+        emit("rendition not submitted", content_type=media.get("content_type"), error=type(error).__name__)
+        count("RenditionsFailed")
+        svc.catalog.set_fields(media["id"], {"video_rendition": FAILED})
+        return None
     count("RenditionJobs")
     return job_id
 
@@ -171,6 +179,10 @@ def _record(svc: Services, media_id: str, status: str, paths: list[str]) -> str:
     media = svc.catalog.get_media(media_id)
     if media is None or media.get("status") != "ready":
         return "ignored"  # deleted meanwhile: its renditions went with it, or go with the cleanup
+    if media.get("scan") == "infected":  # quarantined while the job ran: nothing of it is kept
+        for name in NAMES:
+            svc.storage.delete(rendition_key(media_id, name))
+        return "ignored"
     if status != "COMPLETE":
         emit("rendition failed", content_type=media.get("content_type"), status=status)
         count("RenditionsFailed")

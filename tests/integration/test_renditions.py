@@ -103,3 +103,32 @@ def test_a_completion_names_only_its_own_items_keys(site, tmp_path):
     assert svc.catalog.get_media(other["id"])["renditions"]["video"] == record["renditions"]["video"]
     processing.delete_renditions(svc, record)  # the names it deletes include the video's
     assert svc.storage.peek(record["renditions"]["video"], 4) is None
+
+
+def test_a_job_that_finishes_after_quarantine_leaves_nothing(site, tmp_path):
+    api, svc = site
+    media = api.upload(hevc_clip(tmp_path / "a.mov"), filename="a.mov", content_type="video/quicktime").get_json()["media"]
+    assert svc.renditions.idle(120)
+    record = svc.catalog.get_media(media["id"])
+    svc.catalog.set_fields(media["id"], {"scan": "infected"}, remove=("renditions",))
+    done = {"detail-type": "MediaConvert Job State Change", "detail": {
+        "status": "COMPLETE", "userMetadata": {"mediahub_media_id": media["id"]},
+        "outputGroupDetails": [{"outputDetails": [{"outputFilePaths": [f"s3://{svc.settings.bucket}/{key}"]}
+                                                  for key in (record["renditions"]["video"], record["renditions"]["frame"])]}]}}
+    assert events.rendition_finished(done, services=svc) == {"ignored": 1}
+    assert "renditions" not in svc.catalog.get_media(media["id"])
+    assert svc.storage.peek(record["renditions"]["video"], 4) is None
+
+
+def test_a_job_mediaconvert_refuses_is_marked_failed_for_reprocessing(site, tmp_path, monkeypatch):
+    api, svc = site
+
+    def refuses(job, finished):
+        raise RuntimeError("BadRequestException")
+
+    monkeypatch.setattr(svc.renditions, "submit", refuses)
+    answer = api.upload(hevc_clip(tmp_path / "b.mov"), filename="b.mov", content_type="video/quicktime")
+    assert answer.status_code == 201  # the upload is fine; only its rendition is missing
+    record = svc.catalog.get_media(answer.get_json()["media"]["id"])
+    assert record["processing"] == "ready" and record["video_rendition"] == "failed"
+    assert processing.needs_another_run(record, svc.clock())
