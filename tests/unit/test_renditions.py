@@ -90,3 +90,27 @@ def test_the_job_is_submitted_through_boto3s_mediaconvert_client():
         assert MediaConvertJobs(client).submit(job, lambda event: None) == "1700000000000-abc"
         stub.assert_no_pending_responses()
     assert client.meta.region_name == "eu-west-1"
+
+
+def test_the_setting_defaults_to_ffmpeg_in_local_mode_and_is_checked(monkeypatch):
+    import shutil
+
+    from webapp.config import ConfigError
+
+    monkeypatch.setattr(shutil, "which", lambda name: "/usr/bin/ffmpeg")
+    assert Settings.from_env({}).video_renditions == "ffmpeg"
+    assert Settings.from_env({"MEDIAHUB_VIDEO_RENDITIONS": "off"}).video_renditions == "off"
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    assert Settings.from_env({}).video_renditions == "off"
+    aws = {"MEDIAHUB_BUCKET": "media", "MEDIAHUB_SECRET_KEY": "k" * 40, "MEDIAHUB_UPLOADERS": "anyone"}
+    assert Settings.from_env(aws).video_renditions == "off"  # never ffmpeg on AWS
+    with pytest.raises(ConfigError, match="only in local mode"):
+        Settings.from_env({**aws, "MEDIAHUB_VIDEO_RENDITIONS": "ffmpeg"})
+    with pytest.raises(ConfigError, match="MEDIAHUB_MEDIACONVERT_ROLE_ARN"):
+        Settings.from_env({**aws, "MEDIAHUB_VIDEO_RENDITIONS": "mediaconvert"})
+    with pytest.raises(ConfigError, match="one of mediaconvert, ffmpeg, off"):
+        Settings.from_env({"MEDIAHUB_VIDEO_RENDITIONS": "handbrake"})
+    configured = Settings.from_env({**aws, "MEDIAHUB_VIDEO_RENDITIONS": "mediaconvert",
+                                    "MEDIAHUB_MEDIACONVERT_ROLE_ARN": "arn:aws:iam::1:role/mc",
+                                    "MEDIAHUB_MEDIACONVERT_QUEUE_ARN": "arn:aws:mediaconvert:us-east-1:1:queues/q"})
+    assert configured.mediaconvert_queue_arn.endswith("queues/q")
