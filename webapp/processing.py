@@ -39,9 +39,9 @@ log = logging.getLogger(__name__)
 PENDING = "pending"
 # The function that processes (a Zappa stage of the same code for events only, infra/ builds it):
 # every format within its decode limit peaks under 400 MB over the idle process, so memory is
-# not what sizes it; CPU is. 1,769 MB is one whole vCPU, which turns a 48 MP HEIC's ~7 CPU-s into
-# ~7 s (at the web stage's 512 MB, 0.29 vCPU, it would be ~23 s of its 30). The timeout leaves
-# more than ten times the slowest measured file (bench/processing.py; README table).
+# not what sizes it; CPU is. 1,769 MB is one whole vCPU, which turns a large HEIC's ~6 CPU-s into
+# ~6 s (at the web stage's 512 MB, 0.29 vCPU, about 20 s of its 30). The timeout leaves more
+# than ten times the slowest measured file (bench/processing.py; README table).
 PROCESSING_MEMORY_MB = 1769
 PROCESSING_TIMEOUT_SECONDS = 120
 READY, SKIPPED, FAILED = media_info.READY, media_info.SKIPPED, media_info.FAILED
