@@ -193,6 +193,8 @@ def _record(svc: Services, media_id: str, status: str, paths: list[str]) -> str:
     made = {field: rendition_key(media_id, name) for field, name in (("video", VIDEO_NAME), ("frame", FRAME_NAME))
             if rendition_key(media_id, name) in keys}
     if "video" not in made:
+        if (media.get("renditions") or {}).get("video"):
+            return "ignored"  # names none of this item's keys: a made rendition is not undone by it
         svc.catalog.set_fields(media_id, {"video_rendition": FAILED})
         return FAILED
     fresh = svc.catalog.get_media(media_id) or media  # a poster the browser sent meanwhile stays
