@@ -14,6 +14,7 @@ LAMBDA_DEPS := $(LAMBDA_VENV)/.deps-installed
 .PHONY: run test bench clean admin-password
 
 run: $(DEPS) $(BUNDLE)
+	scripts/ensure-system-packages
 	$(PY) -m webapp.local
 
 test: $(DEPS) $(INFRA_DEPS) $(NODE_DEPS) $(LAMBDA_DEPS) $(BUNDLE)

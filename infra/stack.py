@@ -44,6 +44,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
+from infra import mediaconvert
 from webapp.aws.catalog import TABLE_DEFINITION
 from webapp.iam import QUARANTINE_PREFIX, UPLOAD_PREFIX, role_statements
 from webapp.scanning import SCAN_RESULT_DETAIL_TYPE, SCAN_TAG
@@ -167,6 +168,8 @@ class MediahubStack(Stack):
         self.alarm_topic = self._alarms()
         self.certificate = self._certificate()
         self.scan_results = self._malware_protection()
+        self.renditions = mediaconvert.add(self, name=config.name, stage=config.stage, bucket=self.uploads,
+                                           function_role=self.role) if mediaconvert.wanted(self) else None
         self._outputs()
 
     # Storage -------------------------------------------------------------------------------
@@ -593,6 +596,7 @@ class MediahubStack(Stack):
         if self.scan_results is not None:
             outputs["ScanResultsTopicArn"] = (self.scan_results.topic_arn,
                                               "Zappa events: webapp.events.scan_result subscribes to it")
+        outputs.update(self.renditions.outputs() if self.renditions else {})
         if self.certificate is not None:
             outputs["CertificateArn"] = (self.certificate.certificate_arn, "Zappa's certificate_arn (zappa certify)")
         for key, (value, description) in outputs.items():

@@ -1,4 +1,5 @@
 """``iam-policy``: the least-privilege policy of the function's role, for a stage.
+``reprocess <id>|--failed``: processing run again (``webapp.processing.reprocess``).
 
 Runs without starting the app (``python -m webapp.cli iam-policy``), so it needs no
 secret that does not exist yet; it is also registered as ``flask --app wsgi iam-policy``.
@@ -36,12 +37,39 @@ def iam_policy_command(stage: str, account_id: str | None) -> None:
     click.echo(json.dumps(document, indent=2))
 
 
+@click.command("reprocess")
+@click.argument("media_id", required=False)
+@click.option("--failed", is_flag=True, help="Every live item whose processing or video rendition failed, "
+              "or whose processing is still pending 15 minutes after its upload.")
+def reprocess_command(media_id: str | None, failed: bool) -> None:
+    """Run processing again for one item, or for every failed one (after a fix, or for what the
+    dead-letter queue holds), with the settings in the environment."""
+    from webapp import create_app, processing
+    from webapp.dates import recent_months
+
+    if bool(media_id) == failed:
+        raise click.UsageError("give one media id, or --failed")
+    try:
+        svc = create_app(Settings.from_env()).extensions["mediahub"]
+    except ConfigError as error:
+        raise click.UsageError(str(error)) from None
+    if failed:
+        months = recent_months(svc.clock(), svc.settings.max_retention_days // 28 + 3)
+        results = processing.reprocess_failed(svc, months)
+    else:
+        results = {media_id: processing.reprocess(svc, media_id)}
+    for item, result in results.items():
+        click.echo(f"{item}\t{result}")
+    click.echo(f"{len(results)} reprocessed")
+
+
 @click.group()
 def main() -> None:
     """Mediahub's operator commands."""
 
 
 main.add_command(iam_policy_command)
+main.add_command(reprocess_command)
 
 if __name__ == "__main__":
     main()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import secrets
+import shutil
 from typing import Mapping
 
 from webapp import parts, rules, sniff
@@ -33,6 +34,7 @@ DEFAULT_ALLOWED_TYPES = (
     "application/pdf",
 )
 
+VIDEO_RENDITIONS = ("mediaconvert", "ffmpeg", "off")
 MAX_POLICY_SECONDS = 600
 LOCAL_RECIPIENTS = ("@example.com", "@example.org")
 LOCAL_SENDER = "Mediahub <noreply@mediahub.local>"
@@ -101,6 +103,12 @@ class Settings:
     aws_max_attempts: int = 2
     malware_scan: str = "off"  # "guardduty": nothing is shared before its scan says clean (webapp/scanning.py)
     strip_metadata: bool = True  # viewers get the clean copy processing made, never the original (webapp/delivery.py)
+    # Video renditions every browser plays (webapp/renditions.py): "mediaconvert" (AWS Elemental
+    # MediaConvert, with its role and queue from the stack), "ffmpeg" (local mode's stand-in, the
+    # default there when ffmpeg is installed) or "off".
+    video_renditions: str = "off"
+    mediaconvert_role_arn: str | None = None
+    mediaconvert_queue_arn: str | None = None
     # Who may upload, and how much per identity (webapp/limits.py); 0 is no limit.
     uploaders: str = "anyone"
     uploads_per_hour: int = 0
@@ -210,6 +218,15 @@ class Settings:
             problems.append("MEDIAHUB_AWS_CONNECT_TIMEOUT must be 1-10 s and MEDIAHUB_AWS_READ_TIMEOUT 1-20 s")
         if not 1 <= self.aws_max_attempts <= 5:
             problems.append("MEDIAHUB_AWS_MAX_ATTEMPTS must be between 1 and 5")
+        if self.video_renditions not in VIDEO_RENDITIONS:
+            problems.append(f"MEDIAHUB_VIDEO_RENDITIONS must be one of {', '.join(VIDEO_RENDITIONS)}, "
+                            f"got {self.video_renditions!r}")
+        if self.video_renditions == "ffmpeg" and not self.local_mode:
+            problems.append("MEDIAHUB_VIDEO_RENDITIONS=ffmpeg runs only in local mode (Lambda has no ffmpeg): "
+                            "use mediaconvert")
+        if self.video_renditions == "mediaconvert" and not self.mediaconvert_role_arn:
+            problems.append("MEDIAHUB_VIDEO_RENDITIONS=mediaconvert needs MEDIAHUB_MEDIACONVERT_ROLE_ARN "
+                            "(the stack's output MediaConvertRoleArn)")
         if self.malware_scan not in ("off", "guardduty"):
             problems.append("MEDIAHUB_MALWARE_SCAN must be guardduty or off")
         if not self.uploaders:
@@ -344,6 +361,10 @@ class Settings:
         values["signin_allowlist"] = tuple(r.lower() for r in _list(env.get("MEDIAHUB_SIGNIN_ALLOWLIST", "")))
         values["malware_scan"] = env.get("MEDIAHUB_MALWARE_SCAN", "").strip().lower() or "off"
         values["metrics"] = not local_mode
+        default_renditions = "ffmpeg" if local_mode and shutil.which("ffmpeg") else "off"
+        values["video_renditions"] = env.get("MEDIAHUB_VIDEO_RENDITIONS", "").strip().lower() or default_renditions
+        values["mediaconvert_role_arn"] = env.get("MEDIAHUB_MEDIACONVERT_ROLE_ARN", "").strip() or None
+        values["mediaconvert_queue_arn"] = env.get("MEDIAHUB_MEDIACONVERT_QUEUE_ARN", "").strip() or None
         for field, name in (("bind_links_to_ip", "MEDIAHUB_LINK_BIND_IP"), ("local_cdn", "MEDIAHUB_LOCAL_CDN"),
                             ("metrics", "MEDIAHUB_METRICS"), ("strip_metadata", "MEDIAHUB_STRIP_METADATA")):
             if env.get(name, "").strip():

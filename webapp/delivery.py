@@ -45,13 +45,19 @@ def processing_pending() -> Refusal:
                    retry_after=60)
 
 
+def media_withheld() -> Refusal:
+    return Refusal("media_withheld", "This file is withheld from viewers: its location and camera details could not "
+                   "be removed, so it is not shown or sent. Its owner can see why on the file's manage page.", 409)
+
+
 def viewer_copy(media: dict, strip_metadata: bool) -> Copy:
     """What a viewer (not the owner) is handed: the clean copy when processing made one.
 
-    Pure. With stripping on, an image whose processing is still pending is refused for now
-    (409) rather than handed out with its GPS position and camera details; once processing is
-    done, types it does not clean (video, audio, PDF) and images it could not read go out as
-    they are, so a failure leaves the item usable. With stripping off, the original.
+    Pure. With stripping on, an image is never handed out as uploaded: while its processing is
+    pending it is refused for now (409 ``processing_pending``), and once processing is done
+    without a clean copy (a structure no cleaner could follow, a HEIC it could not decode) it is
+    withheld (409 ``media_withheld``), the owner told why. Types processing does not clean
+    (video, audio, PDF) go out as they are. With stripping off, the original.
     """
     clean = (media.get("renditions") or {}).get("clean")
     if not strip_metadata:
@@ -61,9 +67,18 @@ def viewer_copy(media: dict, strip_metadata: bool) -> Copy:
         stem = media["filename"].rsplit(".", 1)[0] or "file"
         return Copy(clean, f"{stem}.{extension}", CLEAN_COPY_TYPES.get(extension, media["content_type"]),
                     cleaned=True)
-    if media["content_type"] in CLEANED_TYPES and processing_state(media) == "pending":
-        raise processing_pending()
+    if media["content_type"] in CLEANED_TYPES:
+        raise processing_pending() if processing_state(media) == "pending" else media_withheld()
     return original(media)
+
+
+def withheld(media: dict, strip_metadata: bool) -> bool:
+    """Processing is done and viewers may not have this file (see ``viewer_copy``)."""
+    try:
+        viewer_copy(media, strip_metadata)
+    except Refusal as refusal:
+        return refusal.code == "media_withheld"
+    return False
 
 
 def thumbnail(media: dict, size: int) -> Copy | None:
@@ -76,11 +91,24 @@ def thumbnail(media: dict, size: int) -> Copy | None:
 
 
 def poster(media: dict) -> Copy | None:
-    key = (media.get("renditions") or {}).get("poster")
+    """The frame the uploader's browser sent, or else the one the rendition job took."""
+    made = media.get("renditions") or {}
+    key = made.get("poster") or made.get("frame")
     if not key:
         return None
     stem = media["filename"].rsplit(".", 1)[0] or "file"
     return Copy(key, f"{stem}-poster.jpg", "image/jpeg", cleaned=True)
+
+
+def playable_copy(media: dict, strip_metadata: bool) -> Copy:
+    """What a player is handed (the share page, the player, embeds, the gallery): a video's web
+    rendition (H.264/AAC, which every browser plays) once it exists, else the viewer's copy.
+    Downloads stay ``viewer_copy``: the file as uploaded."""
+    video = (media.get("renditions") or {}).get("video")
+    if video:
+        stem = media["filename"].rsplit(".", 1)[0] or "file"
+        return Copy(video, f"{stem}.mp4", "video/mp4", cleaned=True)
+    return viewer_copy(media, strip_metadata)
 
 
 def why_not(svc: Services, action: str, media: dict | None, viewer: access.Viewer = access.VISITOR,

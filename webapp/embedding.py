@@ -37,12 +37,12 @@ def check_origin(svc: Services, media: dict, origin: str | None) -> None:
 
 
 def link(svc: Services, media: dict, client_ip: str | None, size: int | None = None) -> dict:
-    """A viewer's link (the clean copy when there is one) for an item past the gate; with
-    ``size``, its thumbnail of that size (320 or 1280 px, for an embed's ``srcset``), or the
-    viewer's copy when processing made none (an image already that small)."""
+    """A viewer's link (the clean copy, or a video's web rendition, when there is one) for an item
+    past the gate; with ``size``, its thumbnail of that size (320 or 1280 px, for an embed's
+    ``srcset``), or the viewer's copy when processing made none (an image already that small)."""
     copy = delivery.thumbnail(media, size) if size else None
     if copy is None:
-        copy = delivery.viewer_copy(media, svc.settings.strip_metadata)
+        copy = delivery.playable_copy(media, svc.settings.strip_metadata)
     url, expires_at = delivery.signed_link(svc, media, svc.clock(), inline=True, client_ip=client_ip,
                                            seconds=svc.settings.embed_link_seconds, copy=copy)
     count("EmbedLinks")
@@ -116,9 +116,9 @@ def gallery(svc: Services, client_ip: str | None, limit: int = 100) -> list[dict
 
 
 def _viewer_url(svc: Services, media: dict, now: float, client_ip: str | None) -> str | None:
-    """The viewer's copy, signed; None while it is being prepared."""
+    """The viewer's copy (a video's rendition), signed; None while it is being prepared."""
     try:
-        copy = delivery.viewer_copy(media, svc.settings.strip_metadata)
+        copy = delivery.playable_copy(media, svc.settings.strip_metadata)
     except Refusal:
         return None
     return delivery.signed_url(svc, media, now, inline=True, client_ip=client_ip, copy=copy)
@@ -129,6 +129,8 @@ def public_item(svc: Services, media_id: str, client_ip: str | None) -> dict:
     malware gate. The preview is the 1280 px thumbnail when there is one; the file itself is
     the viewer's copy (clean), or nothing yet while it is being prepared."""
     media = allowed(svc, access.GALLERY, media_id)
+    if delivery.withheld(media, svc.settings.strip_metadata):
+        raise delivery.media_withheld()
     now = svc.clock()
     media["preview_kind"] = rules.preview_kind(media["content_type"])
     media["url"] = _viewer_url(svc, media, now, client_ip)
@@ -155,8 +157,8 @@ def player(svc: Services, media_id: str, origin: str | None, client_ip: str | No
     if origin is not None:
         check_origin(svc, media, origin)
     ancestors = [rules.canonical_origin(o) for o in allowed_origins(svc, media)]
-    poster = delivery.poster(media) if kind == "video" else None
-    poster_url = (delivery.signed_url(svc, media, svc.clock(), inline=True, client_ip=client_ip, copy=poster)
-                  if poster is not None else None)
-    return {"media": media, "kind": kind, "url": link(svc, media, client_ip)["url"], "ancestors": ancestors,
-            "poster": poster_url}
+    frame = delivery.poster(media) if kind == "video" else None
+    poster = (delivery.signed_url(svc, media, svc.clock(), inline=True, client_ip=client_ip, copy=frame,
+                                  seconds=svc.settings.embed_link_seconds) if frame else None)
+    return {"media": media, "kind": kind, "url": link(svc, media, client_ip)["url"], "poster": poster,
+            "ancestors": ancestors}

@@ -9,6 +9,8 @@ Local mode has no S3 events: its completion callback runs the same steps in-proc
 (``webapp.arrivals``, the flow both share), and the scan stand-in when scanning is on.
 ``scan_result``: the malware scanner's verdict on an object (GuardDuty's EventBridge event,
 delivered through SNS on AWS; directly from the stand-in in local mode).
+``rendition_finished``: a video rendition job ended (MediaConvert's EventBridge event, delivered
+through SNS on AWS as scan verdicts are; from the ffmpeg stand-in in local mode): record its keys.
 ``cleanup``: removes expired items, and objects that never became a record;
 bounded work per run, continuing where the last run stopped.
 """
@@ -18,7 +20,7 @@ from __future__ import annotations
 import logging
 from urllib.parse import unquote_plus
 
-from webapp import arrivals, processing, rules, scanning, uploading
+from webapp import arrivals, processing, renditions, rules, scanning, uploading
 from webapp.dates import recent_months
 from webapp.logs import timed_event
 from webapp.rules import Refusal
@@ -66,6 +68,17 @@ def scan_result(event: dict, context=None, services: Services | None = None) -> 
     svc = services or current_services()
     with timed_event("scan_result", verdicts=len(scanning.verdicts_in(event))) as fields:
         outcome = arrivals.apply_verdicts(svc, event)
+        fields.update(outcome)
+    return outcome
+
+
+def rendition_finished(event: dict, context=None, services: Services | None = None) -> dict:
+    """MediaConvert's "Job State Change" for a rendition job (``webapp.renditions``): an
+    EventBridge rule (``infra/mediaconvert.py``) sends COMPLETE and ERROR to an SNS topic this
+    function subscribes to. Both shapes are read."""
+    svc = services or current_services()
+    with timed_event("rendition_finished") as fields:
+        outcome = renditions.finished(svc, event)
         fields.update(outcome)
     return outcome
 

@@ -138,7 +138,8 @@ PATHS = {
         "get": {
             "summary": "A short-lived signed link to one file",
             "description": "From a browser, only for origins allowed to embed the file (CORS); with "
-                           "`Authorization: Bearer <key>`, for any caller.",
+                           "`Authorization: Bearer <key>`, for any caller. An image's link is to its clean copy, "
+                           "a video's to its web rendition (H.264/AAC) once there is one.",
             "operationId": "mediaLink",
             "parameters": [MEDIA_ID],
             "security": [{}, {"ApiKey": []}],
@@ -148,6 +149,8 @@ PATHS = {
                 "403": _error("Not for this site or this file", ["origin_not_allowed", "embedding_not_allowed",
                                                                  "download_limited", "password_protected"]),
                 "404": _error("No such file", ["media_not_found"]),
+                "409": _error("Not ready for viewers yet, or withheld: an image whose metadata could not be removed",
+                              ["processing_pending", "media_withheld"]),
                 "410": _error("Gone", ["media_expired", "media_withdrawn", "media_infected"]),
                 "503": STORAGE_DOWN,
             },

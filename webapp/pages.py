@@ -9,7 +9,7 @@ from typing import Callable, TypeVar
 
 from flask import flash, redirect, render_template, request, session, url_for
 
-from webapp import access, config, identity, limits, ownership, presenters, scanning, tokens, upload_links
+from webapp import access, config, delivery, identity, limits, ownership, presenters, scanning, tokens, upload_links
 from webapp.media.forms import EmbedOriginsForm, ExpiryForm, ItemPasswordForm, VisibilityForm
 from webapp.rules import Refusal
 from webapp.services import Services
@@ -63,6 +63,7 @@ def render_manage(svc: Services, media: dict, token: str, *, status: int = 200, 
         embed_snippet=presenters.embed_snippet(svc, media),
         global_origins=svc.settings.embed_origins,
         recipients=svc.settings.recipients,
+        withheld=delivery.withheld(media, svc.settings.strip_metadata),
         viewers_told=access.viewers_told(media, now=svc.clock(), scan_mode=scanning.mode(svc)),
         **values,
     )

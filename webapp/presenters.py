@@ -91,12 +91,15 @@ def share_view(svc: Services, opened: delivery.OpenShare, client_ip: str | None)
     preview = poster = None
     preparing = False
     try:
-        copy = delivery.viewer_copy(media, svc.settings.strip_metadata)
-    except rules.Refusal:
+        copy = delivery.playable_copy(media, svc.settings.strip_metadata)
+    except rules.Refusal as refusal:
+        if refusal.code != "processing_pending":
+            raise  # withheld: the whole page says so (409)
         copy, preparing = None, True
     large = delivery.thumbnail(media, 1280)
-    if kind == "image" and large is not None:
+    if kind in ("image", None) and large is not None:  # a PDF's first page is an image too
         preview = delivery.signed_url(svc, media, now, inline=True, client_ip=client_ip, copy=large)
+        kind = "image"
     elif kind and copy is not None:
         preview = delivery.signed_url(svc, media, now, inline=True, client_ip=client_ip, copy=copy)
     if delivery.poster(media) is not None:

@@ -164,7 +164,7 @@ class Media(Schema):
     height = fields.Integer(allow_none=True)
     duration_seconds = fields.Float(allow_none=True)
     pages = fields.Integer(allow_none=True)
-    processing = fields.String(validate=validate.OneOf(["pending", "ready", "failed"]))
+    processing = fields.String(validate=validate.OneOf(["pending", "ready", "skipped", "failed"]))
     scan = fields.String(validate=validate.OneOf(["pending", "clean", "infected", "off"]))
     links = fields.Nested(MediaLinks, required=True)
     sent_to = fields.String(metadata={"description": "sent through an upload link: whom it went to. The file is "

@@ -25,6 +25,7 @@ class Services:
     share_tokens: ShareTokens
     upload_tickets: UploadTickets
     mailer: Mailer | None = None
+    renditions: object | None = None  # webapp.renditions.Jobs: MediaConvert, ffmpeg, or None (off)
     clock: Callable[[], float] = time.time
 
     def browser_origins(self, *, posts_to_storage: bool) -> set[str]:
@@ -46,7 +47,21 @@ class Services:
             share_tokens=ShareTokens(settings.secret_key),
             upload_tickets=UploadTickets(settings.secret_key),
             mailer=Mailer(clients.lazy("ses"), settings.mail_from) if settings.mail_from else None,
+            renditions=rendition_jobs(settings, clients),
         )
+
+
+def rendition_jobs(settings: Settings, clients: AwsClients):
+    """What makes video renditions (``Settings.video_renditions``); None when off."""
+    if settings.video_renditions == "mediaconvert":
+        from webapp.aws.mediaconvert import MediaConvertJobs
+
+        return MediaConvertJobs(clients.lazy("mediaconvert"))
+    if settings.video_renditions == "ffmpeg":
+        from webapp.local.transcoder import FfmpegJobs  # local mode only: not in the Lambda package
+
+        return FfmpegJobs(clients.lazy("s3"))
+    return None
 
 
 def link_signer(settings: Settings, clients: AwsClients, storage: Storage) -> LinkSigner:

@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
         ("bench.cold_start", "import wsgi + first GET /"),
         ("bench.throughput", "POST /api/uploads"),
         ("bench.thumbnails", "draft decode (libjpeg scaled)"),
+        ("bench.processing", "peak over idle MB"),
         ("bench.multipart_cost", "parts"),
         ("bench.resumable", "bytes sent, 1 s cut at 50 %"),
         ("bench.transfers", "Chromium memory growth"),

@@ -159,3 +159,40 @@ def test_a_clean_file_becomes_shareable_when_its_scan_finishes(page, site):
         page.get_by_role("link", name="Download").click()
     assert metadata_of(open(download_info.value.path(), "rb").read()) == set()
     assert requests.get(f"{url}/embed/{media['id']}", headers={"Referer": EMBEDDER}, timeout=10).status_code == 200
+
+
+@pytest.mark.parametrize("cut", ["no end marker", "truncated", "unreadable"])
+def test_jpegs_cut_short_reach_viewers_without_gps_or_not_at_all(page, site, cut):
+    """A phone's JPEG without its end marker, one cut off mid-picture, and one whose segments run
+    off its end: what a viewer's browser receives never carries the GPS position or the camera."""
+    url, svc = site
+    whole = camera_photo(1600, 1200, noise=30)
+    data = {"no end marker": whole[:-2], "truncated": whole[:len(whole) * 3 // 5],
+            "unreadable": whole[:200]}[cut]
+    assert b"Canon" in data
+    media = upload_over_http(url, data, filename=f"{cut}.jpg", content_type="image/jpeg", visibility="public")
+    images = fetched_bodies(page)
+    answer = page.goto(media["links"]["share"])
+    received = []
+    if cut == "unreadable":  # nothing to clean it with: withheld, and the page says so
+        assert answer.status == 409 and "withheld" in page.locator("main").inner_text()
+        assert page.request.get(media["links"]["download"]).status == 409
+        assert page.request.get(f"{url}/embed/{media['id']}", headers={"Referer": EMBEDDER}).status == 409
+        owner_page = page.context.new_page()
+        owner_page.goto(media["links"]["manage"])
+        assert "withheld from viewers" in owner_page.locator("#processing-failed").inner_text()
+    else:
+        assert answer.status == 200
+        wait_until(page, "document.querySelector('img.preview').complete "
+                         "&& document.querySelector('img.preview').naturalWidth > 0")
+        with page.expect_download() as download_info:
+            page.get_by_role("link", name="Download").click()
+        received.append(open(download_info.value.path(), "rb").read())
+        embed = page.request.get(f"{url}/embed/{media['id']}", headers={"Referer": EMBEDDER + "/post"})
+        assert embed.ok and "/renditions/" in embed.url
+        received.append(embed.body())
+    received += [body for _, body in images]
+    for body in received:
+        assert b"Canon" not in body and b"EOS 5D" not in body
+        assert metadata_of(body) == set()
+    assert len(received) >= (0 if cut == "unreadable" else 3)

@@ -73,11 +73,11 @@ def test_photo_with_gps_keeps_it_in_the_original_and_nowhere_else(site, read_obj
     ("filename", "content_type", "make", "expected"),
     [
         ("clip.mp4", "video/mp4", lambda: mp4(width=640, height=360, seconds=4.0, mdat_bytes=200_000),
-         {"width": 640, "height": 360, "duration_seconds": 4.0}),
+         {"width": 640, "height": 360, "duration_seconds": 4.0, "has_audio": True}),
         ("clip.mov", "video/quicktime", lambda: mp4(rotate=True, seconds=2.5, mdat_bytes=1000),
-         {"width": 1080, "height": 1920, "duration_seconds": 2.5}),
+         {"width": 1080, "height": 1920, "duration_seconds": 2.5, "has_audio": True}),
         ("talk.webm", "video/webm", lambda: webm(width=640, height=480, seconds=3.5, cluster_bytes=300_000, live=True),
-         {"width": 640, "height": 480, "duration_seconds": 3.5}),
+         {"width": 640, "height": 480, "duration_seconds": 3.5, "has_audio": True}),
         ("note.wav", "audio/wav", lambda: wav(1.5), {"duration_seconds": 1.5}),
         ("scan.pdf", "application/pdf", None, {"pages": 3}),
         ("dot.png", "image/png", None, {"width": 30, "height": 20, "metadata_stripped": True}),
@@ -99,7 +99,7 @@ def test_metadata_for_each_kind(site, filename, content_type, make, expected):
     record = svc.catalog.get_media(media["id"])
     assert record["processing"] == "ready"
     assert {name: record.get(name) for name in expected} == expected
-    assert ("renditions" in record) == content_type.startswith("image/")
+    assert ("renditions" in record) == (content_type.startswith("image/") or content_type == "application/pdf")
 
 
 def test_processing_twice_gives_the_same_renditions_and_one_record_update(site, read_object, bucket_keys, monkeypatch):
@@ -126,29 +126,53 @@ def test_processing_twice_gives_the_same_renditions_and_one_record_update(site, 
     assert sorted(bucket_keys()) == sorted([record["s3_key"], *record["renditions"].values()])
 
 
-def test_a_corrupt_image_fails_processing_and_stays_usable(site, capsys, monkeypatch):
+def test_a_jpeg_cut_short_goes_to_viewers_clean(site, read_object):
+    app, api, svc = site
+    cut = photo(size=(1600, 1200))[:-2]  # no end marker: browsers show it, Pillow alone refuses it
+    media = uploaded(api, cut, "cut.jpg", "image/jpeg")
+    record = svc.catalog.get_media(media["id"])
+    assert record["processing"] == "ready" and record["metadata_stripped"] is True
+    assert set(record["renditions"]) == {"clean", "thumb_320", "thumb_1280"}
+    answer = api.client.get(media["links"]["download"])
+    assert answer.status_code == 302 and "/renditions/" in answer.headers["Location"]
+
+
+def test_an_image_that_cannot_be_cleaned_is_withheld_and_its_owner_told(site, capsys, monkeypatch):
     app, api, svc = site
     counted = []
     monkeypatch.setattr(processing, "count", lambda name, *args, **kwargs: counted.append(name))
-    broken = photo()[:3000]  # a JPEG cut short: its first bytes pass the type check
+    broken = b"\xff\xd8\xff\xe1\x00\x40Exif\x00\x00" + b"GPS 52N" * 3000  # its segments run off the end
     media = uploaded(api, broken, "private-name.jpg", "image/jpeg")
     record = svc.catalog.get_media(media["id"])
     assert record["processing"] == "failed" and record["status"] == "ready"
+    assert "metadata cannot be removed" in record["processing_reason"]
     assert "renditions" not in record and "width" not in record
     assert counted == ["ProcessingFailed"]
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     [failure] = [line for line in lines if line.get("message") == "processing failed"]
     assert failure["content_type"] == "image/jpeg"
     assert "private-name" not in json.dumps(lines) and media["id"] not in json.dumps(failure)
-    assert api.client.get(media["links"]["download"]).status_code == 302  # still downloadable
+
+    for link in (media["links"]["download"], media["links"]["share"]):  # viewers: withheld, never the original
+        answer = api.client.get(link)
+        assert answer.status_code == 409 and "withheld" in answer.get_data(as_text=True)
+    answer = api.client.get(media["links"]["download"], headers={"Accept": "application/json"})
+    assert answer.status_code == 409
+    page = api.client.get(media["links"]["manage"]).get_data(as_text=True)
+    assert 'id="withheld"' in page and "metadata cannot be removed" in page
     assert processing.process(svc, media["id"]) == "already"  # not retried for ever
+    assert processing.reprocess(svc, media["id"]) == "failed"  # unless asked to
 
 
-def test_over_the_pixel_limit_fails_without_decoding(site, monkeypatch):
+def test_over_the_pixel_limit_is_skipped_without_decoding_and_still_cleaned(site, monkeypatch):
     app, api, svc = site
     monkeypatch.setattr("webapp.media_info.MAX_IMAGE_PIXELS", 10_000)
     media = uploaded(api, photo(size=(200, 100)), "big.jpg", "image/jpeg")
-    assert svc.catalog.get_media(media["id"])["processing"] == "failed"
+    record = svc.catalog.get_media(media["id"])
+    assert record["processing"] == "skipped" and "million pixels" in record["processing_reason"]
+    assert list(record["renditions"]) == ["clean"]
+    page = api.client.get(media["links"]["manage"]).get_data(as_text=True)
+    assert "Processing was skipped" in page and 'id="withheld"' not in page
 
 
 def test_the_s3_event_processes_an_upload_whose_callback_never_came(site, settings):
@@ -204,3 +228,67 @@ def test_in_local_mode_the_completion_answer_already_has_the_thumbnails(make_app
     media = api.upload(png_bytes(width=40, height=30)).get_json()["media"]
     assert media["processing"] == "ready" and (media["width"], media["height"]) == (40, 30)
     assert "thumbnail" in media["links"]
+
+
+BROKEN_JPEG = b"\xff\xd8\xff\xe1\x00\x40Exif\x00\x00" + b"GPS 52N" * 3000  # segments run off the end
+
+
+def test_reprocess_failed_runs_failed_and_stuck_items_again_from_the_command_line(site, monkeypatch):
+    from click.testing import CliRunner
+
+    from webapp import cli
+    from webapp.config import Settings
+
+    app, api, svc = site
+    good = uploaded(api, photo(), "good.jpg", "image/jpeg")
+    broken = uploaded(api, BROKEN_JPEG, "broken.jpg", "image/jpeg")
+    stuck = uploaded(api, photo(), "stuck.jpg", "image/jpeg")
+    svc.catalog.set_fields(stuck["id"], {"processing": "pending", "created_at": "2026-01-01T00:00:00Z"},
+                           remove=("renditions",))  # as an event that ran out of memory leaves it
+    assert svc.catalog.get_media(broken["id"])["processing"] == "failed"
+
+    monkeypatch.setattr(Settings, "from_env", classmethod(lambda cls, environ=None: svc.settings))
+    monkeypatch.setattr("webapp.create_app", lambda settings: app)
+    ran = CliRunner().invoke(cli.main, ["reprocess", "--failed"])
+    assert ran.exit_code == 0, ran.output
+    assert f"{broken['id']}\tfailed" in ran.output and f"{stuck['id']}\tready" in ran.output
+    assert good["id"] not in ran.output and "2 reprocessed" in ran.output
+    assert svc.catalog.get_media(stuck["id"])["renditions"]["clean"]
+
+    ran = CliRunner().invoke(cli.main, ["reprocess", good["id"]])
+    assert ran.exit_code == 0 and f"{good['id']}\tready" in ran.output
+    assert CliRunner().invoke(cli.main, ["reprocess"]).exit_code == 2  # an id, or --failed
+
+
+def test_the_admin_list_marks_failed_and_skipped_items(make_app, monkeypatch):
+    from werkzeug.security import generate_password_hash
+
+    from tests.integration.test_admin import PASSWORD, signed_in
+
+    app = make_app(max_upload_bytes=5_000_000, admin_user="root", admin_password_hash=generate_password_hash(PASSWORD))
+    api = Api(app.test_client())
+    fine = uploaded(api, photo(), "fine.jpg", "image/jpeg")
+    broken = uploaded(api, BROKEN_JPEG, "broken.jpg", "image/jpeg")
+    monkeypatch.setattr("webapp.media_info.MAX_IMAGE_PIXELS", 10_000)
+    large = uploaded(api, photo(size=(200, 100)), "large.jpg", "image/jpeg")
+    page = signed_in(app).client.get("/admin/").get_data(as_text=True)
+    rows = {media_id: page[page.index(f'id="item-{media_id}"'):].split("</tr>", 1)[0]
+            for media_id in (fine["id"], broken["id"], large["id"])}
+    assert "processing failed" in rows[broken["id"]] and "metadata cannot be removed" in rows[broken["id"]]
+    assert "processing skipped" in rows[large["id"]] and "million pixels" in rows[large["id"]]
+    assert "badge" not in rows[fine["id"]]
+
+
+def test_a_pdf_gets_its_first_page_as_thumbnails_and_a_preview_on_its_share_page(site, read_object):
+    app, api, svc = site
+    pages = [Image.new("RGB", (595, 842), colour) for colour in ("green", "white", "white")]
+    out = io.BytesIO()
+    pages[0].save(out, "PDF", save_all=True, append_images=pages[1:])
+    media = uploaded(api, out.getvalue(), "report.pdf", "application/pdf")
+    record = svc.catalog.get_media(media["id"])
+    assert record["processing"] == "ready" and record["pages"] == 3
+    assert set(record["renditions"]) == {"thumb_320", "thumb_1280"}
+    thumb, stored = read_object(record["renditions"]["thumb_320"])
+    assert Image.open(io.BytesIO(thumb)).size == (226, 320) and stored["ContentType"] == "image/jpeg"
+    page = api.client.get(media["links"]["share"]).get_data(as_text=True)
+    assert 'class="preview"' in page and f"renditions/{media['id']}/thumb-1280.jpg" in page

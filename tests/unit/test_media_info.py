@@ -161,18 +161,55 @@ def test_draft_decodes_fewer_pixels_with_the_same_result_size():
     assert image.size == (500, 375)  # libjpeg decodes an eighth of each side
 
 
-def test_corrupt_and_oversized_images_are_unprocessable(monkeypatch):
-    with pytest.raises(Exception):
-        media_info.process_image(b"\xff\xd8\xff\xe0" + b"\x00" * 200, "image/jpeg")
-    truncated = photo()[:2000]
-    with pytest.raises(Exception):
-        media_info.process_image(truncated, "image/jpeg")
+def test_a_picture_nothing_reads_fails_and_has_no_clean_copy():
+    result = media_info.process_image(b"\xff\xd8\xff\xe0" + b"\x00" * 200, "image/jpeg")
+    assert (result.state, result.metadata_stripped, result.renditions) == ("failed", False, [])
+    assert "metadata cannot be removed" in result.reason
+
+
+@pytest.mark.parametrize("cut", ["no end marker", "truncated"])
+def test_jpegs_cut_short_are_cleaned_without_decoding_and_still_get_thumbnails(cut):
+    whole = photo(size=(1600, 1200), progressive=cut == "truncated")
+    data = whole[:-2] if cut == "no end marker" else whole[:len(whole) * 2 // 3]
+    with pytest.raises(OSError, match="truncated"):  # Pillow alone refuses it
+        Image.open(io.BytesIO(data)).load()
+    result = media_info.process_image(data, "image/jpeg")
+    assert (result.state, result.metadata_stripped, result.width, result.height) == ("ready", True, 1600, 1200)
+    made = {rendition.name: rendition.body for rendition in result.renditions}
+    assert set(made) == {"clean.jpg", "thumb-320.jpg", "thumb-1280.jpg"}
+    for body in made.values():
+        assert exif_of(body) == ({}, {}) and b"Canon" not in body
+    clean = made["clean.jpg"]
+    assert clean.endswith(b"\xff\xd9") and data.endswith(clean[clean.index(b"\xff\xda"):-2])  # copied as it came
+    assert Image.open(io.BytesIO(made["thumb-320.jpg"])).size == (320, 240)
+    from PIL import ImageFile
+
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is False  # tolerated for that decode only
+    with pytest.raises(OSError, match="truncated"):
+        Image.open(io.BytesIO(data)).load()
+
+
+def test_the_clean_copy_needs_no_decoder(monkeypatch):
+    """A JPEG Pillow cannot open at all is still cleaned, orientation kept, from its segments."""
+    data = photo(orientation=6)
+    monkeypatch.setattr(media_info, "_open", lambda *args, **kwargs: (_ for _ in ()).throw(Unprocessable("no")))
+    result = media_info.process_image(data, "image/jpeg")
+    assert result.state == "failed" and result.metadata_stripped
+    [clean] = result.renditions
+    assert exif_of(clean.body) == ({media_info.EXIF_ORIENTATION: 6}, {})
+
+
+def test_over_a_limit_is_skipped_and_still_cleaned(monkeypatch):
     monkeypatch.setattr(media_info, "MAX_IMAGE_PIXELS", 1000)
-    with pytest.raises(Unprocessable, match="pixels"):
-        media_info.process_image(photo(size=(40, 30)), "image/jpeg")
+    result = media_info.process_image(photo(size=(40, 30)), "image/jpeg")
+    assert result.state == "skipped" and "million pixels" in result.reason
+    assert [r.name for r in result.renditions] == ["clean.jpg"] and result.metadata_stripped
+    heic = io.BytesIO()
+    Image.new("RGB", (40, 30)).save(heic, "HEIF")
+    result = media_info.process_image(heic.getvalue(), "image/heic")
+    assert result.state == "skipped" and result.renditions == [] and not result.metadata_stripped  # withheld
     monkeypatch.setattr(media_info, "MAX_DECODE_BYTES", 100)
-    with pytest.raises(Unprocessable, match="larger"):
-        media_info.process_image(photo(size=(4, 3)), "image/jpeg")
+    assert media_info.process_image(photo(size=(4, 3)), "image/jpeg").state == "skipped"
 
 
 # Video -------------------------------------------------------------------------------------
@@ -213,13 +250,13 @@ def mp4(width=1920, height=1080, seconds=12.5, timescale=1000, moov_last=True, m
 def test_video_size_and_duration_read_only_the_ranges_needed(moov_last):
     data = mp4(moov_last=moov_last)
     file = ranged(data, block=4096)
-    assert media_info.iso_video_info(file) == {"width": 1920, "height": 1080, "duration_seconds": 12.5}
+    assert media_info.iso_video_info(file) == {"width": 1920, "height": 1080, "duration_seconds": 12.5, "has_audio": True}
     assert file.fetched <= 3 * 4096  # the 3 MB of mdat are stepped over, never read
 
 
 def test_portrait_video_and_64_bit_durations():
     info = media_info.iso_video_info(ranged(mp4(rotate=True, version=1, seconds=3600.25)))
-    assert info == {"width": 1080, "height": 1920, "duration_seconds": 3600.25}
+    assert info == {"width": 1080, "height": 1920, "duration_seconds": 3600.25, "has_audio": True}
 
 
 def test_a_file_without_moov_is_unprocessable():
@@ -304,12 +341,54 @@ def webm(width=1280, height=720, seconds: float | None = 7.25, cluster_bytes=2_0
 def test_webm_size_and_duration_from_its_first_bytes(live):
     data = webm(live=live)
     file = ranged(data, block=64 * 1024)
-    assert media_info.ebml_info(file, head_bytes=64 * 1024) == {"width": 1280, "height": 720, "duration_seconds": 7.25}
+    assert media_info.ebml_info(file, head_bytes=64 * 1024) == {"width": 1280, "height": 720, "duration_seconds": 7.25, "has_audio": True}
     assert file.fetched == 64 * 1024  # the 2 MB cluster is never read
 
 
 def test_a_browser_recording_without_duration_gives_its_size():
-    assert media_info.ebml_info(ranged(webm(seconds=None, live=True))) == {"width": 1280, "height": 720}
+    assert media_info.ebml_info(ranged(webm(seconds=None, live=True))) == {"width": 1280, "height": 720,
+                                                                          "has_audio": True}
+
+
+def recorded(clusters: list[tuple[int, list[int]]], filler: int = 0) -> bytes:
+    """A MediaRecorder WebM: no Duration, live Segment and Clusters (unknown sizes), each Cluster
+    a Timestamp then SimpleBlocks (track 1, a relative int16 time, flags, frame bytes)."""
+    head = webm(seconds=None, live=True, cluster_bytes=0)
+    head = head[:head.rindex(b"\x1f\x43\xb6\x75")]  # drop the empty cluster
+    body = b""
+    for base, relatives in clusters:
+        blocks = b"".join(element(0xA3, b"\x81" + struct.pack(">h", r) + b"\x80" + b"\x1f\x43\xb6\x75" + b"\0" * filler)
+                          for r in relatives)  # frame bytes that look like a Cluster id
+        body += element(0x1F43B675, element(0xE7, base.to_bytes(4, "big")) + blocks, unknown_size=True)
+    return head + body
+
+
+def test_a_browser_recording_gets_its_duration_from_its_last_cluster():
+    data = recorded([(0, [0, 33, 66]), (5000, [0, 1000, 2000]), (9000, [0, 400, 733])], filler=100_000)
+    file = ranged(data)
+    assert media_info.ebml_info(file)["duration_seconds"] == 9.733  # 9000 + 733 ms
+    assert file.fetched <= 1024 * 1024 + 2 * media_info.RANGE_BLOCK_BYTES  # the head and the tail only
+
+
+def test_a_real_recording_without_its_duration_element(tmp_path):
+    """ffmpeg's WebM with its Duration element renamed to an id no reader knows, as MediaRecorder
+    writes none: the duration comes from the clusters, to within a frame."""
+    import shutil
+    import subprocess
+
+    from tests.conftest import missing_tool
+
+    if shutil.which("ffmpeg") is None:
+        missing_tool("ffmpeg is not installed (Debian's ffmpeg; scripts/ensure-system-packages installs it)")
+    path = tmp_path / "recorded.webm"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=160x120:rate=10", "-t", "3",
+                    "-c:v", "libvpx", "-b:v", "100k", "-an", str(path)], check=True, timeout=60)
+    data = path.read_bytes()
+    at = data.index(b"\x44\x89")
+    stripped = data[:at] + b"\x4f\x89" + data[at + 2:]
+    assert "duration_seconds" in media_info.ebml_info(ranged(data))
+    found = media_info.ebml_info(ranged(stripped))
+    assert (found["width"], found["height"]) == (160, 120) and 2.85 <= found["duration_seconds"] <= 3.0
 
 
 def test_what_is_not_webm_is_unprocessable():
@@ -324,3 +403,17 @@ def test_thumbnails_carry_no_comment_of_the_source_jpeg():
     Image.new("RGB", (400, 300), (30, 120, 200)).save(source, "JPEG", comment=b"Taken at 12 Private Road")
     for data in media_info.thumbnails(source.getvalue(), (320,)).values():
         assert b"Private Road" not in data and Image.open(io.BytesIO(data)).info.get("comment") in (None, b"")
+
+
+def test_a_pdfs_first_page_becomes_its_thumbnails():
+    pages = [Image.new("RGB", (595, 842), colour) for colour in ("red", "blue")]
+    out = io.BytesIO()
+    pages[0].save(out, "PDF", save_all=True, append_images=pages[1:], resolution=72)
+    made = media_info.pdf_first_page(out.getvalue())
+    first = Image.open(io.BytesIO(made[1280]))
+    assert first.format == "JPEG" and first.size == (905, 1280)  # A4, drawn to fit
+    red, green, blue = first.getpixel((450, 640))
+    assert red > 200 and green < 40 and blue < 40  # the first page, not the second
+    assert Image.open(io.BytesIO(made[320])).size == (226, 320)
+    with pytest.raises(Unprocessable):
+        media_info.pdf_first_page(b"%PDF-1.7\nnot really")

@@ -59,11 +59,18 @@ def test_an_image_not_processed_yet_is_held_back_while_stripping_is_on(processin
     assert delivery.viewer_copy(media, False) == delivery.original(media)
 
 
-def test_types_processing_never_cleans_and_failed_images_go_out_as_they_are():
+@pytest.mark.parametrize("processing", ["failed", "skipped", "ready"])
+def test_types_processing_never_cleans_go_out_as_they_are_and_uncleaned_images_are_withheld(processing):
     video = {**MEDIA, "filename": "clip.mp4", "content_type": "video/mp4"}
     assert delivery.viewer_copy(video, True) == delivery.original(video)  # pending or not
-    failed = {**MEDIA, "processing": "failed"}
-    assert delivery.viewer_copy(failed, True) == delivery.original(failed)
+    uncleaned = {**MEDIA, "processing": processing}
+    with pytest.raises(Refusal) as refused:
+        delivery.viewer_copy(uncleaned, True)
+    assert (refused.value.code, refused.value.status) == ("media_withheld", 409)
+    assert delivery.withheld(uncleaned, True) and not delivery.withheld(uncleaned, False)
+    assert delivery.viewer_copy(uncleaned, False) == delivery.original(uncleaned)
+    cleaned = {**uncleaned, "renditions": RENDITIONS}
+    assert delivery.viewer_copy(cleaned, True).cleaned and not delivery.withheld(cleaned, True)
 
 
 def test_thumbnails_are_jpegs_only_when_processing_made_them():

@@ -140,3 +140,7 @@ class AwsClients:
     @functools.cached_property
     def sts(self):
         return self._client("sts")
+
+    @functools.cached_property
+    def mediaconvert(self):
+        return self._client("mediaconvert")

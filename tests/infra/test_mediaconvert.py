@@ -1,0 +1,58 @@
+"""The stack's part of video renditions (``infra/mediaconvert.py``): MediaConvert's role and queue,
+and job completions delivered to the function through EventBridge and SNS, as scan verdicts are."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.infra.conftest import DEV_CONTEXT
+
+
+@pytest.fixture(scope="module")
+def rendered(synth):
+    return synth({**DEV_CONTEXT, "videoRenditions": "mediaconvert"})
+
+
+def test_without_the_context_the_stack_has_no_mediaconvert_parts(dev):
+    assert not dev.resources("AWS::MediaConvert::Queue")
+    assert "MediaConvertRoleArn" not in dev.data["Outputs"]
+
+
+def test_mediaconvert_reads_uploads_and_writes_renditions_only(rendered):
+    _, queue = rendered.one("AWS::MediaConvert::Queue")
+    assert queue["Properties"]["PricingPlan"] == "ON_DEMAND"
+    [(role_id, role)] = [(key, value) for key, value in rendered.resources("AWS::IAM::Role").items()
+                         if "mediaconvert" in json.dumps(value["Properties"]["AssumeRolePolicyDocument"])]
+    [policy] = role["Properties"]["Policies"]
+    statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
+    assert statements["ReadUploads"]["Action"] == "s3:GetObject"
+    assert json.dumps(statements["ReadUploads"]["Resource"]).endswith('/uploads/*"]]}')
+    assert statements["WriteRenditions"]["Action"] == "s3:PutObject"
+    assert json.dumps(statements["WriteRenditions"]["Resource"]).endswith('/renditions/*"]]}')
+    outputs = rendered.data["Outputs"]
+    assert outputs["MediaConvertRoleArn"]["Value"] == {"Fn::GetAtt": [role_id, "Arn"]}
+    assert "MEDIAHUB_MEDIACONVERT_QUEUE_ARN" in outputs["MediaConvertQueueArn"]["Description"]
+
+
+def test_the_function_may_submit_to_its_queue_and_pass_only_that_role(rendered):
+    policies = [p for p in rendered.resources("AWS::IAM::Policy").values()]
+    statements = {s["Sid"]: s for p in policies for s in p["Properties"]["PolicyDocument"]["Statement"]}
+    assert statements["SubmitRenditionJobs"]["Action"] == "mediaconvert:CreateJob"
+    assert "MediaConvertQueue" in json.dumps(statements["SubmitRenditionJobs"]["Resource"])
+    passing = statements["PassRoleToMediaConvert"]
+    assert passing["Action"] == "iam:PassRole" and "MediaConvertRole" in json.dumps(passing["Resource"])
+    assert passing["Condition"] == {"StringEquals": {"iam:PassedToService": "mediaconvert.amazonaws.com"}}
+
+
+def test_job_completions_reach_the_function_through_a_topic(rendered):
+    [rule] = [r for r in rendered.resources("AWS::Events::Rule").values()
+              if r["Properties"]["EventPattern"]["source"] == ["aws.mediaconvert"]]
+    pattern = rule["Properties"]["EventPattern"]
+    assert pattern["detail-type"] == ["MediaConvert Job State Change"]
+    assert pattern["detail"]["status"] == ["COMPLETE", "ERROR"]
+    assert "MediaConvertQueue" in json.dumps(pattern["detail"]["queue"])
+    [target] = rule["Properties"]["Targets"]
+    topic = rendered.data["Outputs"]["RenditionEventsTopicArn"]["Value"]
+    assert target["Arn"] == topic
