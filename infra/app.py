@@ -1,4 +1,4 @@
-"""The CDK app: reads the context, builds the ``mediahub-<stage>`` stack for one stage, synthesises.
+"""The CDK app: reads the context, builds the ``MediahubInfra-<stage>`` stack for one stage, synthesises.
 
 Run by the CDK CLI (``infra/cdk.json``: ``cd infra && npx cdk deploy -c stage=production
 -c publicKeyFile=...``) or directly by ``infra.synth``. Context keys:

@@ -5,10 +5,12 @@
 
 In order, each printed before it runs:
 
-1. ``cdk bootstrap`` of the account and region (the CDK's own bucket and roles; once per account).
+1. ``cdk bootstrap`` of the account and region (the CDK's own bucket and roles; once per account),
+   run at the repository's root: there is no ``cdk.json`` there, so the CLI bootstraps the
+   environment it is given without synthesising the app (which needs the key of step 2 first).
 2. ``python -m infra.keys``: the CloudFront signing key in Secrets Manager, its public half in
    ``.deploy/<stage>/cloudfront-public-key.pem``.
-3. ``cdk deploy mediahub-<stage>``: the stack (bucket, table, distribution with that public key,
+3. ``cdk deploy MediahubInfra-<stage>``: the stack (bucket, table, distribution with that public key,
    secret key, role, alarms, certificate), its outputs in ``.deploy/<stage>/outputs.json``.
 4. ``python -m infra.zappa_stage``: those outputs into the stage of ``zappa_settings.json``.
 5. ``make lambda-venv``: the virtualenv Zappa packages, from manylinux wheels (see the Makefile).
@@ -37,7 +39,7 @@ import shlex
 import subprocess
 import sys
 
-from infra.zappa_stage import read_stage
+from infra.zappa_stage import read_stage, stack_name
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 INFRA = ROOT / "infra"
@@ -94,6 +96,11 @@ class Plan:
         return self.state / "cloudfront-public-key.pem"
 
     @property
+    def stack_name(self) -> str:
+        """The CDK stack; never the name of Zappa's own stack (``mediahub-<stage>``)."""
+        return stack_name(self.stage)
+
+    @property
     def function_name(self) -> str:
         return f"{project_name(self.stage)}-{self.stage}"
 
@@ -121,12 +128,12 @@ class Plan:
                  "as ACM's console shows it)") if self.domain and not self.hosted_zone else ""
         steps = [
             Step("CDK bootstrap (the CDK's bucket and roles in the account and region)",
-                 (*CDK, "bootstrap", f"aws://{account}/{self.region}"), cwd=INFRA),
+                 (*CDK, "bootstrap", f"aws://{account}/{self.region}")),
             Step("CloudFront signing key (private key in Secrets Manager, public key to a file)",
                  (python, "-m", "infra.keys", "--stage", self.stage, "--region", self.region,
                   "--public-key-out", relative(self.public_key_file))),
-            Step(f"the stack mediahub-{self.stage}{waits}",
-                 (*CDK, "deploy", f"mediahub-{self.stage}", "--require-approval", "never",
+            Step(f"the stack {self.stack_name}{waits}",
+                 (*CDK, "deploy", self.stack_name, "--require-approval", "never",
                   "--outputs-file", str(self.outputs_file), *self.context(public_key=True)), cwd=INFRA),
             Step(f"the stack's outputs into zappa_settings.json [{self.stage}]",
                  (python, "-m", "infra.zappa_stage", "--stage", self.stage, "--outputs", relative(self.outputs_file),
@@ -259,7 +266,7 @@ def deploy(plan: Plan, *, dry_run: bool) -> None:
     manual = ["verify the sender's domain in SES and ask AWS to leave the SES sandbox"]
     if plan.domain and not plan.hosted_zone:
         manual.append(f"point {plan.domain} at the API's domain name that `zappa certify` printed")
-    print(f"mediahub-{plan.stage} is deployed. Still by hand: " + "; ".join(manual) + ".")
+    print(f"{plan.stack_name} and {plan.function_name} are deployed. Still by hand: " + "; ".join(manual) + ".")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,7 +1,7 @@
 """One stage of Mediahub on AWS: everything Zappa's function needs around it.
 
-Zappa creates the function and its REST API (both named ``mediahub-<stage>``); this stack
-creates what they use and what must exist first: the private uploads bucket, the table, the
+Zappa creates the function and its REST API (both named ``mediahub-<stage>``, the API in a
+CloudFormation stack of that name); this stack, ``MediahubInfra-<stage>``, creates what they use and what must exist first: the private uploads bucket, the table, the
 CloudFront distribution that serves the bucket only through signed links, the app's secret key,
 the role Zappa gives the function, the bucket Zappa uploads its packages to, the function's log
 group, alarms, and optionally the certificate of the site's own domain.
@@ -44,6 +44,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
+from infra.zappa_stage import stack_name
 from webapp.aws.catalog import TABLE_DEFINITION
 from webapp.iam import QUARANTINE_PREFIX, UPLOAD_PREFIX, role_statements
 from webapp.scanning import SCAN_RESULT_DETAIL_TYPE, SCAN_TAG
@@ -88,6 +89,11 @@ class StageConfig:
     def name(self) -> str:
         """Zappa's name for the function and its REST API: ``<project_name>-<stage>``."""
         return f"{PROJECT}-{self.stage}"
+
+    @property
+    def stack_name(self) -> str:
+        """The CDK stack's own name, never one Zappa uses (``infra.zappa_stage.stack_name``)."""
+        return stack_name(self.stage)
 
     @property
     def cloudfront_keys_secret(self) -> str:
@@ -139,12 +145,12 @@ def _table_key(key_schema: list[dict], attribute_types: dict[str, str], key_type
 
 
 class MediahubStack(Stack):
-    """``mediahub-<stage>``: the bucket, table, distribution, keys, role, logs and alarms of one stage."""
+    """``MediahubInfra-<stage>``: the bucket, table, distribution, keys, role, logs and alarms of one stage."""
 
     def __init__(self, scope: Construct, config: StageConfig, **kwargs) -> None:
         check_config(config)
         super().__init__(
-            scope, config.name, stack_name=config.name,
+            scope, config.stack_name, stack_name=config.stack_name,
             description=f"Mediahub {config.stage}: uploads bucket, table, CloudFront, secrets, Lambda role, alarms",
             **kwargs,
         )
@@ -463,7 +469,7 @@ class MediahubStack(Stack):
             raise ConfigError(
                 f"the certificate for {self.config.domain} must be made in {CERTIFICATE_REGION} (an edge "
                 f"API's custom domain only takes certificates from there), but the stack's region is {region}: "
-                f"deploy mediahub-{self.config.stage} to {CERTIFICATE_REGION}")
+                f"deploy {self.config.stack_name} to {CERTIFICATE_REGION}")
         if self.config.hosted_zone:
             if self.config.hosted_zone_id:
                 zone = route53.HostedZone.from_hosted_zone_attributes(

@@ -1,6 +1,6 @@
 """Copy the CDK stack's outputs into a stage of ``zappa_settings.json``.
 
-``cdk deploy mediahub-<stage> --outputs-file FILE`` writes ``{"mediahub-<stage>": {...}}``;
+``cdk deploy MediahubInfra-<stage> --outputs-file FILE`` writes ``{"MediahubInfra-<stage>": {...}}``;
 this merges those values into the stage's entry so nothing is copied by hand:
 
     python -m infra.zappa_stage --stage production --outputs .deploy/production/outputs.json
@@ -48,8 +48,18 @@ class OutputsError(ValueError):
     """The outputs document is not what the stack writes; the message says what is missing."""
 
 
+STACK_PREFIX = "MediahubInfra"
+
+
 def stack_name(stage: str) -> str:
-    return f"mediahub-{stage}"
+    """The CDK stack's name: ``MediahubInfra-<stage>``.
+
+    Zappa keeps its API Gateway in a CloudFormation stack named after the function,
+    ``slugify(<project_name>-<stage>)``, and replaces that stack's template on every deploy. A
+    slug is all lower-case, so a name with capitals (CloudFormation's names are case-sensitive)
+    can never be one Zappa uses, whatever the stage or project is called.
+    """
+    return f"{STACK_PREFIX}-{stage}"
 
 
 def stack_outputs(document: dict, stage: str) -> dict:

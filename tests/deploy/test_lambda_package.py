@@ -39,8 +39,8 @@ ZIP_LIMIT = 25_000_000
 KEY_ID = "K2JCJMDEHXQW5F"
 SITE = "https://dev.media.example.com"
 CDN = "https://d111111abcdef8.cloudfront.net"
-# What `cdk deploy mediahub-dev --outputs-file` writes (infra/stack.py's outputs).
-SAMPLE_OUTPUTS = {f"mediahub-{STAGE}": {
+# What `cdk deploy MediahubInfra-dev --outputs-file` writes (infra/stack.py's outputs).
+SAMPLE_OUTPUTS = {f"MediahubInfra-{STAGE}": {
     "BucketName": "mediahub-dev-uploadsbucket-1a2b3c4d",
     "TableName": "mediahub-dev-table-5e6f7a8b",
     "CdnUrl": CDN,
@@ -168,7 +168,7 @@ def test_settings_zappa_wrote_into_the_package(unzipped):
     assert written["DEBUG"] is False  # no tracebacks in answers
     assert written["LOG_LEVEL"] == "WARNING"  # Zappa's access log (with paths) is written at INFO
     assert written["BINARY_SUPPORT"] is False
-    bucket = SAMPLE_OUTPUTS[f"mediahub-{STAGE}"]["BucketName"]
+    bucket = SAMPLE_OUTPUTS[f"MediahubInfra-{STAGE}"]["BucketName"]
     assert written["AWS_EVENT_MAPPING"] == {f"arn:aws:s3:::{bucket}": ["webapp.events.object_created"]}
     assert written["ENVIRONMENT_VARIABLES"]["MEDIAHUB_CLOUDFRONT_KEY_ID"] == KEY_ID
     assert written["DOMAIN"] == "dev.media.example.com"

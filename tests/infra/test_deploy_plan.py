@@ -35,10 +35,11 @@ def test_without_a_domain(tmp_path):
     output = dry_run("--stage", "production")
     lines = commands(output)
     expected = [
-        r"\(cd infra && npx --no-install cdk bootstrap 'aws://<account of your credentials>/us-east-1'\)",
+        # At the root, where no cdk.json names the app: bootstrap never synthesises it.
+        r"npx --no-install cdk bootstrap 'aws://<account of your credentials>/us-east-1'",
         r"\S+python\S* -m infra\.keys --stage production --region us-east-1 "
         r"--public-key-out \.deploy/production/cloudfront-public-key\.pem",
-        r"\(cd infra && npx --no-install cdk deploy mediahub-production --require-approval never "
+        r"\(cd infra && npx --no-install cdk deploy MediahubInfra-production --require-approval never "
         r"--outputs-file \S+/\.deploy/production/outputs\.json -c stage=production -c region=us-east-1 "
         r"-c publicKeyFile=\S+/\.deploy/production/cloudfront-public-key\.pem\)",
         r"\S+python\S* -m infra\.zappa_stage --stage production --outputs \.deploy/production/outputs\.json "
@@ -60,7 +61,7 @@ def test_with_a_domain_a_zone_and_alarms():
     output = dry_run("--stage", "production", "--domain", "media.example.com", "--hosted-zone", "example.com",
                      "--alarm-email", "ops@example.com", "--region", "eu-west-1")
     lines = commands(output)
-    assert lines[0].endswith("cdk bootstrap 'aws://<account of your credentials>/eu-west-1')")
+    assert lines[0] == "npx --no-install cdk bootstrap 'aws://<account of your credentials>/eu-west-1'"
     assert lines[2].endswith("-c stage=production -c region=eu-west-1 -c publicKeyFile="
                              f"{ROOT}/.deploy/production/cloudfront-public-key.pem -c domain=media.example.com "
                              "-c hostedZone=example.com -c alarmEmail=ops@example.com)")
@@ -69,7 +70,7 @@ def test_with_a_domain_a_zone_and_alarms():
     steps = re.findall(r"==> \[(\d)/(\d)\] (.*)", output)
     assert [(int(n), int(total)) for n, total, _ in steps] == [(n, 7) for n in range(1, 8)]
     order = [title for _, _, title in steps]
-    assert order[0].startswith("CDK bootstrap") and "signing key" in order[1] and "mediahub-production" in order[2]
+    assert order[0].startswith("CDK bootstrap") and "signing key" in order[1] and "MediahubInfra-production" in order[2]
     assert "custom domain media.example.com" in order[6]
 
 
@@ -126,7 +127,7 @@ def test_a_real_run_updates_an_existing_function_and_deploys_a_new_one(monkeypat
         assert ran[0][-1] == "aws://123456789012/us-east-1"
         assert ran[-1][-2:] == (verb, "production")
         assert len(ran) == 6
-        [stack] = [command for command in ran if "deploy" in command and "mediahub-production" in command]
+        [stack] = [command for command in ran if "deploy" in command and "MediahubInfra-production" in command]
         assert stack[-2:] == ("-c", f"siteUrl={API_URL}")  # the bucket's CORS admits the API's origin
     assert plan.state.is_dir()
 
@@ -142,9 +143,21 @@ def test_the_first_deploy_without_a_domain_runs_the_stack_again_with_the_apis_ur
     plan = deploy.Plan(stage="production", region="us-east-1", domain=None, hosted_zone=None, alarm_email=None,
                        state=tmp_path / ".deploy" / "production")
     deploy.deploy(plan, dry_run=False)
-    stacks = [command for command in ran if "deploy" in command and "mediahub-production" in command]
+    stacks = [command for command in ran if "deploy" in command and "MediahubInfra-production" in command]
     assert len(ran) == 9 and len(stacks) == 2
     assert not any("siteUrl" in arg for arg in stacks[0])
     assert stacks[1][-2:] == ("-c", f"siteUrl={API_URL}")
     assert ran[6] == stacks[1] and "infra.zappa_stage" in ran[7]
     assert ran[5][-2:] == ("deploy", "production") and ran[8][-2:] == ("update", "production")
+
+
+def test_bootstrap_runs_where_no_cdk_app_is_named(tmp_path):
+    """`cdk bootstrap` in a directory with cdk.json synthesises the app first, and the app needs
+    the public key step 2 writes: from an empty account it failed. At the root there is no app."""
+    plan = deploy.Plan(stage="dev", region="us-east-1", domain=None, hosted_zone=None, alarm_email=None,
+                       state=tmp_path)
+    [bootstrap] = [step for step in plan.steps("123456789012") if "bootstrap" in step.command]
+    assert not (bootstrap.cwd / "cdk.json").exists()
+    assert not any(arg.startswith("--app") for arg in bootstrap.command)
+    [stack] = [step for step in plan.steps("123456789012") if "deploy" in step.command and "-c" in step.command]
+    assert (stack.cwd / "cdk.json").exists() and stack.command[stack.command.index("deploy") + 1] == "MediahubInfra-dev"

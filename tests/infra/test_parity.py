@@ -54,7 +54,7 @@ def by_sid(statements: list[dict]) -> dict[str, dict]:
 
 def concrete(stage) -> tuple[dict, dict]:
     """The role's policy document resolved, and the names used to resolve it."""
-    name = stage.stack.stack_name
+    name = stage.stack.config.name
     values = {
         "bucket": f"{name}-uploadsbucket-1a2b3c4d5e6f",
         "table": stage.data["Resources"][stage.output_ref("TableName")]["Properties"]["TableName"],
@@ -72,7 +72,7 @@ def concrete(stage) -> tuple[dict, dict]:
 
 
 def test_role_policy_is_the_iam_policy_command_document(stage):
-    name = stage.stack.stack_name
+    name = stage.stack.config.name
     stage_name = name.removeprefix("mediahub-")
     document, values = concrete(stage)
     expected = policy_document(
@@ -92,7 +92,7 @@ def test_role_policy_names_the_stacks_own_resources(stage):
     """The names in the policy are the ones the stack gives its log group, secret and table."""
     document, values = concrete(stage)
     statements = by_sid(document["Statement"])
-    name = stage.stack.stack_name
+    name = stage.stack.config.name
     _, log_group = stage.one("AWS::Logs::LogGroup")
     assert statements["Logs"]["Resource"] == [
         f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{log_group['Properties']['LogGroupName']}:*"]

@@ -1,18 +1,24 @@
-"""The ``mediahub-<stage>`` stack, read from its synthesised template."""
+"""The ``MediahubInfra-<stage>`` stack, read from its synthesised template."""
 
 from __future__ import annotations
+
+import json
+import pathlib
+import subprocess
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from tests.conftest import missing_tool
 from webapp.aws.catalog import TABLE_DEFINITION
 
-from .conftest import DEV_CONTEXT
+from .conftest import DEV_CONTEXT, PLACEHOLDER
 
 # CloudFront's managed policies: Managed-CachingOptimized and Managed-SecurityHeadersPolicy.
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 SECURITY_HEADERS = "67f7725c-6f97-4210-82d7-5512b31e9d03"
+ZAPPA_PYTHON = pathlib.Path(__file__).resolve().parents[2] / ".venv-zappa" / "bin" / "python"
 ALL_BLOCKED = {"BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True,
                "RestrictPublicBuckets": True}
 SSE_S3 = {"ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]}
@@ -37,8 +43,41 @@ def log_bucket_id(synth) -> str:
 
 
 def test_one_stack_per_stage(dev, production):
-    assert dev.stack.stack_name == "mediahub-dev"
-    assert production.stack.stack_name == "mediahub-production"
+    assert dev.stack.stack_name == "MediahubInfra-dev"
+    assert production.stack.stack_name == "MediahubInfra-production"
+
+
+def zappa_stack_names(stages: list[str]) -> dict[str, str]:
+    """The CloudFormation stack Zappa keeps its API in, per stage, named by Zappa's own code
+    (``zappa/cli.py``: ``lambda_name = slugify(project_name + "-" + api_stage)``)."""
+    from infra.app import zappa_stage
+
+    if not ZAPPA_PYTHON.exists():
+        missing_tool(f"{ZAPPA_PYTHON} is missing; `make test` builds .venv-zappa")
+    names = {stage: f"{zappa_stage(stage).get('project_name')}-{stage}" for stage in stages}
+    slugged = subprocess.run(
+        [str(ZAPPA_PYTHON), "-c", "import json, sys, slugify; "
+         "print(json.dumps({k: slugify.slugify(v) for k, v in json.load(sys.stdin).items()}))"],
+        input=json.dumps(names), capture_output=True, text=True, check=True, timeout=60)
+    return json.loads(slugged.stdout)
+
+
+def test_no_stack_of_the_app_is_ever_a_stack_zappa_makes(cdk):
+    """Zappa replaces the template of the stack named after its function: were the CDK stack
+    that stack, `zappa deploy` would delete the bucket, table and role it just made."""
+    from infra.app import create_app, zappa_stages
+
+    stages = zappa_stages()
+    assert {"dev", "production"} <= set(stages)
+    zappa_names = zappa_stack_names(stages + ["infra-dev", "mediahubinfra-dev"])
+    for stage in stages:
+        app = create_app({**PLACEHOLDER, "stage": stage})
+        cdk_names = [child.stack_name for child in app.node.children if isinstance(child, cdk.Stack)]
+        assert cdk_names, stage
+        assert not set(cdk_names) & set(zappa_names.values()), (stage, cdk_names, zappa_names)
+        # Zappa's names are slugs, all lower-case: a name with a capital can never be one,
+        # whatever stage or project name comes later.
+        assert all(name != name.lower() for name in cdk_names), cdk_names
 
 
 @pytest.mark.parametrize("bad", ["Prod", "dev_1", "dev stage", ""])
@@ -157,7 +196,7 @@ def test_no_bucket_is_ever_emptied_automatically(stage):
 def test_table_is_on_demand_with_recovery_and_ttl(stage):
     table = stage.data["Resources"][stage.output_ref("TableName")]
     properties = table["Properties"]
-    assert properties["TableName"] == stage.stack.stack_name
+    assert properties["TableName"] == stage.stack.config.name
     assert properties["BillingMode"] == "PAY_PER_REQUEST"
     assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     assert properties["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
@@ -282,7 +321,7 @@ def test_public_key_file_is_registered_as_given(synth, tmp_path):
 def test_secret_key_is_generated_by_cloudformation(stage):
     _, secret = stage.one("AWS::SecretsManager::Secret")
     properties = secret["Properties"]
-    assert properties["Name"] == f"mediahub/{stage.stack.stack_name.removeprefix('mediahub-')}/secret-key"
+    assert properties["Name"] == f"mediahub/{stage.stack.config.stage}/secret-key"
     generated = properties["GenerateSecretString"]
     assert generated["PasswordLength"] >= 32
     assert generated["ExcludePunctuation"] is True
@@ -292,7 +331,7 @@ def test_secret_key_is_generated_by_cloudformation(stage):
 def test_role_is_trusted_by_lambda_api_gateway_and_eventbridge_exactly(stage):
     _, role = stage.one("AWS::IAM::Role")
     properties = role["Properties"]
-    assert properties["RoleName"] == f"{stage.stack.stack_name}-lambda"
+    assert properties["RoleName"] == f"{stage.stack.config.name}-lambda"
     statements = properties["AssumeRolePolicyDocument"]["Statement"]
     assert all(s["Effect"] == "Allow" and s["Action"] == "sts:AssumeRole" and "Condition" not in s
                for s in statements)
@@ -315,7 +354,7 @@ def test_deployment_bucket(stage):
 def test_function_log_group_has_a_retention(dev, production):
     for synth, days in ((dev, 90), (production, 365)):
         _, group = synth.one("AWS::Logs::LogGroup")
-        assert group["Properties"]["LogGroupName"] == f"/aws/lambda/{synth.stack.stack_name}"
+        assert group["Properties"]["LogGroupName"] == f"/aws/lambda/{synth.stack.config.name}"
         assert group["Properties"]["RetentionInDays"] == days
 
 
@@ -340,7 +379,7 @@ def dimensions(properties: dict) -> dict:
 
 
 def test_alarms_watch_the_api_the_function_and_the_table(stage):
-    name = stage.stack.stack_name
+    name = stage.stack.config.name
     found = alarms(stage)
     assert set(found) == {"5XXError", "Errors", "Throttles", "Duration", "ThrottledRequests"}
     topic_id, topic = stage.one("AWS::SNS::Topic")
@@ -403,7 +442,7 @@ def test_certificate_region_unknown_until_deploy_is_a_warning(synth, monkeypatch
     monkeypatch.delenv("CDK_DEFAULT_REGION", raising=False)
     # A stage zappa_settings.json does not have, so no aws_region from there either.
     result = synth({"stage": "qa", "placeholderKey": "true", "domain": "qa.media.example.com"})
-    assert result.stack.stack_name == "mediahub-qa"
+    assert result.stack.stack_name == "MediahubInfra-qa"
     assert result.one("AWS::CertificateManager::Certificate")
     assert any("only known at deploy time" in w for w in result.warnings()), result.warnings()
 

@@ -31,7 +31,7 @@ WITH_DOMAIN = {**OUTPUTS, "SiteUrl": "https://media.example.com",
 
 
 def document(outputs: dict, stage: str = "production") -> dict:
-    return {f"mediahub-{stage}": outputs}
+    return {f"MediahubInfra-{stage}": outputs}
 
 
 def committed() -> dict:
@@ -103,7 +103,7 @@ def test_a_new_stage_gets_an_entry_with_both_events():
 
 
 def test_outputs_that_are_not_the_stacks_are_refused():
-    with pytest.raises(zappa_stage.OutputsError, match="no stack mediahub-dev"):
+    with pytest.raises(zappa_stage.OutputsError, match="no stack MediahubInfra-dev"):
         zappa_stage.merge(committed(), "dev", document(OUTPUTS))
     with pytest.raises(zappa_stage.OutputsError, match="RoleArn"):
         zappa_stage.merge(committed(), "production", document({k: v for k, v in OUTPUTS.items() if k != "RoleArn"}))
@@ -141,7 +141,7 @@ def test_the_command_says_what_is_wrong(tmp_path):
     done = subprocess.run([sys.executable, "-m", "infra.zappa_stage", "--stage", "production", "--outputs",
                            str(outputs), "--settings", str(settings)], cwd=ROOT, capture_output=True, text=True,
                           timeout=60)
-    assert done.returncode == 2 and "mediahub-production" in done.stderr
+    assert done.returncode == 2 and "MediahubInfra-production" in done.stderr
     assert settings.read_bytes() == (ROOT / "zappa_settings.json").read_bytes()
 
 
