@@ -14,13 +14,16 @@ In order, each printed before it runs:
    secret key, role, alarms, certificate), its outputs in ``.deploy/<stage>/outputs.json``.
 4. ``python -m infra.zappa_stage``: those outputs into the stage of ``zappa_settings.json``.
 5. ``make lambda-venv``: the virtualenv Zappa packages, from manylinux wheels (see the Makefile).
-6. ``zappa update <stage>``, or ``zappa deploy <stage>`` while the function does not exist.
-7. With a domain: ``zappa certify <stage> --yes`` (the API's custom domain and its DNS record).
+6. ``python -m infra.package --upload``: ``zappa package``, bytecode for the runtime's Python
+   added, the zip into the stack's deployment bucket.
+7. ``zappa update <stage> -z s3://...``, or ``zappa deploy <stage> -z s3://...`` while the
+   function does not exist: that very zip.
+8. With a domain: ``zappa certify <stage> --yes`` (the API's custom domain and its DNS record).
 
 Without a domain the site lives at the API's own URL (``https://<id>.execute-api.<region>.
 amazonaws.com/<stage>``), which exists only once Zappa has made the API: the stack is given it
 (``siteUrl``: the bucket's CORS admits its origin, the app names it as its site URL). On the
-very first deploy the API appears at step 6, so steps 3, 4 and 6 run once more with it; every
+very first deploy the API appears at step 7, so steps 3, 4 and 7 run once more with it; every
 later run knows it from the start and runs each step once.
 
 ``--dry-run`` (``make deploy DRY_RUN=1``) prints the commands and calls nothing, AWS included.
@@ -39,6 +42,7 @@ import shlex
 import subprocess
 import sys
 
+from infra.package import package_key
 from infra.zappa_stage import read_stage, stack_name
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -62,6 +66,13 @@ class Step:
     cwd: pathlib.Path = ROOT
     env: tuple[tuple[str, str], ...] = ()
     otherwise: tuple[str, ...] | None = None  # a dry run's other possible command
+    # Stands for the stage's deployment bucket in the command until it runs: the bucket is the
+    # stack's, known once step 4 has written it into zappa_settings.json.
+    BUCKET = "DEPLOYMENT_BUCKET"
+
+    def with_bucket(self, bucket: str) -> "Step":
+        fill = lambda command: command and tuple(arg.replace(self.BUCKET, bucket) for arg in command)  # noqa: E731
+        return dataclasses.replace(self, command=fill(self.command), otherwise=fill(self.otherwise))
 
     def shown(self, command: tuple[str, ...] | None = None) -> str:
         """The command as one could paste it into a shell at the repository's root."""
@@ -116,6 +127,10 @@ class Plan:
                 pairs.append((key, value))
         return [arg for key, value in pairs for arg in ("-c", f"{key}={value}")]
 
+    @property
+    def package_url(self) -> str:
+        return f"s3://{Step.BUCKET}/{package_key(self.stage)}"
+
     def zappa(self, *args: str) -> tuple[str, ...]:
         return (relative(ZAPPA), *args)
 
@@ -142,8 +157,11 @@ class Plan:
                   *((("--route53" if self.hosted_zone else "--no-route53"),) if self.domain else ()))),
             Step("the Lambda virtualenv (manylinux wheels for the Lambda runtime)",
                  (os.environ.get("MAKE", "make"), "--no-print-directory", "lambda-venv")),
+            Step("the package: zappa package, bytecode for the runtime's Python, into the deployment bucket",
+                 (python, "-m", "infra.package", "--stage", self.stage, "--upload")),
             Step(f"the function {self.function_name}: updated if it exists, else deployed",
-                 self.zappa("update", self.stage), env=zappa_env, otherwise=self.zappa("deploy", self.stage)),
+                 self.zappa("update", self.stage, "-z", self.package_url), env=zappa_env,
+                 otherwise=self.zappa("deploy", self.stage, "-z", self.package_url)),
         ]
         if self.domain:
             steps.append(Step(f"the API's custom domain {self.domain}", self.zappa("certify", self.stage, "--yes"),
@@ -153,7 +171,7 @@ class Plan:
     def with_api_url_steps(self, account: str) -> list[Step]:
         """The stack, the settings and the function once more, now with the API's URL
         (``site_url`` set): the first deploy without a domain only learns it at its end."""
-        stack, outputs, function = (step for number, step in enumerate(self.steps(account)) if number in (2, 3, 5))
+        stack, outputs, function = (step for number, step in enumerate(self.steps(account)) if number in (2, 3, 6))
         site = f" with the site at {self.site_url}"
         return [dataclasses.replace(stack, title=stack.title + site), outputs,
                 dataclasses.replace(function, title=f"the function {self.function_name}{site}", otherwise=None)]
@@ -225,6 +243,17 @@ def api_site_url(name: str, region: str, stage: str) -> str | None:
     return None
 
 
+def with_deployment_bucket(step: Step, stage: str) -> Step:
+    """The step with the stage's deployment bucket in its command, read from zappa_settings.json
+    when the step comes (step 4 writes it there from the stack's outputs)."""
+    if not any(Step.BUCKET in arg for arg in step.command + (step.otherwise or ())):
+        return step
+    bucket = stage_settings(stage).get("s3_bucket")
+    if not bucket:
+        raise DeployError(f"zappa_settings.json [{stage}] has no s3_bucket: step 4 writes it from the stack's outputs")
+    return step.with_bucket(bucket)
+
+
 def run(step: Step, number: int, total: int, env: dict[str, str]) -> None:
     print(step.lines(number, total), flush=True)
     done = subprocess.run(step.command, cwd=step.cwd, env={**env, **dict(step.env)})
@@ -241,7 +270,7 @@ def deploy(plan: Plan, *, dry_run: bool) -> None:
             print(step.lines(number, len(steps)))
         if not plan.domain:
             print("Without a domain the site is at the API's own URL: the stack gets it as -c siteUrl=... once "
-                  "the API exists, and on the first deploy steps 3, 4 and 6 run once more with it.")
+                  "the API exists, and on the first deploy steps 3, 4 and 7 run once more with it.")
         return
     env = {**os.environ, "AWS_REGION": plan.region, "AWS_DEFAULT_REGION": plan.region}
     plan.state.mkdir(parents=True, exist_ok=True)
@@ -250,6 +279,7 @@ def deploy(plan: Plan, *, dry_run: bool) -> None:
         plan = dataclasses.replace(plan, site_url=api_site_url(plan.function_name, plan.region, plan.stage))
     steps = plan.steps(account)
     for number, step in enumerate(steps, 1):
+        step = with_deployment_bucket(step, plan.stage)
         if step.otherwise:
             exists = function_exists(plan.function_name, plan.region)
             step = dataclasses.replace(
@@ -262,7 +292,7 @@ def deploy(plan: Plan, *, dry_run: bool) -> None:
             raise DeployError(f"Zappa made no API named {plan.function_name}: see its output above")
         again = dataclasses.replace(plan, site_url=site_url).with_api_url_steps(account)
         for number, step in enumerate(again, len(steps) + 1):
-            run(step, number, len(steps) + len(again), env)
+            run(with_deployment_bucket(step, plan.stage), number, len(steps) + len(again), env)
     manual = ["verify the sender's domain in SES and ask AWS to leave the SES sandbox"]
     if plan.domain and not plan.hosted_zone:
         manual.append(f"point {plan.domain} at the API's domain name that `zappa certify` printed")

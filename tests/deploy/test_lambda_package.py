@@ -56,6 +56,15 @@ SAMPLE_OUTPUTS = {f"MediahubInfra-{STAGE}": {
 }}
 
 
+def lambda_venv_stamp() -> pathlib.Path:
+    """The Makefile's stamp for .venv-lambda, named after the runtime's Python (python3.11)."""
+    runtime = json.loads((ROOT / "zappa_settings.json").read_text())["base"]["runtime"]
+    stamp = LAMBDA_VENV / f".deps-installed-{runtime}"
+    if not (ZAPPA.exists() and stamp.exists()):
+        missing_tool(f"{ZAPPA} or {stamp} is missing; `make test` (or `make lambda-venv`) builds them")
+    return stamp
+
+
 def runtime_limits(runtime: str) -> tuple[tuple[int, int], str]:
     """The newest glibc a Lambda Python runtime has, and its CPython tag (``cpython-311``)."""
     major, minor = (int(part) for part in runtime.removeprefix("python").split("."))
@@ -98,10 +107,8 @@ def stage_env(settings_file) -> dict:
 
 @pytest.fixture(scope="module")
 def package(project, tmp_path_factory) -> pathlib.Path:
-    stamp = LAMBDA_VENV / ".deps-installed"
-    if not (ZAPPA.exists() and stamp.exists()):
-        missing_tool(f"{ZAPPA} or {LAMBDA_VENV} is missing; `make test` (or `make lambda-venv`) builds them")
-    stale = [name for name in ("requirements.txt", "requirements-deploy.txt", "zappa_settings.json")
+    stamp = lambda_venv_stamp()
+    stale = [name for name in ("requirements.txt", "requirements-deploy.txt")
              if (ROOT / name).stat().st_mtime > stamp.stat().st_mtime]
     assert not stale, f"{LAMBDA_VENV} is older than {', '.join(stale)}: `make lambda-venv` rebuilds it"
     archive = tmp_path_factory.mktemp("dist") / "mediahub-dev.zip"

@@ -45,14 +45,15 @@ def test_without_a_domain(tmp_path):
         r"\S+python\S* -m infra\.zappa_stage --stage production --outputs \.deploy/production/outputs\.json "
         r"--region us-east-1",
         r"make --no-print-directory lambda-venv",
-        r"VIRTUAL_ENV=\.venv-lambda \.venv-zappa/bin/zappa update production",
-        r"VIRTUAL_ENV=\.venv-lambda \.venv-zappa/bin/zappa deploy production",
+        r"\S+python\S* -m infra\.package --stage production --upload",
+        r"VIRTUAL_ENV=\.venv-lambda \.venv-zappa/bin/zappa update production -z s3://DEPLOYMENT_BUCKET/mediahub-production\.zip",
+        r"VIRTUAL_ENV=\.venv-lambda \.venv-zappa/bin/zappa deploy production -z s3://DEPLOYMENT_BUCKET/mediahub-production\.zip",
     ]
     assert len(lines) == len(expected), output
     for line, pattern in zip(lines, expected):
         assert re.fullmatch(pattern, line), (line, pattern)
     assert "certify" not in output and "domain=" not in output
-    assert [int(n) for n in re.findall(r"==> \[(\d)/6\]", output)] == [1, 2, 3, 4, 5, 6]
+    assert [int(n) for n in re.findall(r"==> \[(\d)/7\]", output)] == [1, 2, 3, 4, 5, 6, 7]
     # A dry run touches nothing.
     assert (ROOT / "zappa_settings.json").read_bytes() == settings_before
 
@@ -68,10 +69,10 @@ def test_with_a_domain_a_zone_and_alarms():
     assert lines[3].endswith("--region eu-west-1 --route53")
     assert lines[-1] == "VIRTUAL_ENV=.venv-lambda .venv-zappa/bin/zappa certify production --yes"
     steps = re.findall(r"==> \[(\d)/(\d)\] (.*)", output)
-    assert [(int(n), int(total)) for n, total, _ in steps] == [(n, 7) for n in range(1, 8)]
+    assert [(int(n), int(total)) for n, total, _ in steps] == [(n, 8) for n in range(1, 9)]
     order = [title for _, _, title in steps]
     assert order[0].startswith("CDK bootstrap") and "signing key" in order[1] and "MediahubInfra-production" in order[2]
-    assert "custom domain media.example.com" in order[6]
+    assert "custom domain media.example.com" in order[7]
 
 
 def test_malware_scanning_is_a_context_of_the_stack():
@@ -116,6 +117,7 @@ API_URL = "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/production"
 def test_a_real_run_updates_an_existing_function_and_deploys_a_new_one(monkeypatch, tmp_path):
     ran: list[tuple[str, ...]] = []
     monkeypatch.setattr(deploy, "run", lambda step, number, total, env: ran.append(step.command))
+    monkeypatch.setattr(deploy, "stage_settings", lambda stage: {"s3_bucket": "mediahub-packages"})
     monkeypatch.setattr(deploy, "account_id", lambda region: "123456789012")
     monkeypatch.setattr(deploy, "api_site_url", lambda name, region, stage: API_URL)
     plan = deploy.Plan(stage="production", region="us-east-1", domain=None, hosted_zone=None, alarm_email=None,
@@ -125,8 +127,8 @@ def test_a_real_run_updates_an_existing_function_and_deploys_a_new_one(monkeypat
         monkeypatch.setattr(deploy, "function_exists", lambda name, region: exists)
         deploy.deploy(plan, dry_run=False)
         assert ran[0][-1] == "aws://123456789012/us-east-1"
-        assert ran[-1][-2:] == (verb, "production")
-        assert len(ran) == 6
+        assert ran[-1][-4:] == (verb, "production", "-z", "s3://mediahub-packages/mediahub-production.zip")
+        assert len(ran) == 7
         [stack] = [command for command in ran if "deploy" in command and "MediahubInfra-production" in command]
         assert stack[-2:] == ("-c", f"siteUrl={API_URL}")  # the bucket's CORS admits the API's origin
     assert plan.state.is_dir()
@@ -136,6 +138,7 @@ def test_the_first_deploy_without_a_domain_runs_the_stack_again_with_the_apis_ur
     """The API exists only once Zappa made it: the stack, the settings and the function go once more."""
     ran: list[tuple[str, ...]] = []
     monkeypatch.setattr(deploy, "run", lambda step, number, total, env: ran.append(step.command))
+    monkeypatch.setattr(deploy, "stage_settings", lambda stage: {"s3_bucket": "mediahub-packages"})
     monkeypatch.setattr(deploy, "account_id", lambda region: "123456789012")
     monkeypatch.setattr(deploy, "function_exists", lambda name, region: False)
     answers = iter([None, API_URL])
@@ -144,11 +147,11 @@ def test_the_first_deploy_without_a_domain_runs_the_stack_again_with_the_apis_ur
                        state=tmp_path / ".deploy" / "production")
     deploy.deploy(plan, dry_run=False)
     stacks = [command for command in ran if "deploy" in command and "MediahubInfra-production" in command]
-    assert len(ran) == 9 and len(stacks) == 2
+    assert len(ran) == 10 and len(stacks) == 2
     assert not any("siteUrl" in arg for arg in stacks[0])
     assert stacks[1][-2:] == ("-c", f"siteUrl={API_URL}")
-    assert ran[6] == stacks[1] and "infra.zappa_stage" in ran[7]
-    assert ran[5][-2:] == ("deploy", "production") and ran[8][-2:] == ("update", "production")
+    assert ran[7] == stacks[1] and "infra.zappa_stage" in ran[8]
+    assert ran[6][-4:-2] == ("deploy", "production") and ran[9][-4:-2] == ("update", "production")
 
 
 def test_bootstrap_runs_where_no_cdk_app_is_named(tmp_path):
