@@ -18,7 +18,8 @@ In order, each printed before it runs:
    added, the zip into the stack's deployment bucket.
 7. ``zappa update <stage> -z s3://...``, or ``zappa deploy <stage> -z s3://...`` while the
    function does not exist: that very zip.
-8. With a domain: ``zappa certify <stage> --yes`` (the API's custom domain and its DNS record).
+8. ``python -m infra.throttle``: the API stage's throttling (``api_throttling`` of the stage).
+9. With a domain: ``zappa certify <stage> --yes`` (the API's custom domain and its DNS record).
 
 Without a domain the site lives at the API's own URL (``https://<id>.execute-api.<region>.
 amazonaws.com/<stage>``), which exists only once Zappa has made the API: the stack is given it
@@ -35,12 +36,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import os
 import pathlib
 import re
 import shlex
 import subprocess
 import sys
+import time
 
 from infra.package import package_key
 from infra.zappa_stage import read_stage, stack_name
@@ -162,6 +165,8 @@ class Plan:
             Step(f"the function {self.function_name}: updated if it exists, else deployed",
                  self.zappa("update", self.stage, "-z", self.package_url), env=zappa_env,
                  otherwise=self.zappa("deploy", self.stage, "-z", self.package_url)),
+            Step("the API's throttling (api_throttling in zappa_settings.json) and the dead-letter queue",
+                 (python, "-m", "infra.throttle", "--stage", self.stage, "--region", self.region)),
         ]
         if self.domain:
             steps.append(Step(f"the API's custom domain {self.domain}", self.zappa("certify", self.stage, "--yes"),
@@ -171,10 +176,12 @@ class Plan:
     def with_api_url_steps(self, account: str) -> list[Step]:
         """The stack, the settings and the function once more, now with the API's URL
         (``site_url`` set): the first deploy without a domain only learns it at its end."""
-        stack, outputs, function = (step for number, step in enumerate(self.steps(account)) if number in (2, 3, 6))
+        stack, outputs, function, throttle = (
+            step for number, step in enumerate(self.steps(account)) if number in (2, 3, 6, 7))
         site = f" with the site at {self.site_url}"
         return [dataclasses.replace(stack, title=stack.title + site), outputs,
-                dataclasses.replace(function, title=f"the function {self.function_name}{site}", otherwise=None)]
+                dataclasses.replace(function, title=f"the function {self.function_name}{site}", otherwise=None),
+                throttle]
 
 
 def relative(path: pathlib.Path) -> str:
@@ -256,7 +263,9 @@ def with_deployment_bucket(step: Step, stage: str) -> Step:
 
 def run(step: Step, number: int, total: int, env: dict[str, str]) -> None:
     print(step.lines(number, total), flush=True)
+    started = time.monotonic()
     done = subprocess.run(step.command, cwd=step.cwd, env={**env, **dict(step.env)})
+    print(f"    [{number}/{total}] took {time.monotonic() - started:.0f} s", flush=True)
     if done.returncode != 0:
         raise DeployError(f"step {number} failed (exit {done.returncode}); fix it and run the same command again: "
                           "every step is safe to repeat")
@@ -293,10 +302,31 @@ def deploy(plan: Plan, *, dry_run: bool) -> None:
         again = dataclasses.replace(plan, site_url=site_url).with_api_url_steps(account)
         for number, step in enumerate(again, len(steps) + 1):
             run(with_deployment_bucket(step, plan.stage), number, len(steps) + len(again), env)
-    manual = ["verify the sender's domain in SES and ask AWS to leave the SES sandbox"]
+    print(f"{plan.stack_name} and {plan.function_name} are deployed. Still by hand:")
+    for number, step in enumerate(manual_steps(plan), 1):
+        print(f"  {number}. {step}")
+
+
+def manual_steps(plan: Plan) -> list[str]:
+    """What the deploy cannot do for the operator; the README lists exactly these."""
+    outputs = {}
+    if plan.outputs_file.exists():
+        outputs = json.loads(plan.outputs_file.read_text()).get(plan.stack_name, {})
+    topic = outputs.get("AlarmTopicArn", f"the stack's AlarmTopicArn ({plan.outputs_file})")
+    steps = ["verify the sender's domain in SES and ask AWS to move the account out of the SES sandbox "
+             "(or verify each recipient)"]
+    if plan.alarm_email:
+        steps.append(f"confirm the subscription AWS mailed to {plan.alarm_email} (SNS sends it once; until it is "
+                     "confirmed no alarm or budget warning reaches anyone)")
+    else:
+        steps.append(f"subscribe someone to the alarms: make deploy again with ALARM_EMAIL=..., or "
+                     f"aws sns subscribe --topic-arn {topic} --protocol email --notification-endpoint <address>, "
+                     "then confirm the mail")
     if plan.domain and not plan.hosted_zone:
-        manual.append(f"point {plan.domain} at the API's domain name that `zappa certify` printed")
-    print(f"{plan.stack_name} and {plan.function_name} are deployed. Still by hand: " + "; ".join(manual) + ".")
+        steps.append(f"create the DNS record that validates the certificate for {plan.domain} (ACM's console "
+                     f"shows it; step 3 waits for it), and point {plan.domain} at the API domain name "
+                     "`zappa certify` printed")
+    return steps
 
 
 def main(argv: list[str] | None = None) -> int:

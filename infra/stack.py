@@ -26,6 +26,7 @@ from aws_cdk import (
     Tags,
     Token,
 )
+from aws_cdk import aws_budgets as budgets
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
@@ -42,6 +43,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.zappa_stage import stack_name
@@ -58,6 +60,7 @@ DOMAIN_PATTERN = re.compile(r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.
 CERTIFICATE_REGION = "us-east-1"
 # What the function's own calls may take; the Duration alarm fires well before this.
 DEFAULT_TIMEOUT_SECONDS = 30
+DEFAULT_MONTHLY_BUDGET_USD = 50
 
 
 class ConfigError(Exception):
@@ -80,6 +83,12 @@ class StageConfig:
     site_url: str | None = None
     mail_from: str | None = None
     timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS
+    malware_scan: bool = False
+    # What the whole account may spend in a month before the alarm topic hears of it (USD).
+    monthly_budget_usd: int = DEFAULT_MONTHLY_BUDGET_USD
+    # Functions that share the role and log to their own groups: the web stage's, and the
+    # processing stage's when there is one (``<stage>-processing`` in zappa_settings.json).
+    processing_function: str | None = None
 
     @property
     def production(self) -> bool:
@@ -89,6 +98,10 @@ class StageConfig:
     def name(self) -> str:
         """Zappa's name for the function and its REST API: ``<project_name>-<stage>``."""
         return f"{PROJECT}-{self.stage}"
+
+    @property
+    def function_names(self) -> list[str]:
+        return [self.name] + ([self.processing_function] if self.processing_function else [])
 
     @property
     def stack_name(self) -> str:
@@ -167,10 +180,13 @@ class MediahubStack(Stack):
         self.table = self._table()
         self.distribution, self.public_key = self._distribution()
         self.secret_key = self._secret_key()
+        self.dead_letters = self._dead_letter_queue()
         self.role = self._lambda_role()
         self.deployment_bucket = self._deployment_bucket()
-        self.log_group = self._log_group()
+        self.log_groups = self._log_groups()
+        self.log_group = self.log_groups[0]
         self.alarm_topic = self._alarms()
+        self._budget()
         self.certificate = self._certificate()
         self.scan_results = self._malware_protection()
         self._outputs()
@@ -332,30 +348,48 @@ class MediahubStack(Stack):
             removal_policy=self.removal_policy,
         )
 
-    def _lambda_role(self) -> iam.Role:
-        """The role named in Zappa's ``role_name`` (``manage_roles: false``).
+    def _dead_letter_queue(self) -> sqs.Queue:
+        """Where an event the function failed on lands after Lambda's own retries (S3 uploads,
+        scan verdicts, the cleanup: all asynchronous). Zappa's ``dead_letter_arn`` names it;
+        ``python -m webapp.cli replay-dead-letters`` sends what it holds back to the function,
+        and an alarm says when it is not empty. 14 days, SQS's longest retention."""
+        return sqs.Queue(
+            self, "DeadLetterQueue",
+            queue_name=f"{self.config.name}-dead-letters",
+            retention_period=Duration.days(14),
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            removal_policy=self.removal_policy,
+        )
 
-        Zappa also uses it as API Gateway's integration credentials and as the EventBridge
-        rule's role, hence the three services it trusts. Its policy is exactly
-        ``webapp.iam.role_statements``, the same statements ``flask iam-policy`` prints.
+    def _lambda_role(self) -> iam.Role:
+        """The role named in Zappa's ``role_arn`` (``manage_roles: false``).
+
+        Zappa also gives it to API Gateway as the integration's credentials, hence the two
+        services it trusts (the schedule's EventBridge rule invokes through the function's
+        resource policy, not this role). Its policy is exactly ``webapp.iam.role_statements``,
+        the same statements ``python -m webapp.cli iam-policy`` prints, for what this stage
+        uses: the scan verdict and quarantine permissions only with malware scanning.
         """
         statements = role_statements(
             bucket=self.uploads.bucket_name,
             table=self.table.table_name,
             region=Aws.REGION,
             account=Aws.ACCOUNT_ID,
-            function_name=self.config.name,
+            partition=Aws.PARTITION,
+            function_name=",".join(self.config.function_names),
             mail_from=self.config.mail_from,
             secret_names=(self.config.cloudfront_keys_secret, self.config.secret_key_secret),
+            malware_scan=self.config.malware_scan,
+            dead_letter_queue=self.dead_letters.queue_arn,
         )
         return iam.Role(
             self, "LambdaRole",
             role_name=f"{self.config.name}-lambda",
-            description=f"Mediahub {self.config.stage}: the function, its API integration and its schedule",
+            description=f"Mediahub {self.config.stage}: the function and its API integration",
             assumed_by=iam.CompositePrincipal(
                 iam.ServicePrincipal("lambda.amazonaws.com"),
                 iam.ServicePrincipal("apigateway.amazonaws.com"),
-                iam.ServicePrincipal("events.amazonaws.com"),
             ),
             inline_policies={
                 "mediahub": iam.PolicyDocument(
@@ -377,16 +411,15 @@ class MediahubStack(Stack):
 
     # Operations ----------------------------------------------------------------------------
 
-    def _log_group(self) -> logs.LogGroup:
-        """The function's log group, made before Zappa makes the function, so it has a retention
+    def _log_groups(self) -> list[logs.LogGroup]:
+        """Each function's log group, made before Zappa makes the function, so it has a retention
         (Lambda would otherwise create it on first run, keeping logs forever) and the role needs
         no ``logs:CreateLogGroup``."""
-        return logs.LogGroup(
-            self, "FunctionLogGroup",
-            log_group_name=f"/aws/lambda/{self.config.name}",
-            retention=logs.RetentionDays.ONE_YEAR if self.config.production else logs.RetentionDays.THREE_MONTHS,
-            removal_policy=self.removal_policy,
-        )
+        retention = logs.RetentionDays.ONE_YEAR if self.config.production else logs.RetentionDays.THREE_MONTHS
+        return [logs.LogGroup(self, "FunctionLogGroup" if index == 0 else "ProcessingLogGroup",
+                              log_group_name=f"/aws/lambda/{name}", retention=retention,
+                              removal_policy=self.removal_policy)
+                for index, name in enumerate(self.config.function_names)]
 
     def _alarms(self) -> sns.Topic:
         """Alarms on what users would notice, to one topic (mailed when ``alarmEmail`` is given).
@@ -395,6 +428,18 @@ class MediahubStack(Stack):
         """
         topic = sns.Topic(self, "AlarmTopic", topic_name=f"{self.config.name}-alarms",
                           display_name=f"Mediahub {self.config.stage} alarms", enforce_ssl=True)
+        # enforce_ssl leaves a topic policy whose only statement denies plain HTTP: without an
+        # Allow, CloudWatch (and Budgets) could not publish, and no alarm would reach anyone.
+        # Both publish over TLS; only from this account's alarms and budgets.
+        for sid, service, source in (
+                ("CloudWatchAlarmsPublish", "cloudwatch.amazonaws.com",
+                 f"arn:{Aws.PARTITION}:cloudwatch:{Aws.REGION}:{Aws.ACCOUNT_ID}:alarm:*"),
+                ("BudgetsPublish", "budgets.amazonaws.com", f"arn:{Aws.PARTITION}:budgets::{Aws.ACCOUNT_ID}:*")):
+            topic.add_to_resource_policy(iam.PolicyStatement(
+                sid=sid, principals=[iam.ServicePrincipal(service)], actions=["sns:Publish"],
+                resources=[topic.topic_arn],
+                conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
+                            "ArnLike": {"aws:SourceArn": source}}))
         if self.config.alarm_email:
             topic.add_subscription(subscriptions.EmailSubscription(self.config.alarm_email))
         action = cloudwatch_actions.SnsAction(topic)
@@ -424,6 +469,12 @@ class MediahubStack(Stack):
                 datapoints_to_alarm=2,
                 description=f"The function's p99 duration reached {slow_ms} ms (timeout "
                             f"{self.config.timeout_seconds} s) in 2 of 3 five-minute periods."),
+            "DeadLettersAlarm": dict(
+                metric=self.dead_letters.metric_approximate_number_of_messages_visible(
+                    period=five_minutes, statistic="Maximum"),
+                threshold=1, evaluation_periods=1,
+                description="An event failed every attempt and waits in the dead-letter queue: see why in the "
+                            "function's logs, fix, then run python -m webapp.cli replay-dead-letters."),
             "TableThrottlesAlarm": dict(
                 metric=self.table.metric_throttled_requests_for_operations(
                     operations=[dynamodb.Operation.GET_ITEM, dynamodb.Operation.BATCH_GET_ITEM,
@@ -449,6 +500,28 @@ class MediahubStack(Stack):
             alarm.add_alarm_action(action)
             alarm.add_ok_action(action)
         return topic
+
+    def _budget(self) -> None:
+        """A monthly cost budget for the account, told to the alarm topic at 80 % spent and when
+        the month's forecast passes it: reserved concurrency and API throttling bound how fast
+        the bill can grow, this says that it does."""
+        amount = self.config.monthly_budget_usd
+        subscribers = [budgets.CfnBudget.SubscriberProperty(subscription_type="SNS", address=self.alarm_topic.topic_arn)]
+        budget = budgets.CfnBudget(
+            self, "MonthlyBudget",
+            budget=budgets.CfnBudget.BudgetDataProperty(
+                budget_name=f"{self.config.name}-monthly", budget_type="COST", time_unit="MONTHLY",
+                budget_limit=budgets.CfnBudget.SpendProperty(amount=amount, unit="USD")),
+            notifications_with_subscribers=[
+                budgets.CfnBudget.NotificationWithSubscribersProperty(
+                    notification=budgets.CfnBudget.NotificationProperty(
+                        notification_type=kind, comparison_operator="GREATER_THAN", threshold=threshold,
+                        threshold_type="PERCENTAGE"),
+                    subscribers=subscribers)
+                for kind, threshold in (("ACTUAL", 80), ("FORECASTED", 100))],
+        )
+        # The topic's policy must let Budgets publish before the budget is made.
+        budget.node.add_dependency(self.alarm_topic.node.find_child("Policy"))
 
     def _certificate(self) -> acm.Certificate | None:
         """The certificate for the site's domain, for ``zappa certify`` (an edge API's domain).
@@ -506,7 +579,7 @@ class MediahubStack(Stack):
         SNS records to a function, and has no route for a bare EventBridge event. CloudFront is
         refused any upload not tagged clean, whatever the app decides.
         """
-        if str(self.node.try_get_context("malwareScan") or "off").strip().lower() != "guardduty":
+        if not self.config.malware_scan:
             return None
         bucket_arn = self.uploads.bucket_arn
         managed_rule = f"arn:{Aws.PARTITION}:events:{Aws.REGION}:{Aws.ACCOUNT_ID}:rule/" \
@@ -591,6 +664,8 @@ class MediahubStack(Stack):
             "DeploymentBucket": (self.deployment_bucket.bucket_name, "Zappa's s3_bucket"),
             "AlarmTopicArn": (self.alarm_topic.topic_arn, "where the alarms go"),
             "LogGroupName": (self.log_group.log_group_name, "the function's logs"),
+            "DeadLetterQueueArn": (self.dead_letters.queue_arn, "Zappa's dead_letter_arn: events that failed"),
+            "DeadLetterQueueUrl": (self.dead_letters.queue_url, "what replay-dead-letters reads"),
         }
         if self.config.domain:
             outputs["SiteUrl"] = (self.config.site_origin, "MEDIAHUB_SITE_URL")

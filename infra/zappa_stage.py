@@ -30,7 +30,8 @@ OBJECT_CREATED = "webapp.events.object_created"
 SCAN_RESULT = "webapp.events.scan_result"
 CLEANUP = "webapp.events.cleanup"
 # The stage's keys this command owns, in the order it writes them.
-STACK_KEYS = ("aws_region", "s3_bucket", "role_arn", "manage_roles", "domain", "certificate_arn", "route53_enabled")
+STACK_KEYS = ("aws_region", "s3_bucket", "role_arn", "manage_roles", "dead_letter_arn", "domain", "certificate_arn",
+              "route53_enabled")
 REQUIRED_OUTPUTS = ("BucketName", "TableName", "CdnUrl", "CloudFrontKeyId", "CloudFrontKeysSecret",
                     "SecretKeySecret", "RoleArn", "DeploymentBucket")
 # Stack output -> the environment variable the app reads it from.
@@ -60,6 +61,11 @@ def stack_name(stage: str) -> str:
     can never be one Zappa uses, whatever the stage or project is called.
     """
     return f"{STACK_PREFIX}-{stage}"
+
+
+def processing_stage(stage: str) -> str:
+    """The stage that runs the events of ``stage`` with room to process: ``<stage>-processing``."""
+    return f"{stage}-processing"
 
 
 def stack_outputs(document: dict, stage: str) -> dict:
@@ -95,6 +101,10 @@ def merge(settings: dict, stage: str, document: dict, *, region: str | None = No
     entry.pop("role_name", None)
     entry.update(aws_region=region, s3_bucket=outputs["DeploymentBucket"], role_arn=outputs["RoleArn"],
                  manage_roles=False)
+    if outputs.get("DeadLetterQueueArn"):
+        # Lambda sends an asynchronous event (S3, scan verdicts, the schedule) here once its own
+        # two retries have failed, instead of dropping it.
+        entry["dead_letter_arn"] = outputs["DeadLetterQueueArn"]
 
     environment = entry.setdefault("environment_variables", {})
     for output, variable in ENVIRONMENT.items():

@@ -27,9 +27,12 @@ Moto's own faults, as found (not the project's):
 - UpdateStack of a bucket with tags but no ``BucketName``: moto raises ``KeyError`` and answers
   500 (corrected in ``rehearsal_moto.py``, which tags the bucket moto already has).
 - UpdateStack of a bucket applies only its encryption and tags, not its CORS rules.
-- CloudFormation creates no CloudFront, CloudWatch alarm or ACM resource (logged "No Moto
-  CloudFormation support"); the template's other resources exist.
+- moto has no ``ListFunctionUrlConfigs`` (404), which ``zappa update`` calls (added in
+  ``rehearsal_moto.py``, listing the one URL config moto keeps per function).
+- CloudFormation creates only some resource types (no CloudFront, CloudWatch alarm, budget, ACM
+  or Secrets Manager secret; logged "No Moto CloudFormation support"); the others exist.
 - Lambda's AddPermission answers 200 where AWS answers 201 (Zappa does not check the code).
+- Lambda keeps no ``DeadLetterConfig``: GetFunction never shows the queue a function was given.
 """
 
 from __future__ import annotations
@@ -56,7 +59,7 @@ STACK = stack_name(STAGE)
 REGION = "us-east-1"
 # The resources of the stack moto's CloudFormation creates, by type, that the function needs.
 OWN_RESOURCES = {"AWS::S3::Bucket", "AWS::DynamoDB::Table", "AWS::IAM::Role", "AWS::Logs::LogGroup",
-                 "AWS::SNS::Topic"}
+                 "AWS::SNS::Topic", "AWS::SQS::Queue"}
 SHARED = (".venv", ".venv-zappa", "node_modules")
 
 
@@ -118,7 +121,9 @@ class Account:
                 "resources": {r["LogicalResourceId"]: (r["ResourceType"], r.get("PhysicalResourceId"))
                               for r in resources},
             }
-        function = self.client("lambda").get_function_configuration(FunctionName=FUNCTION)
+        described = self.client("lambda").get_function(FunctionName=FUNCTION)
+        function = {**described["Configuration"],
+                    "ReservedConcurrentExecutions": described.get("Concurrency", {}).get("ReservedConcurrentExecutions")}
         settings = json.loads((project / "zappa_settings.json").read_text())[STAGE]
         bucket = settings["environment_variables"]["MEDIAHUB_BUCKET"]
         notifications = self.client("s3").get_bucket_notification_configuration(Bucket=bucket)
@@ -129,7 +134,10 @@ class Account:
                  for rule in events.list_rules(NamePrefix=FUNCTION)["Rules"]}
         packages = {item["Key"]: item["Size"] for item in
                     self.client("s3").list_objects_v2(Bucket=settings["s3_bucket"]).get("Contents", [])}
-        return {"stacks": stacks, "function": function, "notifications": notifications, "rules": rules,
+        apigateway = self.client("apigateway")
+        [api] = [api for api in apigateway.get_rest_apis()["items"] if api["name"] == FUNCTION]
+        throttling = apigateway.get_stage(restApiId=api["id"], stageName=STAGE).get("methodSettings", {}).get("*/*", {})
+        return {"stacks": stacks, "function": function, "throttling": throttling, "notifications": notifications, "rules": rules,
                 "packages": packages, "settings": settings,
                 "apis": sorted(api["name"] for api in self.client("apigateway").get_rest_apis()["items"])}
 
@@ -186,17 +194,18 @@ def test_the_first_run_deploys_from_an_empty_account(rehearsal):
     assert "infra.keys" in commands[1]
     assert f"cdk deploy {STACK} " in commands[2] and "cdk_deploy_bridge: CreateStack" in first["output"]
     assert "infra.zappa_stage" in commands[3] and "lambda-venv" in commands[4] and "infra.package" in commands[5]
-    assert f"zappa deploy {STAGE} -z s3://" in commands[6]
+    assert f"zappa deploy {STAGE} -z s3://" in commands[6] and "infra.throttle" in commands[7]
     # No domain: the API's URL, known once Zappa made it, goes to the stack, the settings and the function.
-    assert "siteUrl=https://" in commands[7] and "cdk_deploy_bridge: UpdateStack" in first["output"]
-    assert "infra.zappa_stage" in commands[8] and f"zappa update {STAGE} -z s3://" in commands[9]
-    assert len(commands) == 10
+    assert "siteUrl=https://" in commands[8] and "cdk_deploy_bridge: UpdateStack" in first["output"]
+    assert "infra.zappa_stage" in commands[9] and f"zappa update {STAGE} -z s3://" in commands[10]
+    assert "infra.throttle" in commands[11] and len(commands) == 12
+    assert "Still by hand:" in first["output"] and "aws sns subscribe --topic-arn arn:aws:sns:" in first["output"]
 
 
 def test_the_second_run_updates(rehearsal):
     second = rehearsal[1]
     commands = commands_run(second["output"])
-    assert len(commands) == 7, commands
+    assert len(commands) == 8, commands
     assert f"zappa update {STAGE} -z s3://" in commands[6]
     assert "siteUrl=https://" in commands[2]  # known from the start now
 
@@ -227,6 +236,14 @@ def test_the_function_runs_with_the_stacks_role_and_the_stages_settings(rehearsa
     assert function["MemorySize"] == stage["memory_size"]
     assert function["Timeout"] == stage["timeout_seconds"]
     assert function["Handler"] == "handler.lambda_handler"
+    assert function["ReservedConcurrentExecutions"] == stage["lambda_concurrency"]
+    queue = next(physical for kind, physical in state["stacks"][STACK]["resources"].values() if kind == "AWS::SQS::Queue")
+    # moto keeps no DeadLetterConfig (its fault): the settings name the stack's queue, and
+    # infra.throttle says it set it on the function.
+    assert f"{FUNCTION}: failed events go to {settings['dead_letter_arn']}" in rehearsal[run]["output"]
+    assert settings["dead_letter_arn"].endswith(":" + queue.rsplit("/", 1)[-1])
+    assert (state["throttling"].get("throttlingRateLimit"), state["throttling"].get("throttlingBurstLimit")) == (
+        stage["api_throttling"]["rate_limit"], stage["api_throttling"]["burst_limit"])
     # The app's settings travel in the package (Zappa's zappa_settings.py), named by the stack.
     environment = settings["environment_variables"]
     assert environment["MEDIAHUB_TABLE"] == FUNCTION and environment["MEDIAHUB_SITE_URL"].startswith("https://")
@@ -260,6 +277,7 @@ def test_the_second_run_changes_nothing_else(rehearsal):
     assert second["settings"] == first["settings"]
     assert second["stacks"] == first["stacks"]
     assert second["notifications"] == first["notifications"] and second["rules"] == first["rules"]
+    assert second["throttling"] == first["throttling"]
     assert second["apis"] == first["apis"] and list(second["packages"]) == list(first["packages"])
     changing = {"CodeSha256", "LastModified", "RevisionId", "Version", "CodeSize", "LastUpdateStatus",
                 "LastUpdateStatusReason", "LastUpdateStatusReasonCode", "ResponseMetadata"}

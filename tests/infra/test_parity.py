@@ -27,6 +27,10 @@ def resolve(node, refs: dict[str, str]):
         if set(node) == {"Ref"}:
             assert node["Ref"] in refs, f"the role's policy refers to {node['Ref']}, which the test cannot resolve"
             return refs[node["Ref"]]
+        if set(node) == {"Fn::GetAtt"}:
+            attribute = ".".join(node["Fn::GetAtt"])
+            assert attribute in refs, f"the role's policy refers to {attribute}, which the test cannot resolve"
+            return refs[attribute]
         if set(node) == {"Fn::Join"}:
             separator, parts = node["Fn::Join"]
             return separator.join(resolve(part, refs) for part in parts)
@@ -58,6 +62,7 @@ def concrete(stage) -> tuple[dict, dict]:
     values = {
         "bucket": f"{name}-uploadsbucket-1a2b3c4d5e6f",
         "table": stage.data["Resources"][stage.output_ref("TableName")]["Properties"]["TableName"],
+        "dead_letter_queue": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}-dead-letters",
     }
     refs = {
         "AWS::AccountId": ACCOUNT,
@@ -65,6 +70,7 @@ def concrete(stage) -> tuple[dict, dict]:
         "AWS::Partition": "aws",
         stage.output_ref("BucketName"): values["bucket"],
         stage.output_ref("TableName"): values["table"],
+        f"{stage.one('AWS::SQS::Queue')[0]}.Arn": values["dead_letter_queue"],
     }
     _, role = stage.one("AWS::IAM::Role")
     (policy,) = role["Properties"]["Policies"]
@@ -80,6 +86,7 @@ def test_role_policy_is_the_iam_policy_command_document(stage):
         function_name=name,
         mail_from=(zappa_stage(stage_name).get("environment_variables") or {}).get("MEDIAHUB_MAIL_FROM"),
         secret_names=(f"mediahub/{stage_name}/cloudfront-keys", f"mediahub/{stage_name}/secret-key"),
+        dead_letter_queue=values["dead_letter_queue"], malware_scan=False, partition="aws",
     )
     assert document["Version"] == expected["Version"]
     actual, wanted = by_sid(document["Statement"]), by_sid(expected["Statement"])

@@ -23,7 +23,7 @@ ALL_BLOCKED = {"BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublic
                "RestrictPublicBuckets": True}
 SSE_S3 = {"ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]}
 OUTPUTS = {"BucketName", "TableName", "CdnUrl", "CloudFrontKeyId", "CloudFrontKeysSecret", "SecretKeySecret",
-           "RoleArn", "DeploymentBucket", "AlarmTopicArn", "LogGroupName"}
+           "RoleArn", "DeploymentBucket", "AlarmTopicArn", "LogGroupName", "DeadLetterQueueArn", "DeadLetterQueueUrl"}
 
 
 def as_list(value) -> list:
@@ -69,7 +69,8 @@ def test_no_stack_of_the_app_is_ever_a_stack_zappa_makes(cdk):
 
     stages = zappa_stages()
     assert {"dev", "production"} <= set(stages)
-    zappa_names = zappa_stack_names(stages + ["infra-dev", "mediahubinfra-dev"])
+    every_zappa_stage = zappa_stages(processing=True)
+    zappa_names = zappa_stack_names(every_zappa_stage + ["infra-dev", "mediahubinfra-dev"])
     for stage in stages:
         app = create_app({**PLACEHOLDER, "stage": stage})
         cdk_names = [child.stack_name for child in app.node.children if isinstance(child, cdk.Stack)]
@@ -328,7 +329,7 @@ def test_secret_key_is_generated_by_cloudformation(stage):
     assert "SecretString" not in properties
 
 
-def test_role_is_trusted_by_lambda_api_gateway_and_eventbridge_exactly(stage):
+def test_role_is_trusted_by_lambda_and_api_gateway_exactly(stage):
     _, role = stage.one("AWS::IAM::Role")
     properties = role["Properties"]
     assert properties["RoleName"] == f"{stage.stack.config.name}-lambda"
@@ -336,7 +337,7 @@ def test_role_is_trusted_by_lambda_api_gateway_and_eventbridge_exactly(stage):
     assert all(s["Effect"] == "Allow" and s["Action"] == "sts:AssumeRole" and "Condition" not in s
                for s in statements)
     principals = sorted(service for s in statements for service in as_list(s["Principal"]["Service"]))
-    assert principals == ["apigateway.amazonaws.com", "events.amazonaws.com", "lambda.amazonaws.com"]
+    assert principals == ["apigateway.amazonaws.com", "lambda.amazonaws.com"]
     assert all(set(s["Principal"]) == {"Service"} for s in statements)
     assert "ManagedPolicyArns" not in properties
     assert len(properties["Policies"]) == 1
@@ -381,7 +382,8 @@ def dimensions(properties: dict) -> dict:
 def test_alarms_watch_the_api_the_function_and_the_table(stage):
     name = stage.stack.config.name
     found = alarms(stage)
-    assert set(found) == {"5XXError", "Errors", "Throttles", "Duration", "ThrottledRequests"}
+    assert set(found) == {"5XXError", "Errors", "Throttles", "Duration", "ThrottledRequests",
+                          "ApproximateNumberOfMessagesVisible"}
     topic_id, topic = stage.one("AWS::SNS::Topic")
     assert topic["Properties"]["TopicName"] == f"{name}-alarms"
     for metric, properties in found.items():
@@ -407,6 +409,36 @@ def test_alarms_watch_the_api_the_function_and_the_table(stage):
     assert {"GetItem", "PutItem", "UpdateItem", "Query", "TransactWriteItems"} <= operations
     (expression,) = [m for m in table["Metrics"] if "Expression" in m]
     assert expression["ReturnData"] is True
+    queue_id, queue = stage.one("AWS::SQS::Queue")
+    dead_letters = found["ApproximateNumberOfMessagesVisible"]
+    assert (dead_letters["Namespace"], dead_letters["Threshold"]) == ("AWS/SQS", 1)
+    assert dimensions(dead_letters) == {"QueueName": {"Fn::GetAtt": [queue_id, "QueueName"]}}
+    assert queue["Properties"]["QueueName"] == f"{name}-dead-letters"
+    assert queue["Properties"]["MessageRetentionPeriod"] == 14 * 86400
+
+
+def test_cloudwatch_and_budgets_may_publish_to_the_alarm_topic_over_tls_only(stage):
+    topic_id, _ = stage.one("AWS::SNS::Topic")
+    [policy] = [p for p in stage.resources("AWS::SNS::TopicPolicy").values() if p["Properties"]["Topics"] == [{"Ref": topic_id}]]
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    [deny] = [s for s in statements if s["Effect"] == "Deny"]
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    allowed = {s["Principal"]["Service"]: s for s in statements if s["Effect"] == "Allow"}
+    assert set(allowed) == {"cloudwatch.amazonaws.com", "budgets.amazonaws.com"}
+    for statement in allowed.values():
+        assert statement["Action"] == "sns:Publish" and statement["Resource"] == {"Ref": topic_id}
+        assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+
+
+def test_a_monthly_budget_tells_the_alarm_topic(stage):
+    topic_id, _ = stage.one("AWS::SNS::Topic")
+    _, budget = stage.one("AWS::Budgets::Budget")
+    data = budget["Properties"]["Budget"]
+    assert (data["BudgetType"], data["TimeUnit"], data["BudgetLimit"]["Unit"]) == ("COST", "MONTHLY", "USD")
+    notifications = budget["Properties"]["NotificationsWithSubscribers"]
+    assert {(n["Notification"]["NotificationType"], n["Notification"]["Threshold"]) for n in notifications} == {
+        ("ACTUAL", 80), ("FORECASTED", 100)}
+    assert all(n["Subscribers"] == [{"SubscriptionType": "SNS", "Address": {"Ref": topic_id}}] for n in notifications)
 
 
 def test_alarm_mail_only_with_alarm_email(dev, production):
