@@ -15,9 +15,10 @@ In order, each printed before it runs:
 4. ``python -m infra.zappa_stage``: those outputs into the stage of ``zappa_settings.json``.
 5. ``make lambda-venv``: the virtualenv Zappa packages, from manylinux wheels (see the Makefile).
 6. ``python -m infra.package --upload``: ``zappa package``, bytecode for the runtime's Python
-   added, the zip into the stack's deployment bucket.
+   added, the zip into the stack's deployment bucket; for the stage and, when
+   zappa_settings.json has one, its processing stage ``<stage>-processing`` (events only).
 7. ``zappa update <stage> -z s3://...``, or ``zappa deploy <stage> -z s3://...`` while the
-   function does not exist: that very zip.
+   function does not exist: that very zip; the same for the processing stage.
 8. ``python -m infra.throttle``: the API stage's throttling (``api_throttling`` of the stage).
 9. With a domain: ``zappa certify <stage> --yes`` (the API's custom domain and its DNS record).
 
@@ -46,7 +47,7 @@ import sys
 import time
 
 from infra.package import package_key
-from infra.zappa_stage import read_stage, stack_name
+from infra.zappa_stage import processing_stage, read_stage, stack_name
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 INFRA = ROOT / "infra"
@@ -69,6 +70,8 @@ class Step:
     cwd: pathlib.Path = ROOT
     env: tuple[tuple[str, str], ...] = ()
     otherwise: tuple[str, ...] | None = None  # a dry run's other possible command
+    kind: str = ""  # stack, outputs, function, throttle: what the first deploy runs again
+    function: str | None = None  # the function whose existence picks command or otherwise
     # Stands for the stage's deployment bucket in the command until it runs: the bucket is the
     # stack's, known once step 4 has written it into zappa_settings.json.
     BUCKET = "DEPLOYMENT_BUCKET"
@@ -131,8 +134,17 @@ class Plan:
         return [arg for key, value in pairs for arg in ("-c", f"{key}={value}")]
 
     @property
-    def package_url(self) -> str:
-        return f"s3://{Step.BUCKET}/{package_key(self.stage)}"
+    def stages(self) -> list[str]:
+        """The stage, and its processing stage when zappa_settings.json has one: the same code,
+        for events only, with the memory and time processing needs."""
+        processing = processing_stage(self.stage)
+        return [self.stage] + ([processing] if stage_settings(processing) else [])
+
+    def function_of(self, stage: str) -> str:
+        return f"{project_name(stage)}-{stage}"
+
+    def package_url(self, stage: str) -> str:
+        return f"s3://{Step.BUCKET}/{package_key(stage)}"
 
     def zappa(self, *args: str) -> tuple[str, ...]:
         return (relative(ZAPPA), *args)
@@ -150,23 +162,26 @@ class Plan:
             Step("CloudFront signing key (private key in Secrets Manager, public key to a file)",
                  (python, "-m", "infra.keys", "--stage", self.stage, "--region", self.region,
                   "--public-key-out", relative(self.public_key_file))),
-            Step(f"the stack {self.stack_name}{waits}",
+            Step(f"the stack {self.stack_name}{waits}", kind="stack", command=
                  (*CDK, "deploy", self.stack_name, "--require-approval", "never",
                   "--outputs-file", str(self.outputs_file), *self.context(public_key=True)), cwd=INFRA),
-            Step(f"the stack's outputs into zappa_settings.json [{self.stage}]",
+            Step(f"the stack's outputs into zappa_settings.json [{self.stage}]", kind="outputs", command=
                  (python, "-m", "infra.zappa_stage", "--stage", self.stage, "--outputs", relative(self.outputs_file),
                   "--region", self.region,
                   # zappa certify writes the domain's DNS record only into a zone it was given.
                   *((("--route53" if self.hosted_zone else "--no-route53"),) if self.domain else ()))),
             Step("the Lambda virtualenv (manylinux wheels for the Lambda runtime)",
                  (os.environ.get("MAKE", "make"), "--no-print-directory", "lambda-venv")),
-            Step("the package: zappa package, bytecode for the runtime's Python, into the deployment bucket",
-                 (python, "-m", "infra.package", "--stage", self.stage, "--upload")),
-            Step(f"the function {self.function_name}: updated if it exists, else deployed",
-                 self.zappa("update", self.stage, "-z", self.package_url), env=zappa_env,
-                 otherwise=self.zappa("deploy", self.stage, "-z", self.package_url)),
+            *[Step(f"the package of {name}: zappa package, bytecode for the runtime's Python, into the "
+                   "deployment bucket", (python, "-m", "infra.package", "--stage", name, "--upload"))
+              for name in self.stages],
+            *[Step(f"the function {self.function_of(name)}: updated if it exists, else deployed",
+                   self.zappa("update", name, "-z", self.package_url(name)), env=zappa_env,
+                   otherwise=self.zappa("deploy", name, "-z", self.package_url(name)), kind="function",
+                   function=self.function_of(name))
+              for name in self.stages],
             Step("the API's throttling (api_throttling in zappa_settings.json) and the dead-letter queue",
-                 (python, "-m", "infra.throttle", "--stage", self.stage, "--region", self.region)),
+                 (python, "-m", "infra.throttle", "--stage", self.stage, "--region", self.region), kind="throttle"),
         ]
         if self.domain:
             steps.append(Step(f"the API's custom domain {self.domain}", self.zappa("certify", self.stage, "--yes"),
@@ -174,14 +189,18 @@ class Plan:
         return steps
 
     def with_api_url_steps(self, account: str) -> list[Step]:
-        """The stack, the settings and the function once more, now with the API's URL
-        (``site_url`` set): the first deploy without a domain only learns it at its end."""
-        stack, outputs, function, throttle = (
-            step for number, step in enumerate(self.steps(account)) if number in (2, 3, 6, 7))
+        """The stack, the settings, the functions and the API's limits once more, now with the
+        API's URL (``site_url`` set): the first deploy without a domain only learns it at its end."""
         site = f" with the site at {self.site_url}"
-        return [dataclasses.replace(stack, title=stack.title + site), outputs,
-                dataclasses.replace(function, title=f"the function {self.function_name}{site}", otherwise=None),
-                throttle]
+        again = []
+        for step in self.steps(account):
+            if step.kind in ("stack", "function"):
+                again.append(dataclasses.replace(step, title=(step.title if step.kind == "stack" else
+                                                              f"the function {step.function}") + site,
+                                                 otherwise=None))
+            elif step.kind in ("outputs", "throttle"):
+                again.append(step)
+        return again
 
 
 def relative(path: pathlib.Path) -> str:
@@ -278,8 +297,10 @@ def deploy(plan: Plan, *, dry_run: bool) -> None:
         for number, step in enumerate(steps, 1):
             print(step.lines(number, len(steps)))
         if not plan.domain:
+            again = [str(number) for number, step in enumerate(steps, 1)
+                     if step.kind in ("stack", "outputs", "function", "throttle")]
             print("Without a domain the site is at the API's own URL: the stack gets it as -c siteUrl=... once "
-                  "the API exists, and on the first deploy steps 3, 4 and 7 run once more with it.")
+                  f"the API exists, and on the first deploy steps {', '.join(again)} run once more with it.")
         return
     env = {**os.environ, "AWS_REGION": plan.region, "AWS_DEFAULT_REGION": plan.region}
     plan.state.mkdir(parents=True, exist_ok=True)
@@ -290,9 +311,10 @@ def deploy(plan: Plan, *, dry_run: bool) -> None:
     for number, step in enumerate(steps, 1):
         step = with_deployment_bucket(step, plan.stage)
         if step.otherwise:
-            exists = function_exists(plan.function_name, plan.region)
+            function = step.function or plan.function_name
+            exists = function_exists(function, plan.region)
             step = dataclasses.replace(
-                step, title=f"the function {plan.function_name} ({'exists' if exists else 'does not exist yet'})",
+                step, title=f"the function {function} ({'exists' if exists else 'does not exist yet'})",
                 command=step.command if exists else step.otherwise, otherwise=None)
         run(step, number, len(steps), env)
     if not plan.domain and plan.site_url is None:

@@ -6,7 +6,7 @@
    ``.deploy/<stage>/package.zip``. Zappa leaves out every ``__pycache__``, and Lambda's code
    directory is read-only, so a zip without bytecode compiles every module it imports on
    every cold start (about two thirds of the start, see the README's cold-start table).
-2. Every ``.py`` in it is compiled with ``compileall`` by an interpreter of the runtime's own
+2. Every ``.py`` in it is compiled with ``py_compile`` by an interpreter of the runtime's own
    version (bytecode is specific to the minor version: python3.11's magic number), into
    ``__pycache__/<name>.cpython-311.pyc`` beside the source, as *unchecked-hash* pycs
    (PEP 552): the import system loads them without comparing a timestamp or hashing the
@@ -22,10 +22,10 @@
 from __future__ import annotations
 
 import argparse
-import compileall
+import importlib.util
 import os
+import py_compile
 import pathlib
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -70,19 +70,39 @@ def zappa_package(stage: str, out: pathlib.Path) -> None:
         raise PackageError(f"zappa package {stage} failed (exit {done.returncode})")
 
 
-def add_bytecode(archive: pathlib.Path) -> int:
-    """Rewrite ``archive`` with an unchecked-hash ``.pyc`` beside every ``.py``; the count."""
+def add_bytecode(archive: pathlib.Path, reuse: pathlib.Path | None = None) -> int:
+    """Rewrite ``archive`` with an unchecked-hash ``.pyc`` beside every ``.py``; the count.
+
+    ``reuse``: a package built before with bytecode (the web stage's, for its processing stage):
+    a source byte for byte the same there keeps that bytecode instead of being compiled again.
+    """
+    known: dict[str, tuple[bytes, bytes]] = {}
+    if reuse is not None and reuse.exists():
+        with zipfile.ZipFile(reuse) as earlier:
+            names = set(earlier.namelist())
+            for name in names:
+                cached = importlib.util.cache_from_source(name) if name.endswith(".py") else None
+                if cached in names:
+                    known[name] = (earlier.read(name), earlier.read(cached))
     with tempfile.TemporaryDirectory() as scratch:
         tree = pathlib.Path(scratch) / "task"
         with zipfile.ZipFile(archive) as source:
             entries = source.infolist()
             source.extractall(tree)
-        ok = compileall.compile_dir(
-            tree, quiet=2, workers=1, stripdir=str(tree), prependdir=LAMBDA_TASK_ROOT,
-            invalidation_mode=compileall.py_compile.PycInvalidationMode.UNCHECKED_HASH)
-        if not ok:
-            raise PackageError("some module in the package does not compile for the runtime's Python")
-        compiled = sorted(path for path in tree.rglob("*.pyc") if path.parent.name == "__pycache__")
+        compiled = []
+        for path in sorted(tree.rglob("*.py")):
+            relative = path.relative_to(tree).as_posix()
+            cached = tree / importlib.util.cache_from_source(relative)
+            cached.parent.mkdir(exist_ok=True)
+            if relative in known and known[relative][0] == path.read_bytes():
+                cached.write_bytes(known[relative][1])
+            else:
+                try:
+                    py_compile.compile(str(path), cfile=str(cached), dfile=f"{LAMBDA_TASK_ROOT}/{relative}",
+                                       doraise=True, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+                except py_compile.PyCompileError as error:
+                    raise PackageError(f"{relative} does not compile for the runtime's Python: {error.msg}") from None
+            compiled.append(cached)
         rebuilt = archive.with_suffix(".tmp")
         with zipfile.ZipFile(rebuilt, "w", zipfile.ZIP_DEFLATED) as target:
             for entry in entries:
@@ -134,7 +154,8 @@ def main(argv: list[str] | None = None) -> int:
         if not ZAPPA.exists():
             raise PackageError(f"{ZAPPA} is missing: make lambda-venv builds it")
         zappa_package(args.stage, out)
-        count = add_bytecode(out)
+        web_stage = args.stage.removesuffix("-processing")
+        count = add_bytecode(out, reuse=package_file(web_stage) if web_stage != args.stage else None)
         print(f"{out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}: {count} modules compiled "
               f"(unchecked-hash pyc), {out.stat().st_size / 1e6:.1f} MB")
         if args.upload:

@@ -10,7 +10,9 @@ It sets only what the stack owns: the role (``role_arn``, with ``manage_roles`` 
 in the S3 event, ``domain`` and ``certificate_arn`` when the stack has a domain (and, when told,
 ``route53_enabled``: whether the domain's zone is in Route 53), the site's API Gateway URL
 without a domain, and the ``MEDIAHUB_*``
-variables that name its resources. Everything else in the stage (mail sender,
+variables that name its resources. With a processing stage (``<stage>-processing``, which
+extends the stage), the S3 event, the scan verdicts and the cleanup go there and the web stage
+takes no events. Everything else in the stage (mail sender,
 recipients, embed origins, memory, ...) is left as it is. The file is rewritten only when
 something changed, so a second run with the same outputs leaves it byte for byte the same.
 """
@@ -29,6 +31,7 @@ SETTINGS_FILE = ROOT / "zappa_settings.json"
 OBJECT_CREATED = "webapp.events.object_created"
 SCAN_RESULT = "webapp.events.scan_result"
 CLEANUP = "webapp.events.cleanup"
+EVENT_FUNCTIONS = (OBJECT_CREATED, SCAN_RESULT, CLEANUP)
 # The stage's keys this command owns, in the order it writes them.
 STACK_KEYS = ("aws_region", "s3_bucket", "role_arn", "manage_roles", "dead_letter_arn", "domain", "certificate_arn",
               "route53_enabled")
@@ -132,8 +135,23 @@ def merge(settings: dict, stage: str, document: dict, *, region: str | None = No
         if outputs.get("ApiSiteUrl"):
             environment["MEDIAHUB_SITE_URL"] = outputs["ApiSiteUrl"].rstrip("/")
 
-    _set_events(entry, f"arn:aws:s3:::{outputs['BucketName']}")
-    _set_scanning(entry, environment, outputs.get("ScanResultsTopicArn"))
+    bucket_arn = f"arn:aws:s3:::{outputs['BucketName']}"
+    processing = processing_stage(stage)
+    if isinstance(merged.get(processing), dict):
+        # The events (uploads, scan verdicts, the cleanup) run in the processing stage, which
+        # extends this one (role, bucket, queue, environment); the web stage takes none.
+        target = merged[processing]
+        remaining = [e for e in entry.get("events", []) if e.get("function") not in EVENT_FUNCTIONS]
+        if remaining:
+            entry["events"] = remaining
+        else:
+            entry.pop("events", None)
+        _set_events(target, bucket_arn)
+        _set_scanning(target, environment, outputs.get("ScanResultsTopicArn"))
+        merged[processing] = target
+    else:
+        _set_events(entry, bucket_arn)
+        _set_scanning(entry, environment, outputs.get("ScanResultsTopicArn"))
     merged[stage] = _ordered(entry)
     return merged
 

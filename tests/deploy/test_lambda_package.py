@@ -36,6 +36,7 @@ LAMBDA_VENV = ROOT / ".venv-lambda"
 ZAPPA = ROOT / ".venv-zappa" / "bin" / "zappa"
 DRIVER = pathlib.Path(__file__).with_name("lambda_driver.py")
 STAGE = "dev"
+PROCESSING = f"{STAGE}-processing"
 # With bytecode beside every source (about 24 MB without): read from the deployment bucket, so
 # Lambda's 50 MB limit of a direct upload does not apply; its 250 MB unzipped one does.
 ZIP_LIMIT = 40_000_000
@@ -109,32 +110,44 @@ def stage_env(settings_file) -> dict:
     return settings_file[STAGE]["environment_variables"]
 
 
-@pytest.fixture(scope="module")
-def package(project, tmp_path_factory) -> pathlib.Path:
-    stamp = lambda_venv_stamp()
-    stale = [name for name in ("requirements.txt", "requirements-deploy.txt")
-             if (ROOT / name).stat().st_mtime > stamp.stat().st_mtime]
-    assert not stale, f"{LAMBDA_VENV} is older than {', '.join(stale)}: `make lambda-venv` rebuilds it"
-    archive = tmp_path_factory.mktemp("dist") / "mediahub-dev.zip"
+def build(project: pathlib.Path, stage: str) -> pathlib.Path:
+    """``infra.package`` as the deploy runs it: zappa package, then bytecode for the runtime."""
     for name in (".venv-zappa", ".venv-lambda"):
         if not (project / name).exists():
             (project / name).symlink_to((ROOT / name).resolve())
-    # As the deploy builds it: zappa package, then bytecode for the runtime's Python.
-    built = subprocess.run([sys.executable, "-m", "infra.package", "--stage", STAGE, "--out", str(archive)],
-                           cwd=project, capture_output=True, text=True, timeout=600)
+    built = subprocess.run([sys.executable, "-m", "infra.package", "--stage", stage], cwd=project,
+                           capture_output=True, text=True, timeout=600)
     assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
     assert "modules compiled" in built.stdout
     # Zappa's own manylinux lookup is off: it must not have replaced anything from PyPI.
     assert "manylinux" not in built.stdout + built.stderr
-    return archive
+    return project / ".deploy" / stage / "package.zip"
+
+
+def extract(archive: pathlib.Path, target: pathlib.Path) -> pathlib.Path:
+    with zipfile.ZipFile(archive) as package:
+        package.extractall(target)
+    return target
+
+
+@pytest.fixture(scope="module")
+def package(project) -> pathlib.Path:
+    stamp = lambda_venv_stamp()
+    stale = [name for name in ("requirements.txt", "requirements-deploy.txt")
+             if (ROOT / name).stat().st_mtime > stamp.stat().st_mtime]
+    assert not stale, f"{LAMBDA_VENV} is older than {', '.join(stale)}: `make lambda-venv` rebuilds it"
+    return build(project, STAGE)
 
 
 @pytest.fixture(scope="module")
 def unzipped(package, tmp_path_factory) -> pathlib.Path:
-    target = tmp_path_factory.mktemp("lambda")
-    with zipfile.ZipFile(package) as archive:
-        archive.extractall(target)
-    return target
+    return extract(package, tmp_path_factory.mktemp("lambda"))
+
+
+@pytest.fixture(scope="module")
+def processing(package, project, tmp_path_factory) -> pathlib.Path:
+    """The processing stage's package (the same code; its bytecode reused from the web one's)."""
+    return extract(build(project, PROCESSING), tmp_path_factory.mktemp("processing"))
 
 
 def test_package_is_lean(package, unzipped):
@@ -209,14 +222,18 @@ def test_every_shared_object_loads_on_the_lambda_runtime(unzipped, settings_file
     print("glibc needed:", {name: "%d.%d" % need for name, need in needs.items()})
 
 
-def test_settings_zappa_wrote_into_the_package(unzipped):
-    written = {}
+def test_settings_zappa_wrote_into_the_package(unzipped, processing):
+    written, events = {}, {}
     exec((unzipped / "zappa_settings.py").read_text(), {}, written)
+    exec((processing / "zappa_settings.py").read_text(), {}, events)
     assert written["DEBUG"] is False  # no tracebacks in answers
     assert written["LOG_LEVEL"] == "WARNING"  # Zappa's access log (with paths) is written at INFO
     assert written["BINARY_SUPPORT"] is False
     bucket = SAMPLE_OUTPUTS[f"MediahubInfra-{STAGE}"]["BucketName"]
-    assert written["AWS_EVENT_MAPPING"] == {f"arn:aws:s3:::{bucket}": ["webapp.events.object_created"]}
+    # The web stage takes no events; the processing stage (the same code) takes the uploads'.
+    assert not written.get("AWS_EVENT_MAPPING")
+    assert events["AWS_EVENT_MAPPING"] == {f"arn:aws:s3:::{bucket}": ["webapp.events.object_created"]}
+    assert events["API_STAGE"] == PROCESSING and events["ENVIRONMENT_VARIABLES"] == written["ENVIRONMENT_VARIABLES"]
     assert written["ENVIRONMENT_VARIABLES"]["MEDIAHUB_CLOUDFRONT_KEY_ID"] == KEY_ID
     assert written["DOMAIN"] == "dev.media.example.com"
 
@@ -292,7 +309,8 @@ def header(answer: dict, name: str) -> str:
     return (answer.get("multiValueHeaders") or {}).get(name, [None])[0] or (answer.get("headers") or {}).get(name)
 
 
-def test_handler_serves_the_app_the_events_and_signed_links(unzipped, deployed, aws, stage_env, tmp_path):
+def test_handler_serves_the_app_the_events_and_signed_links(unzipped, processing, deployed, aws, stage_env,
+                                                            tmp_path):
     env, public_key_file = deployed
     browser = Browser()
 
@@ -324,9 +342,9 @@ def test_handler_serves_the_app_the_events_and_signed_links(unzipped, deployed, 
 
     schedule = {"version": "0", "id": "e-1", "detail-type": "Scheduled Event", "source": "aws.events",
                 "account": "123456789012", "time": "2026-11-22T00:00:00Z", "region": "us-east-1",
-                "resources": ["arn:aws:events:us-east-1:123456789012:rule/mediahub-dev-webapp.events.cleanup"],
+                "resources": ["arn:aws:events:us-east-1:123456789012:rule/mediahub-dev-processing-webapp.events.cleanup"],
                 "detail": {}}
-    recorded, cleaned = invoke(unzipped, env, [s3_event(stage_env["MEDIAHUB_BUCKET"], policy["fields"]["key"]),
+    recorded, cleaned = invoke(processing, {**env, "AWS_LAMBDA_FUNCTION_NAME": f"mediahub-{PROCESSING}"}, [s3_event(stage_env["MEDIAHUB_BUCKET"], policy["fields"]["key"]),
                                                schedule], tmp_path).results
     assert recorded["already"] == 1 and recorded["recorded"] == 0  # the S3 event finds the same record
     assert cleaned == {"expired": 0, "abandoned": 0}

@@ -55,6 +55,8 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 HERE = pathlib.Path(__file__).resolve().parent
 STAGE = "dev"
 FUNCTION = f"mediahub-{STAGE}"
+PROCESSING = f"{STAGE}-processing"
+PROCESSOR = f"mediahub-{PROCESSING}"
 STACK = stack_name(STAGE)
 REGION = "us-east-1"
 # The resources of the stack moto's CloudFormation creates, by type, that the function needs.
@@ -121,10 +123,14 @@ class Account:
                 "resources": {r["LogicalResourceId"]: (r["ResourceType"], r.get("PhysicalResourceId"))
                               for r in resources},
             }
-        described = self.client("lambda").get_function(FunctionName=FUNCTION)
-        function = {**described["Configuration"],
-                    "ReservedConcurrentExecutions": described.get("Concurrency", {}).get("ReservedConcurrentExecutions")}
-        settings = json.loads((project / "zappa_settings.json").read_text())[STAGE]
+        functions = {}
+        for name in (FUNCTION, PROCESSOR):
+            described = self.client("lambda").get_function(FunctionName=name)
+            functions[name] = {**described["Configuration"], "ReservedConcurrentExecutions":
+                               described.get("Concurrency", {}).get("ReservedConcurrentExecutions")}
+        function = functions[FUNCTION]
+        every_stage = json.loads((project / "zappa_settings.json").read_text())
+        settings = every_stage[STAGE]
         bucket = settings["environment_variables"]["MEDIAHUB_BUCKET"]
         notifications = self.client("s3").get_bucket_notification_configuration(Bucket=bucket)
         notifications.pop("ResponseMetadata", None)
@@ -137,7 +143,8 @@ class Account:
         apigateway = self.client("apigateway")
         [api] = [api for api in apigateway.get_rest_apis()["items"] if api["name"] == FUNCTION]
         throttling = apigateway.get_stage(restApiId=api["id"], stageName=STAGE).get("methodSettings", {}).get("*/*", {})
-        return {"stacks": stacks, "function": function, "throttling": throttling, "notifications": notifications, "rules": rules,
+        return {"stacks": stacks, "function": function, "processor": functions[PROCESSOR],
+                "processing": every_stage[PROCESSING], "throttling": throttling, "notifications": notifications, "rules": rules,
                 "packages": packages, "settings": settings,
                 "apis": sorted(api["name"] for api in self.client("apigateway").get_rest_apis()["items"])}
 
@@ -193,20 +200,23 @@ def test_the_first_run_deploys_from_an_empty_account(rehearsal):
     assert "cdk bootstrap aws://123456789012/us-east-1" in commands[0]
     assert "infra.keys" in commands[1]
     assert f"cdk deploy {STACK} " in commands[2] and "cdk_deploy_bridge: CreateStack" in first["output"]
-    assert "infra.zappa_stage" in commands[3] and "lambda-venv" in commands[4] and "infra.package" in commands[5]
-    assert f"zappa deploy {STAGE} -z s3://" in commands[6] and "infra.throttle" in commands[7]
-    # No domain: the API's URL, known once Zappa made it, goes to the stack, the settings and the function.
-    assert "siteUrl=https://" in commands[8] and "cdk_deploy_bridge: UpdateStack" in first["output"]
-    assert "infra.zappa_stage" in commands[9] and f"zappa update {STAGE} -z s3://" in commands[10]
-    assert "infra.throttle" in commands[11] and len(commands) == 12
+    assert "infra.zappa_stage" in commands[3] and "lambda-venv" in commands[4]
+    assert f"infra.package --stage {STAGE} " in commands[5] and f"infra.package --stage {PROCESSING} " in commands[6]
+    assert f"zappa deploy {STAGE} -z s3://" in commands[7] and f"zappa deploy {PROCESSING} -z s3://" in commands[8]
+    assert "infra.throttle" in commands[9]
+    # No domain: the API's URL, known once Zappa made it, goes to the stack, the settings and the functions.
+    assert "siteUrl=https://" in commands[10] and "cdk_deploy_bridge: UpdateStack" in first["output"]
+    assert "infra.zappa_stage" in commands[11] and f"zappa update {STAGE} -z s3://" in commands[12]
+    assert f"zappa update {PROCESSING} -z s3://" in commands[13]
+    assert "infra.throttle" in commands[14] and len(commands) == 15
     assert "Still by hand:" in first["output"] and "aws sns subscribe --topic-arn arn:aws:sns:" in first["output"]
 
 
 def test_the_second_run_updates(rehearsal):
     second = rehearsal[1]
     commands = commands_run(second["output"])
-    assert len(commands) == 8, commands
-    assert f"zappa update {STAGE} -z s3://" in commands[6]
+    assert len(commands) == 10, commands
+    assert f"zappa update {STAGE} -z s3://" in commands[7] and f"zappa update {PROCESSING} -z s3://" in commands[8]
     assert "siteUrl=https://" in commands[2]  # known from the start now
 
 
@@ -250,9 +260,10 @@ def test_the_function_runs_with_the_stacks_role_and_the_stages_settings(rehearsa
 
 
 @pytest.mark.parametrize("run", [0, 1], ids=["first run", "second run"])
-def test_uploads_notify_the_function_and_the_cleanup_runs_hourly(rehearsal, run):
+def test_uploads_notify_the_processing_function_and_the_cleanup_runs_hourly(rehearsal, run):
+    """Events run in the processing stage (the same code, more memory and time); the web stage takes none."""
     state = rehearsal[run]["state"]
-    function_arn = state["function"]["FunctionArn"]
+    function_arn = state["processor"]["FunctionArn"]
     [created] = state["notifications"]["LambdaFunctionConfigurations"]
     assert created["LambdaFunctionArn"] == function_arn
     assert created["Events"] == ["s3:ObjectCreated:*"]
@@ -260,6 +271,13 @@ def test_uploads_notify_the_function_and_the_cleanup_runs_hourly(rehearsal, run)
     assert [(r["Name"].lower(), r["Value"]) for r in created["Filter"]["Key"]["FilterRules"]] == [("prefix", "uploads/")]
     [cleanup] = [rule for name, rule in state["rules"].items() if name.endswith("webapp.events.cleanup")]
     assert cleanup == {"schedule": "rate(1 hour)", "state": "ENABLED", "targets": [function_arn]}
+    processor, web = state["processor"], state["function"]
+    assert processor["Role"] == web["Role"] and processor["Runtime"] == web["Runtime"]
+    assert (processor["MemorySize"], processor["Timeout"]) == (
+        state["processing"]["memory_size"], state["processing"]["timeout_seconds"])
+    assert processor["MemorySize"] > web["MemorySize"] and processor["Timeout"] > web["Timeout"]
+    assert processor["ReservedConcurrentExecutions"] == state["processing"]["lambda_concurrency"]
+    assert f"{PROCESSOR}: failed events go to {state['settings']['dead_letter_arn']}" in rehearsal[run]["output"]
 
 
 @pytest.mark.parametrize("run", [0, 1], ids=["first run", "second run"])
@@ -268,7 +286,7 @@ def test_the_package_went_to_the_stacks_deployment_bucket(rehearsal, run):
     deployment_bucket = state["settings"]["s3_bucket"]
     assert deployment_bucket in {physical for kind, physical in state["stacks"][STACK]["resources"].values()
                                  if kind == "AWS::S3::Bucket"}
-    assert list(state["packages"]) == [f"{FUNCTION}.zip"]
+    assert sorted(state["packages"]) == [f"{PROCESSOR}.zip", f"{FUNCTION}.zip"]
     assert f"-z s3://{deployment_bucket}/{FUNCTION}.zip" in rehearsal[run]["output"]
 
 
@@ -281,5 +299,6 @@ def test_the_second_run_changes_nothing_else(rehearsal):
     assert second["apis"] == first["apis"] and list(second["packages"]) == list(first["packages"])
     changing = {"CodeSha256", "LastModified", "RevisionId", "Version", "CodeSize", "LastUpdateStatus",
                 "LastUpdateStatusReason", "LastUpdateStatusReasonCode", "ResponseMetadata"}
-    assert {k: v for k, v in second["function"].items() if k not in changing} == \
-        {k: v for k, v in first["function"].items() if k not in changing}
+    for function in ("function", "processor"):
+        assert {k: v for k, v in second[function].items() if k not in changing} == \
+            {k: v for k, v in first[function].items() if k not in changing}

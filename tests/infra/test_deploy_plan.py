@@ -46,15 +46,20 @@ def test_without_a_domain(tmp_path):
         r"--region us-east-1",
         r"make --no-print-directory lambda-venv",
         r"\S+python\S* -m infra\.package --stage production --upload",
+        r"\S+python\S* -m infra\.package --stage production-processing --upload",
         r"VIRTUAL_ENV=\.venv-lambda \.venv-zappa/bin/zappa update production -z s3://DEPLOYMENT_BUCKET/mediahub-production\.zip",
         r"VIRTUAL_ENV=\.venv-lambda \.venv-zappa/bin/zappa deploy production -z s3://DEPLOYMENT_BUCKET/mediahub-production\.zip",
+        r"VIRTUAL_ENV=\.venv-lambda \.venv-zappa/bin/zappa update production-processing -z "
+        r"s3://DEPLOYMENT_BUCKET/mediahub-production-processing\.zip",
+        r"VIRTUAL_ENV=\.venv-lambda \.venv-zappa/bin/zappa deploy production-processing -z "
+        r"s3://DEPLOYMENT_BUCKET/mediahub-production-processing\.zip",
         r"\S+python\S* -m infra\.throttle --stage production --region us-east-1",
     ]
     assert len(lines) == len(expected), output
     for line, pattern in zip(lines, expected):
         assert re.fullmatch(pattern, line), (line, pattern)
     assert "certify" not in output and "domain=" not in output
-    assert [int(n) for n in re.findall(r"==> \[(\d)/8\]", output)] == [1, 2, 3, 4, 5, 6, 7, 8]
+    assert [int(n) for n in re.findall(r"==> \[(\d+)/10\]", output)] == list(range(1, 11))
     # A dry run touches nothing.
     assert (ROOT / "zappa_settings.json").read_bytes() == settings_before
 
@@ -69,11 +74,11 @@ def test_with_a_domain_a_zone_and_alarms():
                              "-c hostedZone=example.com -c alarmEmail=ops@example.com)")
     assert lines[3].endswith("--region eu-west-1 --route53")
     assert lines[-1] == "VIRTUAL_ENV=.venv-lambda .venv-zappa/bin/zappa certify production --yes"
-    steps = re.findall(r"==> \[(\d)/(\d)\] (.*)", output)
-    assert [(int(n), int(total)) for n, total, _ in steps] == [(n, 9) for n in range(1, 10)]
+    steps = re.findall(r"==> \[(\d+)/(\d+)\] (.*)", output)
+    assert [(int(n), int(total)) for n, total, _ in steps] == [(n, 11) for n in range(1, 12)]
     order = [title for _, _, title in steps]
     assert order[0].startswith("CDK bootstrap") and "signing key" in order[1] and "MediahubInfra-production" in order[2]
-    assert "custom domain media.example.com" in order[8]
+    assert "custom domain media.example.com" in order[10]
 
 
 def test_malware_scanning_is_a_context_of_the_stack():
@@ -128,9 +133,11 @@ def test_a_real_run_updates_an_existing_function_and_deploys_a_new_one(monkeypat
         monkeypatch.setattr(deploy, "function_exists", lambda name, region: exists)
         deploy.deploy(plan, dry_run=False)
         assert ran[0][-1] == "aws://123456789012/us-east-1"
-        assert ran[-2][-4:] == (verb, "production", "-z", "s3://mediahub-packages/mediahub-production.zip")
+        assert ran[-3][-4:] == (verb, "production", "-z", "s3://mediahub-packages/mediahub-production.zip")
+        assert ran[-2][-4:] == (verb, "production-processing", "-z",
+                                "s3://mediahub-packages/mediahub-production-processing.zip")
         assert "infra.throttle" in ran[-1]
-        assert len(ran) == 8
+        assert len(ran) == 10
         [stack] = [command for command in ran if "deploy" in command and "MediahubInfra-production" in command]
         assert stack[-2:] == ("-c", f"siteUrl={API_URL}")  # the bucket's CORS admits the API's origin
     assert plan.state.is_dir()
@@ -149,12 +156,13 @@ def test_the_first_deploy_without_a_domain_runs_the_stack_again_with_the_apis_ur
                        state=tmp_path / ".deploy" / "production")
     deploy.deploy(plan, dry_run=False)
     stacks = [command for command in ran if "deploy" in command and "MediahubInfra-production" in command]
-    assert len(ran) == 12 and len(stacks) == 2
+    assert len(ran) == 15 and len(stacks) == 2
     assert not any("siteUrl" in arg for arg in stacks[0])
     assert stacks[1][-2:] == ("-c", f"siteUrl={API_URL}")
-    assert ran[8] == stacks[1] and "infra.zappa_stage" in ran[9]
-    assert ran[6][-4:-2] == ("deploy", "production") and ran[10][-4:-2] == ("update", "production")
-    assert "infra.throttle" in ran[7] and "infra.throttle" in ran[11]
+    assert ran[10] == stacks[1] and "infra.zappa_stage" in ran[11]
+    assert ran[7][-4:-2] == ("deploy", "production") and ran[12][-4:-2] == ("update", "production")
+    assert ran[8][-4:-2] == ("deploy", "production-processing") and ran[13][-4:-2] == ("update", "production-processing")
+    assert "infra.throttle" in ran[9] and "infra.throttle" in ran[14]
 
 
 def test_bootstrap_runs_where_no_cdk_app_is_named(tmp_path):

@@ -83,7 +83,7 @@ def test_role_policy_is_the_iam_policy_command_document(stage):
     document, values = concrete(stage)
     expected = policy_document(
         bucket=values["bucket"], table=values["table"], region=REGION, account=ACCOUNT,
-        function_name=name,
+        function_name=",".join(stage.stack.config.function_names),
         mail_from=(zappa_stage(stage_name).get("environment_variables") or {}).get("MEDIAHUB_MAIL_FROM"),
         secret_names=(f"mediahub/{stage_name}/cloudfront-keys", f"mediahub/{stage_name}/secret-key"),
         dead_letter_queue=values["dead_letter_queue"], malware_scan=False, partition="aws",
@@ -100,9 +100,9 @@ def test_role_policy_names_the_stacks_own_resources(stage):
     document, values = concrete(stage)
     statements = by_sid(document["Statement"])
     name = stage.stack.config.name
-    _, log_group = stage.one("AWS::Logs::LogGroup")
-    assert statements["Logs"]["Resource"] == [
-        f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{log_group['Properties']['LogGroupName']}:*"]
+    groups = stage.resources("AWS::Logs::LogGroup").values()
+    assert statements["Logs"]["Resource"] == sorted(
+        f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{group['Properties']['LogGroupName']}:*" for group in groups)
     _, secret = stage.one("AWS::SecretsManager::Secret")
     secret_resources = [r for s in statements.values() for r in s["Resource"] if ":secretsmanager:" in r]
     assert f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{secret['Properties']['Name']}-??????" in secret_resources

@@ -70,6 +70,7 @@ def test_no_stack_of_the_app_is_ever_a_stack_zappa_makes(cdk):
     stages = zappa_stages()
     assert {"dev", "production"} <= set(stages)
     every_zappa_stage = zappa_stages(processing=True)
+    assert {"dev-processing", "production-processing"} <= set(every_zappa_stage)
     zappa_names = zappa_stack_names(every_zappa_stage + ["infra-dev", "mediahubinfra-dev"])
     for stage in stages:
         app = create_app({**PLACEHOLDER, "stage": stage})
@@ -352,11 +353,14 @@ def test_deployment_bucket(stage):
         {"Id": "expire-packages", "ExpirationInDays": 30, "Status": "Enabled"}]
 
 
-def test_function_log_group_has_a_retention(dev, production):
+def test_each_functions_log_group_has_a_retention(dev, production):
+    """The web function's and the processing stage's, which share the role."""
     for synth, days in ((dev, 90), (production, 365)):
-        _, group = synth.one("AWS::Logs::LogGroup")
-        assert group["Properties"]["LogGroupName"] == f"/aws/lambda/{synth.stack.config.name}"
-        assert group["Properties"]["RetentionInDays"] == days
+        groups = synth.resources("AWS::Logs::LogGroup").values()
+        name = synth.stack.config.name
+        assert sorted(g["Properties"]["LogGroupName"] for g in groups) == [
+            f"/aws/lambda/{name}", f"/aws/lambda/{name}-processing"]
+        assert all(g["Properties"]["RetentionInDays"] == days for g in groups)
 
 
 # Alarms ------------------------------------------------------------------------------------

@@ -59,7 +59,12 @@ def test_outputs_become_the_stage_settings():
         "MEDIAHUB_SECRET_KEY_SECRET": OUTPUTS["SecretKeySecret"],
     }
     assert env["MEDIAHUB_SITE_URL"] == "https://media.example.com"
-    created, cleanup = entry["events"]
+    # The web stage takes no events: they run in the processing stage, which extends it.
+    assert "events" not in entry
+    processing = merged["production-processing"]
+    assert processing["extends"] == "production" and "environment_variables" not in processing
+    assert processing["memory_size"] > entry["memory_size"] and processing["apigateway_enabled"] is False
+    created, cleanup = processing["events"]
     assert created == {"function": "webapp.events.object_created", "event_source": {
         "arn": f"arn:aws:s3:::{OUTPUTS['BucketName']}", "events": ["s3:ObjectCreated:*"], "prefix": "uploads/"}}
     assert cleanup == {"function": "webapp.events.cleanup", "expression": "rate(1 hour)"}
@@ -150,10 +155,11 @@ def test_malware_scanning_wires_the_verdicts_topic_and_turns_the_gate_on():
     scanned = zappa_stage.merge(committed(), "production", document({**OUTPUTS, "ScanResultsTopicArn": topic}))
     entry = scanned["production"]
     assert {"function": "webapp.events.scan_result",
-            "event_source": {"arn": topic, "events": ["sns:Publish"]}} in entry["events"]
+            "event_source": {"arn": topic, "events": ["sns:Publish"]}} in scanned["production-processing"]["events"]
     assert entry["environment_variables"]["MEDIAHUB_MALWARE_SCAN"] == "guardduty"
     assert zappa_stage.merge(scanned, "production", document({**OUTPUTS, "ScanResultsTopicArn": topic})) == scanned
     # Deployed again without scanning: the event goes and the gate is off.
-    plain = zappa_stage.merge(scanned, "production", document(OUTPUTS))["production"]
-    assert not [e for e in plain["events"] if e["function"] == "webapp.events.scan_result"]
+    again = zappa_stage.merge(scanned, "production", document(OUTPUTS))
+    plain = again["production"]
+    assert not [e for e in again["production-processing"]["events"] if e["function"] == "webapp.events.scan_result"]
     assert plain["environment_variables"]["MEDIAHUB_MALWARE_SCAN"] == "off"
