@@ -54,7 +54,8 @@ def zappa_stack_names(stages: list[str]) -> dict[str, str]:
 
     if not ZAPPA_PYTHON.exists():
         missing_tool(f"{ZAPPA_PYTHON} is missing; `make test` builds .venv-zappa")
-    names = {stage: f"{zappa_stage(stage).get('project_name')}-{stage}" for stage in stages}
+    project = zappa_stage("base").get("project_name")
+    names = {stage: f"{zappa_stage(stage).get('project_name') or project}-{stage}" for stage in stages}
     slugged = subprocess.run(
         [str(ZAPPA_PYTHON), "-c", "import json, sys, slugify; "
          "print(json.dumps({k: slugify.slugify(v) for k, v in json.load(sys.stdin).items()}))"],
