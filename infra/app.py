@@ -149,6 +149,8 @@ def stage_config(context) -> StageConfig:
         malware_scan=str(context("malwareScan") or "off").strip().lower() == "guardduty",
         monthly_budget_usd=int(optional("monthlyBudgetUsd") or StageConfig.monthly_budget_usd),
         processing_function=processing_function(stage),
+        processing_timeout_seconds=int(zappa_stage(f"{stage}-processing").get("timeout_seconds")
+                                       or StageConfig.processing_timeout_seconds),
     )
 
 

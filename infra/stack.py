@@ -61,6 +61,7 @@ CERTIFICATE_REGION = "us-east-1"
 # What the function's own calls may take; the Duration alarm fires well before this.
 DEFAULT_TIMEOUT_SECONDS = 30
 DEFAULT_MONTHLY_BUDGET_USD = 50
+PROCESSING_TIMEOUT_SECONDS = 300
 
 
 class ConfigError(Exception):
@@ -89,6 +90,7 @@ class StageConfig:
     # Functions that share the role and log to their own groups: the web stage's, and the
     # processing stage's when there is one (``<stage>-processing`` in zappa_settings.json).
     processing_function: str | None = None
+    processing_timeout_seconds: int = PROCESSING_TIMEOUT_SECONDS
 
     @property
     def production(self) -> bool:
@@ -448,9 +450,10 @@ class MediahubStack(Stack):
         # Alarm when p99 comes within a sixth of the timeout (25 s for 30 s).
         slow_ms = self.config.timeout_seconds * 1000 * 5 // 6
 
-        def lambda_metric(metric_name: str, statistic: str) -> cloudwatch.Metric:
+        def lambda_metric(metric_name: str, statistic: str, function: str = name) -> cloudwatch.Metric:
             return cloudwatch.Metric(namespace="AWS/Lambda", metric_name=metric_name,
-                                     dimensions_map={"FunctionName": name}, statistic=statistic, period=five_minutes)
+                                     dimensions_map={"FunctionName": function}, statistic=statistic,
+                                     period=five_minutes)
 
         alarms = {
             "ApiServerErrorsAlarm": dict(
@@ -469,6 +472,18 @@ class MediahubStack(Stack):
                 datapoints_to_alarm=2,
                 description=f"The function's p99 duration reached {slow_ms} ms (timeout "
                             f"{self.config.timeout_seconds} s) in 2 of 3 five-minute periods."),
+            **({} if not self.config.processing_function else {
+                "ProcessingErrorsAlarm": dict(
+                    metric=lambda_metric("Errors", "Sum", self.config.processing_function), threshold=5,
+                    evaluation_periods=1,
+                    description="The processing function raised 5 or more errors within 5 minutes."),
+                "ProcessingDurationAlarm": dict(
+                    metric=lambda_metric("Duration", "p99", self.config.processing_function),
+                    threshold=self.config.processing_timeout_seconds * 1000 * 5 // 6, evaluation_periods=3,
+                    datapoints_to_alarm=2,
+                    description=f"The processing function's p99 duration reached five sixths of its "
+                                f"{self.config.processing_timeout_seconds} s timeout in 2 of 3 five-minute periods."),
+            }),
             "DeadLettersAlarm": dict(
                 metric=self.dead_letters.metric_approximate_number_of_messages_visible(
                     period=five_minutes, statistic="Maximum"),

@@ -367,11 +367,14 @@ def test_each_functions_log_group_has_a_retention(dev, production):
 # Alarms ------------------------------------------------------------------------------------
 
 
-def alarms(synth) -> dict[str, dict]:
-    """Alarms by their single metric's name (the table's math expression as ThrottledRequests)."""
+def alarms(synth, processing: bool = False) -> dict[str, dict]:
+    """Alarms by their single metric's name (the table's math expression as ThrottledRequests);
+    the web function's, or with ``processing`` the processing function's."""
     found = {}
     for alarm in synth.resources("AWS::CloudWatch::Alarm").values():
         properties = alarm["Properties"]
+        if ("-processing" in str(properties.get("Dimensions", ""))) != processing:
+            continue
         if "MetricName" in properties:
             found[properties["MetricName"]] = properties
         else:
@@ -420,6 +423,13 @@ def test_alarms_watch_the_api_the_function_and_the_table(stage):
     assert dimensions(dead_letters) == {"QueueName": {"Fn::GetAtt": [queue_id, "QueueName"]}}
     assert queue["Properties"]["QueueName"] == f"{name}-dead-letters"
     assert queue["Properties"]["MessageRetentionPeriod"] == 14 * 86400
+
+
+def test_the_processing_function_has_its_own_alarms(stage):
+    found = alarms(stage, processing=True)
+    assert set(found) == {"Errors", "Duration"}
+    assert all(dimensions(a) == {"FunctionName": f"{stage.stack.config.name}-processing"} for a in found.values())
+    assert 200_000 <= found["Duration"]["Threshold"] < 300_000  # near its 300 s timeout, before it
 
 
 def test_cloudwatch_and_budgets_may_publish_to_the_alarm_topic_over_tls_only(stage):
