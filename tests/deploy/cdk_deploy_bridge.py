@@ -26,7 +26,6 @@ import subprocess
 import sys
 
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
-HERE = pathlib.Path(__file__).resolve().parent
 
 
 def real_npx() -> tuple[str, dict]:

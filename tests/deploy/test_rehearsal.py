@@ -185,10 +185,6 @@ def rehearsal(moto_server, tmp_path_factory):
     return runs
 
 
-def steps_run(output: str) -> list[str]:
-    return [line.split("] ", 1)[1] for line in output.splitlines() if line.startswith("==> [")]
-
-
 def commands_run(output: str) -> list[str]:
     lines = output.splitlines()
     return [lines[i + 1].strip() for i, line in enumerate(lines) if line.startswith("==> [") and i + 1 < len(lines)]

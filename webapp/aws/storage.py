@@ -9,12 +9,9 @@ is re-checked on completion with one ranged GET (``peek``).
 from __future__ import annotations
 
 import dataclasses
-import logging
 from urllib.parse import urlsplit
 
 from botocore.exceptions import ClientError
-
-log = logging.getLogger(__name__)
 
 METADATA_PREFIX = "x-amz-meta-"
 
