@@ -9,9 +9,13 @@ INFRA_DEPS := $(VENV)/.infra-deps-installed
 NODE_DEPS := node_modules/.deps-installed
 BUNDLE := static/dist/manifest.json
 LAMBDA_VENV := .venv-lambda
-LAMBDA_DEPS := $(LAMBDA_VENV)/.deps-installed
+# The runtime's Python (python3.11 in zappa_settings.json) is in the stamp's name: the deploy
+# writes the stack's outputs into that file, which must not rebuild the virtualenv; another
+# runtime must.
+LAMBDA_PYTHON := $(shell sed -n 's/^ *"runtime": *"python\([0-9.]*\)".*/\1/p' zappa_settings.json | head -n 1)
+LAMBDA_DEPS := $(LAMBDA_VENV)/.deps-installed-python$(LAMBDA_PYTHON)
 
-.PHONY: run test bench clean admin-password
+.PHONY: run test bench clean admin-password rehearse
 
 run: $(DEPS) $(BUNDLE)
 	scripts/ensure-system-packages
@@ -20,6 +24,11 @@ run: $(DEPS) $(BUNDLE)
 test: $(DEPS) $(INFRA_DEPS) $(NODE_DEPS) $(LAMBDA_DEPS) $(BUNDLE)
 	scripts/ensure-system-packages
 	scripts/private-network $(PY) -m pytest $(PYTEST_ARGS)
+
+# The deploy rehearsed: `make deploy`'s own steps, twice, against moto's server on loopback
+# (tests/deploy/test_rehearsal.py; `make test` runs it too).
+rehearse: $(DEPS) $(INFRA_DEPS) $(NODE_DEPS) $(LAMBDA_DEPS) $(BUNDLE)
+	scripts/private-network $(PY) -m pytest tests/deploy/test_rehearsal.py $(PYTEST_ARGS)
 
 bench: $(DEPS)
 	scripts/ensure-system-packages
@@ -53,7 +62,6 @@ synth: $(INFRA_DEPS)
 # never looks anything up on PyPI.
 ZAPPA_VENV := .venv-zappa
 ZAPPA_DEPS := $(ZAPPA_VENV)/.deps-installed
-LAMBDA_PYTHON = $(shell sed -n 's/^ *"runtime": *"python\([0-9.]*\)".*/\1/p' zappa_settings.json | head -n 1)
 LAMBDA_PIP_INSTALL = $(ZAPPA_VENV)/bin/pip install --quiet --disable-pip-version-check --no-compile \
 	--platform manylinux2014_x86_64 --implementation cp --python-version $(LAMBDA_PYTHON) --only-binary=:all:
 
@@ -65,7 +73,7 @@ $(ZAPPA_DEPS): requirements-deploy.txt
 	$(ZAPPA_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-deploy.txt
 	touch $@
 
-$(LAMBDA_DEPS): requirements.txt requirements-deploy.txt zappa_settings.json | $(ZAPPA_DEPS)
+$(LAMBDA_DEPS): requirements.txt requirements-deploy.txt | $(ZAPPA_DEPS)
 	@test -n "$(LAMBDA_PYTHON)" || { echo "zappa_settings.json names no python3.x runtime" >&2; exit 1; }
 	rm -rf $(LAMBDA_VENV)
 	$(PYTHON) -m venv --without-pip $(LAMBDA_VENV)

@@ -1,4 +1,4 @@
-"""The CDK app: reads the context, builds the ``mediahub-<stage>`` stack for one stage, synthesises.
+"""The CDK app: reads the context, builds the ``MediahubInfra-<stage>`` stack for one stage, synthesises.
 
 Run by the CDK CLI (``infra/cdk.json``: ``cd infra && npx cdk deploy -c stage=production
 -c publicKeyFile=...``) or directly by ``infra.synth``. Context keys:
@@ -12,6 +12,8 @@ Run by the CDK CLI (``infra/cdk.json``: ``cd infra && npx cdk deploy -c stage=pr
                     synth, which needs credentials, unless ``hostedZoneId`` is given too).
 ``hostedZoneId``    that zone's id, so no lookup is needed.
 ``alarmEmail``      subscribe this address to the alarm topic.
+``monthlyBudgetUsd``  the account's monthly cost budget the alarm topic hears about (default 50).
+``malwareScan``     ``guardduty``: GuardDuty Malware Protection for uploads.
 ``siteUrl``         without a domain: the site's URL at API Gateway (CORS admits its origin).
 ``account``/``region``  the environment; default: the credentials' account, the stage's
                     ``aws_region`` in ``zappa_settings.json``.
@@ -54,11 +56,17 @@ def zappa_stage(stage: str, path: pathlib.Path = ZAPPA_SETTINGS) -> dict:
     return read_stage(stage, path)
 
 
-def zappa_stages(path: pathlib.Path = ZAPPA_SETTINGS) -> list[str]:
-    """The stages Zappa can deploy: every entry that names a region or extends another."""
+def zappa_stages(path: pathlib.Path = ZAPPA_SETTINGS, *, processing: bool = False) -> list[str]:
+    """The stages with a stack: every entry that names a region or extends another, except the
+    processing stages (``<stage>-processing``), which run in their stage's stack; with
+    ``processing=True`` those too (every stage Zappa can deploy)."""
+    from infra.zappa_stage import processing_stage
+
     settings = json.loads(path.read_text())
-    return [name for name, entry in settings.items()
-            if isinstance(entry, dict) and ("extends" in entry or "aws_region" in entry)]
+    stages = [name for name, entry in settings.items()
+              if isinstance(entry, dict) and ("extends" in entry or "aws_region" in entry)]
+    return [name for name in stages
+            if processing or not any(name == processing_stage(other) for other in stages)]
 
 
 def truthy(value) -> bool:
@@ -138,7 +146,22 @@ def stage_config(context) -> StageConfig:
         site_url=(optional("siteUrl") or "").rstrip("/") or None,
         mail_from=environment.get("MEDIAHUB_MAIL_FROM") or None,
         timeout_seconds=int(zappa.get("timeout_seconds") or StageConfig.timeout_seconds),
+        malware_scan=str(context("malwareScan") or "off").strip().lower() == "guardduty",
+        monthly_budget_usd=int(optional("monthlyBudgetUsd") or StageConfig.monthly_budget_usd),
+        processing_function=processing_function(stage),
+        processing_timeout_seconds=int(zappa_stage(f"{stage}-processing").get("timeout_seconds")
+                                       or StageConfig.processing_timeout_seconds),
     )
+
+
+def processing_function(stage: str) -> str | None:
+    """The processing stage's function (``<stage>-processing`` in zappa_settings.json), if any."""
+    from infra.zappa_stage import processing_stage
+
+    name = processing_stage(stage)
+    if not zappa_stage(name):
+        return None
+    return f"{zappa_stage(name).get('project_name') or 'mediahub'}-{name}"
 
 
 def create_app(context: dict | None = None, outdir: str | None = None) -> cdk.App:

@@ -1,7 +1,7 @@
 """One stage of Mediahub on AWS: everything Zappa's function needs around it.
 
-Zappa creates the function and its REST API (both named ``mediahub-<stage>``); this stack
-creates what they use and what must exist first: the private uploads bucket, the table, the
+Zappa creates the function and its REST API (both named ``mediahub-<stage>``, the API in a
+CloudFormation stack of that name); this stack, ``MediahubInfra-<stage>``, creates what they use and what must exist first: the private uploads bucket, the table, the
 CloudFront distribution that serves the bucket only through signed links, the app's secret key,
 the role Zappa gives the function, the bucket Zappa uploads its packages to, the function's log
 group, alarms, and optionally the certificate of the site's own domain.
@@ -26,6 +26,7 @@ from aws_cdk import (
     Tags,
     Token,
 )
+from aws_cdk import aws_budgets as budgets
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
@@ -42,9 +43,11 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra import mediaconvert
+from infra.zappa_stage import stack_name
 from webapp.aws.catalog import TABLE_DEFINITION
 from webapp.iam import QUARANTINE_PREFIX, UPLOAD_PREFIX, role_statements
 from webapp.scanning import SCAN_RESULT_DETAIL_TYPE, SCAN_TAG
@@ -58,6 +61,8 @@ DOMAIN_PATTERN = re.compile(r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.
 CERTIFICATE_REGION = "us-east-1"
 # What the function's own calls may take; the Duration alarm fires well before this.
 DEFAULT_TIMEOUT_SECONDS = 30
+DEFAULT_MONTHLY_BUDGET_USD = 50
+PROCESSING_TIMEOUT_SECONDS = 300
 
 
 class ConfigError(Exception):
@@ -80,6 +85,13 @@ class StageConfig:
     site_url: str | None = None
     mail_from: str | None = None
     timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS
+    malware_scan: bool = False
+    # What the whole account may spend in a month before the alarm topic hears of it (USD).
+    monthly_budget_usd: int = DEFAULT_MONTHLY_BUDGET_USD
+    # Functions that share the role and log to their own groups: the web stage's, and the
+    # processing stage's when there is one (``<stage>-processing`` in zappa_settings.json).
+    processing_function: str | None = None
+    processing_timeout_seconds: int = PROCESSING_TIMEOUT_SECONDS
 
     @property
     def production(self) -> bool:
@@ -89,6 +101,15 @@ class StageConfig:
     def name(self) -> str:
         """Zappa's name for the function and its REST API: ``<project_name>-<stage>``."""
         return f"{PROJECT}-{self.stage}"
+
+    @property
+    def function_names(self) -> list[str]:
+        return [self.name] + ([self.processing_function] if self.processing_function else [])
+
+    @property
+    def stack_name(self) -> str:
+        """The CDK stack's own name, never one Zappa uses (``infra.zappa_stage.stack_name``)."""
+        return stack_name(self.stage)
 
     @property
     def cloudfront_keys_secret(self) -> str:
@@ -140,12 +161,12 @@ def _table_key(key_schema: list[dict], attribute_types: dict[str, str], key_type
 
 
 class MediahubStack(Stack):
-    """``mediahub-<stage>``: the bucket, table, distribution, keys, role, logs and alarms of one stage."""
+    """``MediahubInfra-<stage>``: the bucket, table, distribution, keys, role, logs and alarms of one stage."""
 
     def __init__(self, scope: Construct, config: StageConfig, **kwargs) -> None:
         check_config(config)
         super().__init__(
-            scope, config.name, stack_name=config.name,
+            scope, config.stack_name, stack_name=config.stack_name,
             description=f"Mediahub {config.stage}: uploads bucket, table, CloudFront, secrets, Lambda role, alarms",
             **kwargs,
         )
@@ -162,10 +183,13 @@ class MediahubStack(Stack):
         self.table = self._table()
         self.distribution, self.public_key = self._distribution()
         self.secret_key = self._secret_key()
+        self.dead_letters = self._dead_letter_queue()
         self.role = self._lambda_role()
         self.deployment_bucket = self._deployment_bucket()
-        self.log_group = self._log_group()
+        self.log_groups = self._log_groups()
+        self.log_group = self.log_groups[0]
         self.alarm_topic = self._alarms()
+        self._budget()
         self.certificate = self._certificate()
         self.scan_results = self._malware_protection()
         self.renditions = mediaconvert.add(self, name=config.name, stage=config.stage, bucket=self.uploads,
@@ -329,30 +353,48 @@ class MediahubStack(Stack):
             removal_policy=self.removal_policy,
         )
 
-    def _lambda_role(self) -> iam.Role:
-        """The role named in Zappa's ``role_name`` (``manage_roles: false``).
+    def _dead_letter_queue(self) -> sqs.Queue:
+        """Where an event the function failed on lands after Lambda's own retries (S3 uploads,
+        scan verdicts, the cleanup: all asynchronous). Zappa's ``dead_letter_arn`` names it;
+        ``python -m webapp.cli replay-dead-letters`` sends what it holds back to the function,
+        and an alarm says when it is not empty. 14 days, SQS's longest retention."""
+        return sqs.Queue(
+            self, "DeadLetterQueue",
+            queue_name=f"{self.config.name}-dead-letters",
+            retention_period=Duration.days(14),
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            removal_policy=self.removal_policy,
+        )
 
-        Zappa also uses it as API Gateway's integration credentials and as the EventBridge
-        rule's role, hence the three services it trusts. Its policy is exactly
-        ``webapp.iam.role_statements``, the same statements ``flask iam-policy`` prints.
+    def _lambda_role(self) -> iam.Role:
+        """The role named in Zappa's ``role_arn`` (``manage_roles: false``).
+
+        Zappa also gives it to API Gateway as the integration's credentials, hence the two
+        services it trusts (the schedule's EventBridge rule invokes through the function's
+        resource policy, not this role). Its policy is exactly ``webapp.iam.role_statements``,
+        the same statements ``python -m webapp.cli iam-policy`` prints, for what this stage
+        uses: the scan verdict and quarantine permissions only with malware scanning.
         """
         statements = role_statements(
             bucket=self.uploads.bucket_name,
             table=self.table.table_name,
             region=Aws.REGION,
             account=Aws.ACCOUNT_ID,
-            function_name=self.config.name,
+            partition=Aws.PARTITION,
+            function_name=",".join(self.config.function_names),
             mail_from=self.config.mail_from,
             secret_names=(self.config.cloudfront_keys_secret, self.config.secret_key_secret),
+            malware_scan=self.config.malware_scan,
+            dead_letter_queue=self.dead_letters.queue_arn,
         )
         return iam.Role(
             self, "LambdaRole",
             role_name=f"{self.config.name}-lambda",
-            description=f"Mediahub {self.config.stage}: the function, its API integration and its schedule",
+            description=f"Mediahub {self.config.stage}: the function and its API integration",
             assumed_by=iam.CompositePrincipal(
                 iam.ServicePrincipal("lambda.amazonaws.com"),
                 iam.ServicePrincipal("apigateway.amazonaws.com"),
-                iam.ServicePrincipal("events.amazonaws.com"),
             ),
             inline_policies={
                 "mediahub": iam.PolicyDocument(
@@ -374,16 +416,15 @@ class MediahubStack(Stack):
 
     # Operations ----------------------------------------------------------------------------
 
-    def _log_group(self) -> logs.LogGroup:
-        """The function's log group, made before Zappa makes the function, so it has a retention
+    def _log_groups(self) -> list[logs.LogGroup]:
+        """Each function's log group, made before Zappa makes the function, so it has a retention
         (Lambda would otherwise create it on first run, keeping logs forever) and the role needs
         no ``logs:CreateLogGroup``."""
-        return logs.LogGroup(
-            self, "FunctionLogGroup",
-            log_group_name=f"/aws/lambda/{self.config.name}",
-            retention=logs.RetentionDays.ONE_YEAR if self.config.production else logs.RetentionDays.THREE_MONTHS,
-            removal_policy=self.removal_policy,
-        )
+        retention = logs.RetentionDays.ONE_YEAR if self.config.production else logs.RetentionDays.THREE_MONTHS
+        return [logs.LogGroup(self, "FunctionLogGroup" if index == 0 else "ProcessingLogGroup",
+                              log_group_name=f"/aws/lambda/{name}", retention=retention,
+                              removal_policy=self.removal_policy)
+                for index, name in enumerate(self.config.function_names)]
 
     def _alarms(self) -> sns.Topic:
         """Alarms on what users would notice, to one topic (mailed when ``alarmEmail`` is given).
@@ -392,6 +433,18 @@ class MediahubStack(Stack):
         """
         topic = sns.Topic(self, "AlarmTopic", topic_name=f"{self.config.name}-alarms",
                           display_name=f"Mediahub {self.config.stage} alarms", enforce_ssl=True)
+        # enforce_ssl leaves a topic policy whose only statement denies plain HTTP: without an
+        # Allow, CloudWatch (and Budgets) could not publish, and no alarm would reach anyone.
+        # Both publish over TLS; only from this account's alarms and budgets.
+        for sid, service, source in (
+                ("CloudWatchAlarmsPublish", "cloudwatch.amazonaws.com",
+                 f"arn:{Aws.PARTITION}:cloudwatch:{Aws.REGION}:{Aws.ACCOUNT_ID}:alarm:*"),
+                ("BudgetsPublish", "budgets.amazonaws.com", f"arn:{Aws.PARTITION}:budgets::{Aws.ACCOUNT_ID}:*")):
+            topic.add_to_resource_policy(iam.PolicyStatement(
+                sid=sid, principals=[iam.ServicePrincipal(service)], actions=["sns:Publish"],
+                resources=[topic.topic_arn],
+                conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
+                            "ArnLike": {"aws:SourceArn": source}}))
         if self.config.alarm_email:
             topic.add_subscription(subscriptions.EmailSubscription(self.config.alarm_email))
         action = cloudwatch_actions.SnsAction(topic)
@@ -400,9 +453,10 @@ class MediahubStack(Stack):
         # Alarm when p99 comes within a sixth of the timeout (25 s for 30 s).
         slow_ms = self.config.timeout_seconds * 1000 * 5 // 6
 
-        def lambda_metric(metric_name: str, statistic: str) -> cloudwatch.Metric:
+        def lambda_metric(metric_name: str, statistic: str, function: str = name) -> cloudwatch.Metric:
             return cloudwatch.Metric(namespace="AWS/Lambda", metric_name=metric_name,
-                                     dimensions_map={"FunctionName": name}, statistic=statistic, period=five_minutes)
+                                     dimensions_map={"FunctionName": function}, statistic=statistic,
+                                     period=five_minutes)
 
         alarms = {
             "ApiServerErrorsAlarm": dict(
@@ -421,6 +475,24 @@ class MediahubStack(Stack):
                 datapoints_to_alarm=2,
                 description=f"The function's p99 duration reached {slow_ms} ms (timeout "
                             f"{self.config.timeout_seconds} s) in 2 of 3 five-minute periods."),
+            **({} if not self.config.processing_function else {
+                "ProcessingErrorsAlarm": dict(
+                    metric=lambda_metric("Errors", "Sum", self.config.processing_function), threshold=5,
+                    evaluation_periods=1,
+                    description="The processing function raised 5 or more errors within 5 minutes."),
+                "ProcessingDurationAlarm": dict(
+                    metric=lambda_metric("Duration", "p99", self.config.processing_function),
+                    threshold=self.config.processing_timeout_seconds * 1000 * 5 // 6, evaluation_periods=3,
+                    datapoints_to_alarm=2,
+                    description=f"The processing function's p99 duration reached five sixths of its "
+                                f"{self.config.processing_timeout_seconds} s timeout in 2 of 3 five-minute periods."),
+            }),
+            "DeadLettersAlarm": dict(
+                metric=self.dead_letters.metric_approximate_number_of_messages_visible(
+                    period=five_minutes, statistic="Maximum"),
+                threshold=1, evaluation_periods=1,
+                description="An event failed every attempt and waits in the dead-letter queue: see why in the "
+                            "function's logs, fix, then run python -m webapp.cli replay-dead-letters."),
             "TableThrottlesAlarm": dict(
                 metric=self.table.metric_throttled_requests_for_operations(
                     operations=[dynamodb.Operation.GET_ITEM, dynamodb.Operation.BATCH_GET_ITEM,
@@ -447,6 +519,28 @@ class MediahubStack(Stack):
             alarm.add_ok_action(action)
         return topic
 
+    def _budget(self) -> None:
+        """A monthly cost budget for the account, told to the alarm topic at 80 % spent and when
+        the month's forecast passes it: reserved concurrency and API throttling bound how fast
+        the bill can grow, this says that it does."""
+        amount = self.config.monthly_budget_usd
+        subscribers = [budgets.CfnBudget.SubscriberProperty(subscription_type="SNS", address=self.alarm_topic.topic_arn)]
+        budget = budgets.CfnBudget(
+            self, "MonthlyBudget",
+            budget=budgets.CfnBudget.BudgetDataProperty(
+                budget_name=f"{self.config.name}-monthly", budget_type="COST", time_unit="MONTHLY",
+                budget_limit=budgets.CfnBudget.SpendProperty(amount=amount, unit="USD")),
+            notifications_with_subscribers=[
+                budgets.CfnBudget.NotificationWithSubscribersProperty(
+                    notification=budgets.CfnBudget.NotificationProperty(
+                        notification_type=kind, comparison_operator="GREATER_THAN", threshold=threshold,
+                        threshold_type="PERCENTAGE"),
+                    subscribers=subscribers)
+                for kind, threshold in (("ACTUAL", 80), ("FORECASTED", 100))],
+        )
+        # The topic's policy must let Budgets publish before the budget is made.
+        budget.node.add_dependency(self.alarm_topic.node.find_child("Policy"))
+
     def _certificate(self) -> acm.Certificate | None:
         """The certificate for the site's domain, for ``zappa certify`` (an edge API's domain).
 
@@ -466,7 +560,7 @@ class MediahubStack(Stack):
             raise ConfigError(
                 f"the certificate for {self.config.domain} must be made in {CERTIFICATE_REGION} (an edge "
                 f"API's custom domain only takes certificates from there), but the stack's region is {region}: "
-                f"deploy mediahub-{self.config.stage} to {CERTIFICATE_REGION}")
+                f"deploy {self.config.stack_name} to {CERTIFICATE_REGION}")
         if self.config.hosted_zone:
             if self.config.hosted_zone_id:
                 zone = route53.HostedZone.from_hosted_zone_attributes(
@@ -503,7 +597,7 @@ class MediahubStack(Stack):
         SNS records to a function, and has no route for a bare EventBridge event. CloudFront is
         refused any upload not tagged clean, whatever the app decides.
         """
-        if str(self.node.try_get_context("malwareScan") or "off").strip().lower() != "guardduty":
+        if not self.config.malware_scan:
             return None
         bucket_arn = self.uploads.bucket_arn
         managed_rule = f"arn:{Aws.PARTITION}:events:{Aws.REGION}:{Aws.ACCOUNT_ID}:rule/" \
@@ -588,6 +682,8 @@ class MediahubStack(Stack):
             "DeploymentBucket": (self.deployment_bucket.bucket_name, "Zappa's s3_bucket"),
             "AlarmTopicArn": (self.alarm_topic.topic_arn, "where the alarms go"),
             "LogGroupName": (self.log_group.log_group_name, "the function's logs"),
+            "DeadLetterQueueArn": (self.dead_letters.queue_arn, "Zappa's dead_letter_arn: events that failed"),
+            "DeadLetterQueueUrl": (self.dead_letters.queue_url, "what replay-dead-letters reads"),
         }
         if self.config.domain:
             outputs["SiteUrl"] = (self.config.site_origin, "MEDIAHUB_SITE_URL")

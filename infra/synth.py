@@ -20,6 +20,7 @@ from aws_cdk import cx_api
 
 from infra.app import ROOT, create_app, zappa_stages
 from infra.stack import ConfigError
+from infra.zappa_stage import stack_name
 
 DEFAULT_OUTDIR = ROOT / "infra" / "cdk.out"
 # The account stays a CloudFormation parameter (no credentials needed); the region is the one
@@ -51,7 +52,7 @@ def synth_stage(stage: str, outdir: pathlib.Path, extra: dict | None = None) -> 
     shutil.rmtree(target, ignore_errors=True)
     app = create_app({**sample_context(stage), **(extra or {}), "stage": stage}, outdir=str(target))
     assembly = app.synth()
-    stack = next(s for s in assembly.stacks if s.stack_name == f"mediahub-{stage}")
+    stack = next(s for s in assembly.stacks if s.stack_name == stack_name(stage))
     warnings, errors = [], []
     for message in stack.messages:
         text = f"{message.id}: {message.entry.data}"
@@ -60,7 +61,7 @@ def synth_stage(stage: str, outdir: pathlib.Path, extra: dict | None = None) -> 
         elif message.level == cx_api.SynthesisMessageLevel.WARNING:
             warnings.append(text)
     if errors:
-        raise ConfigError(f"mediahub-{stage} has errors:\n  " + "\n  ".join(errors))
+        raise ConfigError(f"{stack_name(stage)} has errors:\n  " + "\n  ".join(errors))
     return Synthesised(stage, stack.stack_name, pathlib.Path(stack.template_full_path), warnings)
 
 

@@ -1,6 +1,6 @@
 """Copy the CDK stack's outputs into a stage of ``zappa_settings.json``.
 
-``cdk deploy mediahub-<stage> --outputs-file FILE`` writes ``{"mediahub-<stage>": {...}}``;
+``cdk deploy MediahubInfra-<stage> --outputs-file FILE`` writes ``{"MediahubInfra-<stage>": {...}}``;
 this merges those values into the stage's entry so nothing is copied by hand:
 
     python -m infra.zappa_stage --stage production --outputs .deploy/production/outputs.json
@@ -10,7 +10,9 @@ It sets only what the stack owns: the role (``role_arn``, with ``manage_roles`` 
 in the S3 event, ``domain`` and ``certificate_arn`` when the stack has a domain (and, when told,
 ``route53_enabled``: whether the domain's zone is in Route 53), the site's API Gateway URL
 without a domain, and the ``MEDIAHUB_*``
-variables that name its resources. Everything else in the stage (mail sender,
+variables that name its resources. With a processing stage (``<stage>-processing``, which
+extends the stage), the S3 event, the scan verdicts and the cleanup go there and the web stage
+takes no events. Everything else in the stage (mail sender,
 recipients, embed origins, memory, ...) is left as it is. The file is rewritten only when
 something changed, so a second run with the same outputs leaves it byte for byte the same.
 """
@@ -29,8 +31,10 @@ SETTINGS_FILE = ROOT / "zappa_settings.json"
 OBJECT_CREATED = "webapp.events.object_created"
 SCAN_RESULT = "webapp.events.scan_result"
 CLEANUP = "webapp.events.cleanup"
+EVENT_FUNCTIONS = (OBJECT_CREATED, SCAN_RESULT, CLEANUP)
 # The stage's keys this command owns, in the order it writes them.
-STACK_KEYS = ("aws_region", "s3_bucket", "role_arn", "manage_roles", "domain", "certificate_arn", "route53_enabled")
+STACK_KEYS = ("aws_region", "s3_bucket", "role_arn", "manage_roles", "dead_letter_arn", "domain", "certificate_arn",
+              "route53_enabled")
 REQUIRED_OUTPUTS = ("BucketName", "TableName", "CdnUrl", "CloudFrontKeyId", "CloudFrontKeysSecret",
                     "SecretKeySecret", "RoleArn", "DeploymentBucket")
 # Stack output -> the environment variable the app reads it from.
@@ -48,8 +52,23 @@ class OutputsError(ValueError):
     """The outputs document is not what the stack writes; the message says what is missing."""
 
 
+STACK_PREFIX = "MediahubInfra"
+
+
 def stack_name(stage: str) -> str:
-    return f"mediahub-{stage}"
+    """The CDK stack's name: ``MediahubInfra-<stage>``.
+
+    Zappa keeps its API Gateway in a CloudFormation stack named after the function,
+    ``slugify(<project_name>-<stage>)``, and replaces that stack's template on every deploy. A
+    slug is all lower-case, so a name with capitals (CloudFormation's names are case-sensitive)
+    can never be one Zappa uses, whatever the stage or project is called.
+    """
+    return f"{STACK_PREFIX}-{stage}"
+
+
+def processing_stage(stage: str) -> str:
+    """The stage that runs the events of ``stage`` with room to process: ``<stage>-processing``."""
+    return f"{stage}-processing"
 
 
 def stack_outputs(document: dict, stage: str) -> dict:
@@ -85,6 +104,10 @@ def merge(settings: dict, stage: str, document: dict, *, region: str | None = No
     entry.pop("role_name", None)
     entry.update(aws_region=region, s3_bucket=outputs["DeploymentBucket"], role_arn=outputs["RoleArn"],
                  manage_roles=False)
+    if outputs.get("DeadLetterQueueArn"):
+        # Lambda sends an asynchronous event (S3, scan verdicts, the schedule) here once its own
+        # two retries have failed, instead of dropping it.
+        entry["dead_letter_arn"] = outputs["DeadLetterQueueArn"]
 
     environment = entry.setdefault("environment_variables", {})
     for output, variable in ENVIRONMENT.items():
@@ -112,8 +135,23 @@ def merge(settings: dict, stage: str, document: dict, *, region: str | None = No
         if outputs.get("ApiSiteUrl"):
             environment["MEDIAHUB_SITE_URL"] = outputs["ApiSiteUrl"].rstrip("/")
 
-    _set_events(entry, f"arn:aws:s3:::{outputs['BucketName']}")
-    _set_scanning(entry, environment, outputs.get("ScanResultsTopicArn"))
+    bucket_arn = f"arn:aws:s3:::{outputs['BucketName']}"
+    processing = processing_stage(stage)
+    if isinstance(merged.get(processing), dict):
+        # The events (uploads, scan verdicts, the cleanup) run in the processing stage, which
+        # extends this one (role, bucket, queue, environment); the web stage takes none.
+        target = merged[processing]
+        remaining = [e for e in entry.get("events", []) if e.get("function") not in EVENT_FUNCTIONS]
+        if remaining:
+            entry["events"] = remaining
+        else:
+            entry.pop("events", None)
+        _set_events(target, bucket_arn)
+        _set_scanning(target, environment, outputs.get("ScanResultsTopicArn"))
+        merged[processing] = target
+    else:
+        _set_events(entry, bucket_arn)
+        _set_scanning(entry, environment, outputs.get("ScanResultsTopicArn"))
     merged[stage] = _ordered(entry)
     return merged
 

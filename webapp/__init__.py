@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import secrets
+import threading
 
-from flask import Flask, current_app
+from flask import Flask, current_app, request
+from flask.sessions import SecureCookieSessionInterface
 
 from webapp.config import Settings
 from webapp.extensions import csrf
@@ -17,11 +20,11 @@ log = logging.getLogger(__name__)
 def create_app(settings: Settings | None = None, services: Services | None = None) -> Flask:
     settings = settings or Settings.from_env()
     settings = register_local_mode(settings)
-    settings = register_secrets(settings)
     app = Flask(__name__, template_folder="../templates", static_folder="../static")
     register_config(app, settings)
     register_extensions(app)
     register_services(app, settings, services)
+    register_secrets(app, rebuild_services=services is None)
     register_blueprints(app)
     register_error_handlers(app)
     register_response_headers(app)
@@ -44,15 +47,114 @@ def register_local_mode(settings: Settings) -> Settings:
     return settings
 
 
-def register_secrets(settings: Settings) -> Settings:
-    """Secrets named in the environment (Secrets Manager or SSM) are read once, at start."""
-    for field, source in (("secret_key", "secret_key_secret"), ("oidc_client_secret", "oidc_client_secret_secret")):
-        if getattr(settings, source) and not getattr(settings, field):
-            from webapp.aws.clients import AwsClients
-            from webapp.aws.keystore import load_secret
+SECRET_FIELDS = (("secret_key", "secret_key_secret"), ("oidc_client_secret", "oidc_client_secret_secret"))
 
-            settings = settings.with_overrides(**{field: load_secret(AwsClients(settings), getattr(settings, source))})
-    return settings
+
+def pending_secrets(settings: Settings) -> list[tuple[str, str]]:
+    """The secrets named in the environment (Secrets Manager or SSM) whose values are not read yet."""
+    return [(field, source) for field, source in SECRET_FIELDS
+            if getattr(settings, source) and not getattr(settings, field)]
+
+
+class SecretsOnFirstUse:
+    """Reads the secrets named in the environment on first use, never at start.
+
+    Read at start, one slow answer from Secrets Manager failed the import of the Lambda handler
+    (API Gateway's bare 502), and Zappa kept the failed app for the life of the container: every
+    later request answered 500 even once AWS was back. Here the start needs no AWS call; each
+    request (and each event) first makes sure the secrets are read. A read that fails is bounded
+    by the clients' timeouts and attempts (``webapp/aws/clients.py``) and answers ``503
+    storage_unavailable``; the next request simply tries again. Until then the app signs nothing:
+    the session is neither read nor saved, and the secret key is a throwaway.
+    """
+
+    def __init__(self, app: Flask, rebuild_services: bool):
+        self.app = app
+        self.rebuild_services = rebuild_services
+        self._lock = threading.Lock()
+        self.ready = not pending_secrets(app.config["MEDIAHUB"])
+
+    def ensure(self) -> None:
+        """Read what is still missing; raises botocore's errors when AWS does not answer."""
+        if self.ready:
+            return
+        with self._lock:
+            if self.ready:
+                return
+            from webapp.aws.clients import AwsClients
+            from webapp.aws.keystore import read_secret
+            from webapp.config import ConfigError
+
+            settings = self.app.config["MEDIAHUB"]
+            clients = AwsClients(settings)
+            values = {}
+            for field, source in pending_secrets(settings):
+                # AWS's own errors go up as they are: the app answers them 503 storage_unavailable.
+                values[field] = read_secret(clients, getattr(settings, source))
+                if values[field] is None:
+                    raise ConfigError(f"the secret {getattr(settings, source)} does not exist")
+            settings = settings.with_overrides(**values)
+            self.app.config.update(MEDIAHUB=settings, SECRET_KEY=settings.secret_key)
+            if self.rebuild_services:
+                self.app.extensions["mediahub"] = Services.build(settings, clients)
+            if "oidc_client_secret" in values:
+                from webapp import identity
+
+                identity.init_app(self.app)  # the provider's client, now with its secret
+            self.ready = True
+
+    def wsgi(self, wsgi_app):
+        """Runs before Flask opens the session, so a request after a successful read has it."""
+
+        def app(environ, start_response):
+            try:
+                self.ensure()
+            except Exception as error:  # answered by the app's error handlers (before_request)
+                environ["mediahub.secrets_error"] = error
+            return wsgi_app(environ, start_response)
+
+        return app
+
+
+class SessionAfterSecrets(SecureCookieSessionInterface):
+    """No session is read from or saved to a cookie until the secret key has been read."""
+
+    def open_session(self, app: Flask, request):
+        if not app.extensions["mediahub.secrets"].ready:
+            session = self.session_class()
+            session.unsaved = True
+            return session
+        return super().open_session(app, request)
+
+    def save_session(self, app: Flask, session, response) -> None:
+        if getattr(session, "unsaved", False):
+            return
+        super().save_session(app, session, response)
+
+
+def register_secrets(app: Flask, *, rebuild_services: bool = True) -> None:
+    loader = SecretsOnFirstUse(app, rebuild_services)
+    app.extensions["mediahub.secrets"] = loader
+    if loader.ready:
+        return
+    # A throwaway until the real key is read: the 503 page's form token is signed with it, and
+    # no session is saved meanwhile (SessionAfterSecrets).
+    app.config["SECRET_KEY"] = secrets.token_urlsafe(32)
+    app.session_interface = SessionAfterSecrets()
+    app.wsgi_app = loader.wsgi(app.wsgi_app)
+
+    def secrets_unavailable():
+        error = request.environ.get("mediahub.secrets_error")
+        if error is not None:
+            raise error
+
+    app.before_request_funcs.setdefault(None, []).insert(0, secrets_unavailable)
+
+
+def ready_services(app: Flask) -> Services:
+    """The app's services once its secrets are read (events call this; requests have it)."""
+    app.extensions["mediahub.secrets"].ensure()
+    return app.extensions["mediahub"]
 
 
 def prepare_local_resources(settings: Settings) -> None:

@@ -41,6 +41,7 @@ LOCAL_SENDER = "Mediahub <noreply@mediahub.local>"
 S3_SINGLE_POST_LIMIT = 5 * 1024**3
 # moto's server runs in the site's own process and may take seconds under load; a retry
 # after a read timeout would repeat a call that had in fact succeeded.
+API_GATEWAY_SECONDS = 29  # API Gateway's integration timeout: after it the caller gets a bare 504
 LOCAL_AWS_TIMEOUTS = {"aws_connect_timeout": 3, "aws_read_timeout": 10, "aws_max_attempts": 3}
 # Who may upload (MEDIAHUB_UPLOADERS): anyone; or people with an upload link ("invited"), people
 # signed in with OpenID Connect ("signed-in"), or either ("invited,signed-in").
@@ -132,6 +133,14 @@ class Settings:
         return frozenset(part.strip() for part in self.uploaders.split(",") if part.strip())
 
     @property
+    def aws_worst_call_seconds(self) -> int:
+        """The longest one AWS call can take before it fails: every attempt (botocore's
+        ``total_max_attempts``) waits its connect and read timeouts, and botocore's standard
+        backoff sleeps at most 1, 2, 4... s before the 2nd, 3rd, 4th attempt."""
+        attempts = self.aws_max_attempts
+        return attempts * (self.aws_connect_timeout + self.aws_read_timeout) + 2 ** (attempts - 1) - 1
+
+    @property
     def sign_in_on(self) -> bool:
         return bool(self.oidc_issuer)
 
@@ -218,6 +227,12 @@ class Settings:
             problems.append("MEDIAHUB_AWS_CONNECT_TIMEOUT must be 1-10 s and MEDIAHUB_AWS_READ_TIMEOUT 1-20 s")
         if not 1 <= self.aws_max_attempts <= 5:
             problems.append("MEDIAHUB_AWS_MAX_ATTEMPTS must be between 1 and 5")
+        elif not self.local_mode and self.aws_worst_call_seconds > API_GATEWAY_SECONDS - 1:
+            problems.append(
+                f"MEDIAHUB_AWS_MAX_ATTEMPTS {self.aws_max_attempts} of MEDIAHUB_AWS_CONNECT_TIMEOUT "
+                f"{self.aws_connect_timeout} s + MEDIAHUB_AWS_READ_TIMEOUT {self.aws_read_timeout} s can take "
+                f"{self.aws_worst_call_seconds} s with backoff: a hung AWS would outlast API Gateway's "
+                f"{API_GATEWAY_SECONDS} s (502 instead of 503); lower one of them")
         if self.video_renditions not in VIDEO_RENDITIONS:
             problems.append(f"MEDIAHUB_VIDEO_RENDITIONS must be one of {', '.join(VIDEO_RENDITIONS)}, "
                             f"got {self.video_renditions!r}")

@@ -33,10 +33,12 @@ ABANDONED_AFTER_SECONDS = 86400
 
 
 def current_services() -> Services:
-    """The services of the app this Lambda process already built for HTTP requests."""
+    """The services of the app this Lambda process already built for HTTP requests, its
+    secrets read (on the first event, if no request came first)."""
+    from webapp import ready_services
     from wsgi import app
 
-    return app.extensions["mediahub"]
+    return ready_services(app)
 
 
 def object_created(event: dict, context=None, services: Services | None = None) -> dict:

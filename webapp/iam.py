@@ -2,8 +2,9 @@
 
 One source for both places that state it: ``flask iam-policy`` prints it, and the
 CDK stack (``infra/``) attaches the same statements to the role it creates, so the
-two cannot drift. Pure: no Flask, no boto3. ``account`` and ``region`` may be
-CloudFormation tokens when the stack calls it.
+two cannot drift. Pure: no Flask, no boto3. ``account``, ``region`` and ``partition`` may be
+CloudFormation tokens when the stack calls it (``aws``, ``aws-cn`` or ``aws-us-gov``: every
+ARN is built with the partition it runs in).
 """
 
 from __future__ import annotations
@@ -16,28 +17,34 @@ QUARANTINE_PREFIX = "quarantine/"
 RENDITIONS_PREFIX = "renditions/"
 
 
-def secret_statement(*, sid: str, name: str, region: str, account: str) -> dict:
+def secret_statement(*, sid: str, name: str, region: str, account: str, partition: str = "aws") -> dict:
     """Reading one secret: Secrets Manager by name, or an SSM SecureString for ``ssm:/name``."""
     if name.startswith("ssm:"):
         action = "ssm:GetParameter"
-        resource = f"arn:aws:ssm:{region}:{account}:parameter/{name[4:].lstrip('/')}"
+        resource = f"arn:{partition}:ssm:{region}:{account}:parameter/{name[4:].lstrip('/')}"
     else:
         action = "secretsmanager:GetSecretValue"
         # Secrets Manager appends six random characters to a secret's ARN.
-        resource = f"arn:aws:secretsmanager:{region}:{account}:secret:{name}-??????"
+        resource = f"arn:{partition}:secretsmanager:{region}:{account}:secret:{name}-??????"
     return {"Sid": sid, "Effect": "Allow", "Action": action, "Resource": resource}
 
 
 def role_statements(*, bucket: str, table: str, region: str, account: str, function_name: str,
-                    mail_from: str | None = None, secret_names: tuple[str, ...] | list[str] = ()) -> list[dict]:
-    """What the function does, and nothing else.
+                    mail_from: str | None = None, secret_names: tuple[str, ...] | list[str] = (),
+                    partition: str = "aws", malware_scan: bool = False,
+                    dead_letter_queue: str | None = None) -> list[dict]:
+    """What the function does, and nothing else: the verdict and quarantine permissions only
+    when the stage scans for malware, sending to the dead-letter queue only when it has one.
 
     ``lambda:InvokeFunction`` on itself is there because Zappa gives this same role to
-    API Gateway (the integration's credentials) and to EventBridge (the schedule's
-    RoleArn); without it the API answers 500 without invoking the function.
+    API Gateway (the integration's credentials); without it the API answers 500 without
+    invoking the function. ``function_name`` may be several (the web and processing stages'
+    functions share the role), comma-separated.
     """
-    table_arn = f"arn:aws:dynamodb:{region}:{account}:table/{table}"
-    function_arn = f"arn:aws:lambda:{region}:{account}:function:{function_name}"
+    table_arn = f"arn:{partition}:dynamodb:{region}:{account}:table/{table}"
+    bucket_arn = f"arn:{partition}:s3:::{bucket}"
+    names = [name.strip() for name in function_name.split(",") if name.strip()]
+    function_arns = [f"arn:{partition}:lambda:{region}:{account}:function:{name}" for name in names]
     statements = [
         {
             "Sid": "UploadsObjects",
@@ -47,7 +54,7 @@ def role_statements(*, bucket: str, table: str, region: str, account: str, funct
             # its parts (to resume, and to complete from S3's own list) are separate actions.
             "Action": ["s3:PutObject", "s3:GetObject", "s3:DeleteObject",
                        "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
-            "Resource": f"arn:aws:s3:::{bucket}/{UPLOAD_PREFIX}*",
+            "Resource": f"{bucket_arn}/{UPLOAD_PREFIX}*",
         },
         {
             "Sid": "RenditionsObjects",
@@ -55,32 +62,17 @@ def role_statements(*, bucket: str, table: str, region: str, account: str, funct
             # Processing writes thumbnails and clean copies, reads them back, and deletes them with
             # their item (DeleteObjects checks s3:DeleteObject per key).
             "Action": ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"],
-            "Resource": f"arn:aws:s3:::{bucket}/{RENDITIONS_PREFIX}*",
+            "Resource": f"{bucket_arn}/{RENDITIONS_PREFIX}*",
         },
         {
-            "Sid": "ScanVerdicts",
+            "Sid": "BucketListing",
             "Effect": "Allow",
-            # The malware scanner's verdict is a tag on the object (GuardDutyMalwareScanStatus); the
-            # record step reads it when the verdict came before the record.
-            "Action": "s3:GetObjectTagging",
-            "Resource": f"arn:aws:s3:::{bucket}/{UPLOAD_PREFIX}*",
-        },
-        {
-            "Sid": "QuarantineObjects",
-            "Effect": "Allow",
-            # An infected upload is copied here (CopyObject: GetObject on the source, PutObject on the
-            # target, no tags) and deleted from uploads/; the bucket's lifecycle removes it after a week.
-            "Action": "s3:PutObject",
-            "Resource": f"arn:aws:s3:::{bucket}/{QUARANTINE_PREFIX}*",
-        },
-        {
-            "Sid": "UploadsListing",
-            "Effect": "Allow",
-            # The hourly cleanup walks uploads/. GetObject of a missing key still answers 403
-            # (this condition does not cover it); storage.peek reads that as "not there".
+            # The hourly cleanup walks uploads/. Without a condition on the prefix on purpose: S3
+            # answers a GET of a missing key with 404 only to a caller that may list the bucket
+            # (403 otherwise), and the app reads "not arrived yet" from a 404 alone, so a 403
+            # stays what it is, a permission mistake (webapp/aws/storage.py: _is_missing).
             "Action": "s3:ListBucket",
-            "Resource": f"arn:aws:s3:::{bucket}",
-            "Condition": {"StringLike": {"s3:prefix": f"{UPLOAD_PREFIX}*"}},
+            "Resource": bucket_arn,
         },
         {
             "Sid": "CatalogItems",
@@ -94,15 +86,42 @@ def role_statements(*, bucket: str, table: str, region: str, account: str, funct
             "Sid": "Logs",
             "Effect": "Allow",
             "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-            "Resource": f"arn:aws:logs:{region}:{account}:log-group:/aws/lambda/{function_name}:*",
+            "Resource": [f"arn:{partition}:logs:{region}:{account}:log-group:/aws/lambda/{name}:*" for name in names],
         },
         {
             "Sid": "InvokeItself",
             "Effect": "Allow",
             "Action": "lambda:InvokeFunction",
-            "Resource": [function_arn, f"{function_arn}:*"],
+            "Resource": [arn for function_arn in function_arns for arn in (function_arn, f"{function_arn}:*")],
         },
     ]
+    if malware_scan:
+        statements[2:2] = [
+            {
+                "Sid": "ScanVerdicts",
+                "Effect": "Allow",
+                # The malware scanner's verdict is a tag on the object (GuardDutyMalwareScanStatus);
+                # the record step reads it when the verdict came before the record.
+                "Action": "s3:GetObjectTagging",
+                "Resource": f"{bucket_arn}/{UPLOAD_PREFIX}*",
+            },
+            {
+                "Sid": "QuarantineObjects",
+                "Effect": "Allow",
+                # An infected upload is copied here (CopyObject: GetObject on the source, PutObject on
+                # the target, no tags) and deleted from uploads/; the lifecycle removes it after a week.
+                "Action": "s3:PutObject",
+                "Resource": f"{bucket_arn}/{QUARANTINE_PREFIX}*",
+            },
+        ]
+    if dead_letter_queue:
+        statements.append({
+            "Sid": "DeadLetters",
+            "Effect": "Allow",
+            # Lambda sends an event that failed all its attempts here, with the function's role.
+            "Action": "sqs:SendMessage",
+            "Resource": dead_letter_queue,
+        })
     if mail_from:
         address = parseaddr(mail_from)[1]
         domain = address.rpartition("@")[2]
@@ -110,11 +129,12 @@ def role_statements(*, bucket: str, table: str, region: str, account: str, funct
             "Sid": "SendMail",
             "Effect": "Allow",
             "Action": "ses:SendEmail",
-            "Resource": [f"arn:aws:ses:{region}:{account}:identity/{domain}",
-                         f"arn:aws:ses:{region}:{account}:identity/{address}"],
+            "Resource": [f"arn:{partition}:ses:{region}:{account}:identity/{domain}",
+                         f"arn:{partition}:ses:{region}:{account}:identity/{address}"],
         })
     for index, name in enumerate(secret_names):
-        statements.append(secret_statement(sid=f"ReadSecret{index + 1}", name=name, region=region, account=account))
+        statements.append(secret_statement(sid=f"ReadSecret{index + 1}", name=name, region=region, account=account,
+                                           partition=partition))
     return statements
 
 

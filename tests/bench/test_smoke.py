@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
     [
         ("bench.upload_cost", "| A: app CPU ms |"),
         ("bench.signing", "signed CloudFront links/s"),
-        ("bench.cold_start", "import wsgi + first GET /"),
+        ("bench.cold_start", "Mediahub zip as deployed"),
         ("bench.throughput", "POST /api/uploads"),
         ("bench.thumbnails", "draft decode (libjpeg scaled)"),
         ("bench.processing", "peak over idle MB"),

@@ -17,6 +17,7 @@ import secrets
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import zipfile
 
@@ -25,7 +26,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from infra import keys
 from tests.conftest import missing_tool
-from tests.support import png_bytes, post_to_storage, s3_event
+from tests.support import Relay, png_bytes, post_to_storage, s3_event
 from webapp.local import gate as storage_gate
 from webapp.aws.catalog import Catalog
 from webapp.local.resources import ensure_bucket, ensure_table
@@ -36,16 +37,17 @@ LAMBDA_VENV = ROOT / ".venv-lambda"
 ZAPPA = ROOT / ".venv-zappa" / "bin" / "zappa"
 DRIVER = pathlib.Path(__file__).with_name("lambda_driver.py")
 STAGE = "dev"
-# Lambda's own limits: 50 MB for a zip uploaded directly (Zappa uploads through S3, where only the
-# unzipped limit applies, but staying under it keeps both ways open) and 250 MB unzipped.
-# PDFium (pypdfium2, for a PDF's first page) brought the zip from ~24 MB to ~28 MB.
+PROCESSING = f"{STAGE}-processing"
+# With bytecode beside every source (about 24 MB without) and PDFium (pypdfium2, for a PDF's first
+# page, about 4 MB): Zappa uploads the zip to the deployment bucket, where only Lambda's 250 MB
+# unzipped limit applies; staying under the 50 MB of a direct upload keeps both ways open.
 ZIP_LIMIT = 50_000_000
-UNZIPPED_LIMIT = 250_000_000
+UNZIPPED_LIMIT = 250 * 1024 * 1024
 KEY_ID = "K2JCJMDEHXQW5F"
 SITE = "https://dev.media.example.com"
 CDN = "https://d111111abcdef8.cloudfront.net"
-# What `cdk deploy mediahub-dev --outputs-file` writes (infra/stack.py's outputs).
-SAMPLE_OUTPUTS = {f"mediahub-{STAGE}": {
+# What `cdk deploy MediahubInfra-dev --outputs-file` writes (infra/stack.py's outputs).
+SAMPLE_OUTPUTS = {f"MediahubInfra-{STAGE}": {
     "BucketName": "mediahub-dev-uploadsbucket-1a2b3c4d",
     "TableName": "mediahub-dev-table-5e6f7a8b",
     "CdnUrl": CDN,
@@ -59,6 +61,15 @@ SAMPLE_OUTPUTS = {f"mediahub-{STAGE}": {
     "SiteUrl": SITE,
     "CertificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f",
 }}
+
+
+def lambda_venv_stamp() -> pathlib.Path:
+    """The Makefile's stamp for .venv-lambda, named after the runtime's Python (python3.11)."""
+    runtime = json.loads((ROOT / "zappa_settings.json").read_text())["base"]["runtime"]
+    stamp = LAMBDA_VENV / f".deps-installed-{runtime}"
+    if not (ZAPPA.exists() and stamp.exists()):
+        missing_tool(f"{ZAPPA} or {stamp} is missing; `make test` (or `make lambda-venv`) builds them")
+    return stamp
 
 
 def runtime_limits(runtime: str) -> tuple[tuple[int, int], str]:
@@ -101,36 +112,51 @@ def stage_env(settings_file) -> dict:
     return settings_file[STAGE]["environment_variables"]
 
 
-@pytest.fixture(scope="module")
-def package(project, tmp_path_factory) -> pathlib.Path:
-    stamp = LAMBDA_VENV / ".deps-installed"
-    if not (ZAPPA.exists() and stamp.exists()):
-        missing_tool(f"{ZAPPA} or {LAMBDA_VENV} is missing; `make test` (or `make lambda-venv`) builds them")
-    stale = [name for name in ("requirements.txt", "requirements-deploy.txt", "zappa_settings.json")
-             if (ROOT / name).stat().st_mtime > stamp.stat().st_mtime]
-    assert not stale, f"{LAMBDA_VENV} is older than {', '.join(stale)}: `make lambda-venv` rebuilds it"
-    archive = tmp_path_factory.mktemp("dist") / "mediahub-dev.zip"
-    env = {**os.environ, "VIRTUAL_ENV": str(LAMBDA_VENV)}
-    built = subprocess.run([str(ZAPPA), "package", STAGE, "-o", str(archive)], cwd=project, env=env,
+def build(project: pathlib.Path, stage: str) -> pathlib.Path:
+    """``infra.package`` as the deploy runs it: zappa package, then bytecode for the runtime."""
+    for name in (".venv-zappa", ".venv-lambda"):
+        if not (project / name).exists():
+            (project / name).symlink_to((ROOT / name).resolve())
+    built = subprocess.run([sys.executable, "-m", "infra.package", "--stage", stage], cwd=project,
                            capture_output=True, text=True, timeout=600)
     assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
+    assert "modules compiled" in built.stdout
     # Zappa's own manylinux lookup is off: it must not have replaced anything from PyPI.
     assert "manylinux" not in built.stdout + built.stderr
-    return archive
+    return project / ".deploy" / stage / "package.zip"
+
+
+def extract(archive: pathlib.Path, target: pathlib.Path) -> pathlib.Path:
+    with zipfile.ZipFile(archive) as package:
+        package.extractall(target)
+    return target
+
+
+@pytest.fixture(scope="module")
+def package(project) -> pathlib.Path:
+    stamp = lambda_venv_stamp()
+    stale = [name for name in ("requirements.txt", "requirements-deploy.txt")
+             if (ROOT / name).stat().st_mtime > stamp.stat().st_mtime]
+    assert not stale, f"{LAMBDA_VENV} is older than {', '.join(stale)}: `make lambda-venv` rebuilds it"
+    return build(project, STAGE)
 
 
 @pytest.fixture(scope="module")
 def unzipped(package, tmp_path_factory) -> pathlib.Path:
-    target = tmp_path_factory.mktemp("lambda")
-    with zipfile.ZipFile(package) as archive:
-        archive.extractall(target)
-    return target
+    return extract(package, tmp_path_factory.mktemp("lambda"))
+
+
+@pytest.fixture(scope="module")
+def processing(package, project, tmp_path_factory) -> pathlib.Path:
+    """The processing stage's package (the same code; its bytecode reused from the web one's)."""
+    return extract(build(project, PROCESSING), tmp_path_factory.mktemp("processing"))
 
 
 def test_package_is_lean(package, unzipped):
     assert package.stat().st_size < ZIP_LIMIT, f"{package.stat().st_size / 1e6:.1f} MB"
-    unpacked = sum(path.stat().st_size for path in unzipped.rglob("*") if path.is_file())
-    assert unpacked < UNZIPPED_LIMIT, f"{unpacked / 1e6:.1f} MB unzipped"
+    unzipped_size = sum(path.stat().st_size for path in unzipped.rglob("*") if path.is_file())
+    assert unzipped_size < UNZIPPED_LIMIT, f"{unzipped_size / 1e6:.1f} MB unzipped"
+    print(f"package: {package.stat().st_size / 1e6:.1f} MB, {unzipped_size / 1e6:.1f} MB unzipped")
     names = {p.name for p in unzipped.iterdir()}
     assert {"handler.py", "zappa_settings.py", "wsgi.py", "webapp", "templates", "static", "flask", "boto3",
             "cryptography", "zappa", "durationpy"} <= names
@@ -144,6 +170,35 @@ def test_package_is_lean(package, unzipped):
     assert manifest and all((unzipped / "static" / "dist" / name).is_file() for name in manifest.values())
     models = {p.name for p in (unzipped / "botocore" / "data").iterdir()}
     assert {"s3", "dynamodb", "ses", "secretsmanager", "ssm"} <= models
+
+
+def test_every_module_has_unchecked_hash_bytecode_for_the_runtime(unzipped, settings_file):
+    import importlib.util
+
+    runtime = settings_file[STAGE].get("runtime") or settings_file["base"]["runtime"]
+    tag = "cpython-" + runtime.removeprefix("python").replace(".", "")
+    sources = [path for path in unzipped.rglob("*.py")]
+    missing = [path for path in sources
+               if not (path.parent / "__pycache__" / f"{path.stem}.{tag}.pyc").is_file()]
+    assert not missing, f"{len(missing)} of {len(sources)} sources have no {tag} bytecode, e.g. {missing[:3]}"
+    flags = {int.from_bytes((path.read_bytes()[4:8]), "little") for path in unzipped.rglob(f"*.{tag}.pyc")}
+    assert flags == {0b01}, flags  # PEP 552: hash-based (bit 0), check_source off (bit 1)
+    sample = unzipped / "webapp" / "__pycache__" / f"__init__.{tag}.pyc"
+    assert sample.read_bytes()[:4] == importlib.util.MAGIC_NUMBER  # this Python is the runtime's (3.11)
+
+
+def test_the_bytecode_is_what_runs(unzipped, tmp_path, deployed):
+    """Sources that would fail to import, beside the package's bytecode: the page still comes,
+    so every module the start and the first page import is loaded from its .pyc (no compile)."""
+    env, _ = deployed
+    broken = tmp_path / "broken"
+    shutil.copytree(unzipped, broken)
+    for path in broken.rglob("*.py"):
+        path.write_text("raise ImportError('the source was read: its bytecode was not used')\n")
+    page = invoke(broken, {**env, "PYTHONDONTWRITEBYTECODE": "1"}, [Browser().event("GET", "/")], tmp_path)
+    [home] = page.results
+    assert home["statusCode"] == 200, home
+    assert "<h1>Upload files</h1>" in home["body"]
 
 
 def glibc_needed(shared_object: pathlib.Path) -> tuple[int, int]:
@@ -169,14 +224,18 @@ def test_every_shared_object_loads_on_the_lambda_runtime(unzipped, settings_file
     print("glibc needed:", {name: "%d.%d" % need for name, need in needs.items()})
 
 
-def test_settings_zappa_wrote_into_the_package(unzipped):
-    written = {}
+def test_settings_zappa_wrote_into_the_package(unzipped, processing):
+    written, events = {}, {}
     exec((unzipped / "zappa_settings.py").read_text(), {}, written)
+    exec((processing / "zappa_settings.py").read_text(), {}, events)
     assert written["DEBUG"] is False  # no tracebacks in answers
     assert written["LOG_LEVEL"] == "WARNING"  # Zappa's access log (with paths) is written at INFO
     assert written["BINARY_SUPPORT"] is False
-    bucket = SAMPLE_OUTPUTS[f"mediahub-{STAGE}"]["BucketName"]
-    assert written["AWS_EVENT_MAPPING"] == {f"arn:aws:s3:::{bucket}": ["webapp.events.object_created"]}
+    bucket = SAMPLE_OUTPUTS[f"MediahubInfra-{STAGE}"]["BucketName"]
+    # The web stage takes no events; the processing stage (the same code) takes the uploads'.
+    assert not written.get("AWS_EVENT_MAPPING")
+    assert events["AWS_EVENT_MAPPING"] == {f"arn:aws:s3:::{bucket}": ["webapp.events.object_created"]}
+    assert events["API_STAGE"] == PROCESSING and events["ENVIRONMENT_VARIABLES"] == written["ENVIRONMENT_VARIABLES"]
     assert written["ENVIRONMENT_VARIABLES"]["MEDIAHUB_CLOUDFRONT_KEY_ID"] == KEY_ID
     assert written["DOMAIN"] == "dev.media.example.com"
 
@@ -202,14 +261,14 @@ def deployed(settings, aws, stage_env, tmp_path):
         "AWS_LAMBDA_FUNCTION_NAME": f"mediahub-{STAGE}",
         **stage_env,
         # moto's server runs inside the test process and may take seconds under load.
-        "MEDIAHUB_AWS_READ_TIMEOUT": "10", "MEDIAHUB_AWS_MAX_ATTEMPTS": "3",
+        "MEDIAHUB_AWS_READ_TIMEOUT": "6", "MEDIAHUB_AWS_MAX_ATTEMPTS": "3",
     }
     return env, public_key
 
 
 class Invocation:
-    def __init__(self, results: list, modules: dict, output: str):
-        self.results, self.modules, self.output = results, modules, output
+    def __init__(self, results: list, modules: dict, output: str, seconds: list[float]):
+        self.results, self.modules, self.output, self.seconds = results, modules, output, seconds
 
 
 def invoke(unzipped: pathlib.Path, env: dict, events: list[dict], tmp_path: pathlib.Path) -> Invocation:
@@ -219,7 +278,7 @@ def invoke(unzipped: pathlib.Path, env: dict, events: list[dict], tmp_path: path
                          env=env, capture_output=True, text=True, timeout=120)
     assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
     answer = json.loads(results_file.read_text())
-    return Invocation(answer["results"], answer["modules"], ran.stdout + ran.stderr)
+    return Invocation(answer["results"], answer["modules"], ran.stdout + ran.stderr, answer["seconds"])
 
 
 class Browser:
@@ -254,7 +313,8 @@ def header(answer: dict, name: str) -> str:
     return (answer.get("multiValueHeaders") or {}).get(name, [None])[0] or (answer.get("headers") or {}).get(name)
 
 
-def test_handler_serves_the_app_the_events_and_signed_links(unzipped, deployed, aws, stage_env, tmp_path):
+def test_handler_serves_the_app_the_events_and_signed_links(unzipped, processing, deployed, aws, stage_env,
+                                                            tmp_path):
     env, public_key_file = deployed
     browser = Browser()
 
@@ -286,9 +346,9 @@ def test_handler_serves_the_app_the_events_and_signed_links(unzipped, deployed, 
 
     schedule = {"version": "0", "id": "e-1", "detail-type": "Scheduled Event", "source": "aws.events",
                 "account": "123456789012", "time": "2026-11-22T00:00:00Z", "region": "us-east-1",
-                "resources": ["arn:aws:events:us-east-1:123456789012:rule/mediahub-dev-webapp.events.cleanup"],
+                "resources": ["arn:aws:events:us-east-1:123456789012:rule/mediahub-dev-processing-webapp.events.cleanup"],
                 "detail": {}}
-    recorded, cleaned = invoke(unzipped, env, [s3_event(stage_env["MEDIAHUB_BUCKET"], policy["fields"]["key"]),
+    recorded, cleaned = invoke(processing, {**env, "AWS_LAMBDA_FUNCTION_NAME": f"mediahub-{PROCESSING}"}, [s3_event(stage_env["MEDIAHUB_BUCKET"], policy["fields"]["key"]),
                                                schedule], tmp_path).results
     assert recorded["already"] == 1 and recorded["recorded"] == 0  # the S3 event finds the same record
     assert cleaned == {"expired": 0, "abandoned": 0}
@@ -319,3 +379,38 @@ def test_handler_serves_the_app_the_events_and_signed_links(unzipped, deployed, 
     assert followed.output.strip(), "the app logs a line per request"
     for secret in (share_token, manage_token, download_path, manage_path):
         assert secret not in followed.output
+
+
+def test_a_start_while_aws_hangs_answers_503_and_the_same_process_recovers(unzipped, deployed, settings, tmp_path):
+    """The package's first requests while Secrets Manager accepts connections and never answers,
+    with the timeouts and attempts the app has on AWS: each a 503 storage_unavailable within
+    10 s (not a failed import, 502, and 500 for the life of the container); once AWS answers
+    again, the same process serves the page."""
+    env, _ = deployed
+    env = {k: v for k, v in env.items() if k not in ("MEDIAHUB_AWS_READ_TIMEOUT", "MEDIAHUB_AWS_MAX_ATTEMPTS")}
+    signal = tmp_path / "aws-is-back"
+    browser = Browser()
+    page = {"Accept": "text/html"}
+    events = [browser.event("GET", "/", headers=page), browser.event("GET", "/api/health"),
+              {"driver": "signal", "file": str(signal)}, browser.event("GET", "/", headers=page)]
+    with Relay(upstream=settings.aws_endpoint_url, hang=True) as relay:
+        def recover():
+            ready = pathlib.Path(f"{signal}.ready")
+            deadline = time.monotonic() + 120
+            while not ready.exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            relay.hang.clear()
+            pathlib.Path(f"{signal}.done").touch()
+
+        waiter = threading.Thread(target=recover, daemon=True)
+        waiter.start()
+        ran = invoke(unzipped, {**env, "MEDIAHUB_AWS_ENDPOINT_URL": relay.url}, events, tmp_path)
+        waiter.join(timeout=5)
+    hung_page, hung_api, _, recovered = ran.results
+    assert hung_page["statusCode"] == 503, hung_page
+    assert "Storage is not answering right now." in hung_page["body"]
+    assert "Set-Cookie" not in (hung_page.get("multiValueHeaders") or {})  # nothing signed with a throwaway key
+    assert hung_api["statusCode"] == 503 and json.loads(hung_api["body"])["error"]["code"] == "storage_unavailable"
+    assert max(ran.seconds[0], ran.seconds[1]) < 10, ran.seconds
+    assert recovered["statusCode"] == 200 and "<h1>Upload files</h1>" in recovered["body"]
+    print("503 after", ", ".join(f"{s:.1f} s" for s in ran.seconds[:2]))

@@ -11,6 +11,7 @@ import pytest
 import infra
 
 infra.quiet_node_support_notices()  # before aws_cdk starts its Node process
+from infra.zappa_stage import stack_name
 from tests.conftest import missing_tool
 
 PLACEHOLDER = {"placeholderKey": "true", "region": "us-east-1"}
@@ -69,7 +70,7 @@ def synth(cdk):
 
     def build(context: dict) -> Synth:
         app = create_app(context)
-        stack = app.node.find_child(f"mediahub-{context['stage']}")
+        stack = app.node.find_child(stack_name(context["stage"]))
         template = Template.from_stack(stack)
         return Synth(stack, template, template.to_json())
 

@@ -27,6 +27,10 @@ def resolve(node, refs: dict[str, str]):
         if set(node) == {"Ref"}:
             assert node["Ref"] in refs, f"the role's policy refers to {node['Ref']}, which the test cannot resolve"
             return refs[node["Ref"]]
+        if set(node) == {"Fn::GetAtt"}:
+            attribute = ".".join(node["Fn::GetAtt"])
+            assert attribute in refs, f"the role's policy refers to {attribute}, which the test cannot resolve"
+            return refs[attribute]
         if set(node) == {"Fn::Join"}:
             separator, parts = node["Fn::Join"]
             return separator.join(resolve(part, refs) for part in parts)
@@ -54,10 +58,11 @@ def by_sid(statements: list[dict]) -> dict[str, dict]:
 
 def concrete(stage) -> tuple[dict, dict]:
     """The role's policy document resolved, and the names used to resolve it."""
-    name = stage.stack.stack_name
+    name = stage.stack.config.name
     values = {
         "bucket": f"{name}-uploadsbucket-1a2b3c4d5e6f",
         "table": stage.data["Resources"][stage.output_ref("TableName")]["Properties"]["TableName"],
+        "dead_letter_queue": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}-dead-letters",
     }
     refs = {
         "AWS::AccountId": ACCOUNT,
@@ -65,6 +70,7 @@ def concrete(stage) -> tuple[dict, dict]:
         "AWS::Partition": "aws",
         stage.output_ref("BucketName"): values["bucket"],
         stage.output_ref("TableName"): values["table"],
+        f"{stage.one('AWS::SQS::Queue')[0]}.Arn": values["dead_letter_queue"],
     }
     _, role = stage.one("AWS::IAM::Role")
     (policy,) = role["Properties"]["Policies"]
@@ -72,14 +78,15 @@ def concrete(stage) -> tuple[dict, dict]:
 
 
 def test_role_policy_is_the_iam_policy_command_document(stage):
-    name = stage.stack.stack_name
+    name = stage.stack.config.name
     stage_name = name.removeprefix("mediahub-")
     document, values = concrete(stage)
     expected = policy_document(
         bucket=values["bucket"], table=values["table"], region=REGION, account=ACCOUNT,
-        function_name=name,
+        function_name=",".join(stage.stack.config.function_names),
         mail_from=(zappa_stage(stage_name).get("environment_variables") or {}).get("MEDIAHUB_MAIL_FROM"),
         secret_names=(f"mediahub/{stage_name}/cloudfront-keys", f"mediahub/{stage_name}/secret-key"),
+        dead_letter_queue=values["dead_letter_queue"], malware_scan=False, partition="aws",
     )
     assert document["Version"] == expected["Version"]
     actual, wanted = by_sid(document["Statement"]), by_sid(expected["Statement"])
@@ -92,10 +99,10 @@ def test_role_policy_names_the_stacks_own_resources(stage):
     """The names in the policy are the ones the stack gives its log group, secret and table."""
     document, values = concrete(stage)
     statements = by_sid(document["Statement"])
-    name = stage.stack.stack_name
-    _, log_group = stage.one("AWS::Logs::LogGroup")
-    assert statements["Logs"]["Resource"] == [
-        f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{log_group['Properties']['LogGroupName']}:*"]
+    name = stage.stack.config.name
+    groups = stage.resources("AWS::Logs::LogGroup").values()
+    assert statements["Logs"]["Resource"] == sorted(
+        f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{group['Properties']['LogGroupName']}:*" for group in groups)
     _, secret = stage.one("AWS::SecretsManager::Secret")
     secret_resources = [r for s in statements.values() for r in s["Resource"] if ":secretsmanager:" in r]
     assert f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{secret['Properties']['Name']}-??????" in secret_resources

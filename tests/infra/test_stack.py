@@ -1,23 +1,29 @@
-"""The ``mediahub-<stage>`` stack, read from its synthesised template."""
+"""The ``MediahubInfra-<stage>`` stack, read from its synthesised template."""
 
 from __future__ import annotations
+
+import json
+import pathlib
+import subprocess
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from tests.conftest import missing_tool
 from webapp.aws.catalog import TABLE_DEFINITION
 
-from .conftest import DEV_CONTEXT
+from .conftest import DEV_CONTEXT, PLACEHOLDER
 
 # CloudFront's managed policies: Managed-CachingOptimized and Managed-SecurityHeadersPolicy.
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 SECURITY_HEADERS = "67f7725c-6f97-4210-82d7-5512b31e9d03"
+ZAPPA_PYTHON = pathlib.Path(__file__).resolve().parents[2] / ".venv-zappa" / "bin" / "python"
 ALL_BLOCKED = {"BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True,
                "RestrictPublicBuckets": True}
 SSE_S3 = {"ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]}
 OUTPUTS = {"BucketName", "TableName", "CdnUrl", "CloudFrontKeyId", "CloudFrontKeysSecret", "SecretKeySecret",
-           "RoleArn", "DeploymentBucket", "AlarmTopicArn", "LogGroupName"}
+           "RoleArn", "DeploymentBucket", "AlarmTopicArn", "LogGroupName", "DeadLetterQueueArn", "DeadLetterQueueUrl"}
 
 
 def as_list(value) -> list:
@@ -37,8 +43,44 @@ def log_bucket_id(synth) -> str:
 
 
 def test_one_stack_per_stage(dev, production):
-    assert dev.stack.stack_name == "mediahub-dev"
-    assert production.stack.stack_name == "mediahub-production"
+    assert dev.stack.stack_name == "MediahubInfra-dev"
+    assert production.stack.stack_name == "MediahubInfra-production"
+
+
+def zappa_stack_names(stages: list[str]) -> dict[str, str]:
+    """The CloudFormation stack Zappa keeps its API in, per stage, named by Zappa's own code
+    (``zappa/cli.py``: ``lambda_name = slugify(project_name + "-" + api_stage)``)."""
+    from infra.app import zappa_stage
+
+    if not ZAPPA_PYTHON.exists():
+        missing_tool(f"{ZAPPA_PYTHON} is missing; `make test` builds .venv-zappa")
+    project = zappa_stage("base").get("project_name")
+    names = {stage: f"{zappa_stage(stage).get('project_name') or project}-{stage}" for stage in stages}
+    slugged = subprocess.run(
+        [str(ZAPPA_PYTHON), "-c", "import json, sys, slugify; "
+         "print(json.dumps({k: slugify.slugify(v) for k, v in json.load(sys.stdin).items()}))"],
+        input=json.dumps(names), capture_output=True, text=True, check=True, timeout=60)
+    return json.loads(slugged.stdout)
+
+
+def test_no_stack_of_the_app_is_ever_a_stack_zappa_makes(cdk):
+    """Zappa replaces the template of the stack named after its function: were the CDK stack
+    that stack, `zappa deploy` would delete the bucket, table and role it just made."""
+    from infra.app import create_app, zappa_stages
+
+    stages = zappa_stages()
+    assert {"dev", "production"} <= set(stages)
+    every_zappa_stage = zappa_stages(processing=True)
+    assert {"dev-processing", "production-processing"} <= set(every_zappa_stage)
+    zappa_names = zappa_stack_names(every_zappa_stage + ["infra-dev", "mediahubinfra-dev"])
+    for stage in stages:
+        app = create_app({**PLACEHOLDER, "stage": stage})
+        cdk_names = [child.stack_name for child in app.node.children if isinstance(child, cdk.Stack)]
+        assert cdk_names, stage
+        assert not set(cdk_names) & set(zappa_names.values()), (stage, cdk_names, zappa_names)
+        # Zappa's names are slugs, all lower-case: a name with a capital can never be one,
+        # whatever stage or project name comes later.
+        assert all(name != name.lower() for name in cdk_names), cdk_names
 
 
 @pytest.mark.parametrize("bad", ["Prod", "dev_1", "dev stage", ""])
@@ -157,7 +199,7 @@ def test_no_bucket_is_ever_emptied_automatically(stage):
 def test_table_is_on_demand_with_recovery_and_ttl(stage):
     table = stage.data["Resources"][stage.output_ref("TableName")]
     properties = table["Properties"]
-    assert properties["TableName"] == stage.stack.stack_name
+    assert properties["TableName"] == stage.stack.config.name
     assert properties["BillingMode"] == "PAY_PER_REQUEST"
     assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     assert properties["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
@@ -282,22 +324,22 @@ def test_public_key_file_is_registered_as_given(synth, tmp_path):
 def test_secret_key_is_generated_by_cloudformation(stage):
     _, secret = stage.one("AWS::SecretsManager::Secret")
     properties = secret["Properties"]
-    assert properties["Name"] == f"mediahub/{stage.stack.stack_name.removeprefix('mediahub-')}/secret-key"
+    assert properties["Name"] == f"mediahub/{stage.stack.config.stage}/secret-key"
     generated = properties["GenerateSecretString"]
     assert generated["PasswordLength"] >= 32
     assert generated["ExcludePunctuation"] is True
     assert "SecretString" not in properties
 
 
-def test_role_is_trusted_by_lambda_api_gateway_and_eventbridge_exactly(stage):
+def test_role_is_trusted_by_lambda_and_api_gateway_exactly(stage):
     _, role = stage.one("AWS::IAM::Role")
     properties = role["Properties"]
-    assert properties["RoleName"] == f"{stage.stack.stack_name}-lambda"
+    assert properties["RoleName"] == f"{stage.stack.config.name}-lambda"
     statements = properties["AssumeRolePolicyDocument"]["Statement"]
     assert all(s["Effect"] == "Allow" and s["Action"] == "sts:AssumeRole" and "Condition" not in s
                for s in statements)
     principals = sorted(service for s in statements for service in as_list(s["Principal"]["Service"]))
-    assert principals == ["apigateway.amazonaws.com", "events.amazonaws.com", "lambda.amazonaws.com"]
+    assert principals == ["apigateway.amazonaws.com", "lambda.amazonaws.com"]
     assert all(set(s["Principal"]) == {"Service"} for s in statements)
     assert "ManagedPolicyArns" not in properties
     assert len(properties["Policies"]) == 1
@@ -312,21 +354,27 @@ def test_deployment_bucket(stage):
         {"Id": "expire-packages", "ExpirationInDays": 30, "Status": "Enabled"}]
 
 
-def test_function_log_group_has_a_retention(dev, production):
+def test_each_functions_log_group_has_a_retention(dev, production):
+    """The web function's and the processing stage's, which share the role."""
     for synth, days in ((dev, 90), (production, 365)):
-        _, group = synth.one("AWS::Logs::LogGroup")
-        assert group["Properties"]["LogGroupName"] == f"/aws/lambda/{synth.stack.stack_name}"
-        assert group["Properties"]["RetentionInDays"] == days
+        groups = synth.resources("AWS::Logs::LogGroup").values()
+        name = synth.stack.config.name
+        assert sorted(g["Properties"]["LogGroupName"] for g in groups) == [
+            f"/aws/lambda/{name}", f"/aws/lambda/{name}-processing"]
+        assert all(g["Properties"]["RetentionInDays"] == days for g in groups)
 
 
 # Alarms ------------------------------------------------------------------------------------
 
 
-def alarms(synth) -> dict[str, dict]:
-    """Alarms by their single metric's name (the table's math expression as ThrottledRequests)."""
+def alarms(synth, processing: bool = False) -> dict[str, dict]:
+    """Alarms by their single metric's name (the table's math expression as ThrottledRequests);
+    the web function's, or with ``processing`` the processing function's."""
     found = {}
     for alarm in synth.resources("AWS::CloudWatch::Alarm").values():
         properties = alarm["Properties"]
+        if ("-processing" in str(properties.get("Dimensions", ""))) != processing:
+            continue
         if "MetricName" in properties:
             found[properties["MetricName"]] = properties
         else:
@@ -340,9 +388,10 @@ def dimensions(properties: dict) -> dict:
 
 
 def test_alarms_watch_the_api_the_function_and_the_table(stage):
-    name = stage.stack.stack_name
+    name = stage.stack.config.name
     found = alarms(stage)
-    assert set(found) == {"5XXError", "Errors", "Throttles", "Duration", "ThrottledRequests"}
+    assert set(found) == {"5XXError", "Errors", "Throttles", "Duration", "ThrottledRequests",
+                          "ApproximateNumberOfMessagesVisible"}
     topic_id, topic = stage.one("AWS::SNS::Topic")
     assert topic["Properties"]["TopicName"] == f"{name}-alarms"
     for metric, properties in found.items():
@@ -368,6 +417,43 @@ def test_alarms_watch_the_api_the_function_and_the_table(stage):
     assert {"GetItem", "PutItem", "UpdateItem", "Query", "TransactWriteItems"} <= operations
     (expression,) = [m for m in table["Metrics"] if "Expression" in m]
     assert expression["ReturnData"] is True
+    queue_id, queue = stage.one("AWS::SQS::Queue")
+    dead_letters = found["ApproximateNumberOfMessagesVisible"]
+    assert (dead_letters["Namespace"], dead_letters["Threshold"]) == ("AWS/SQS", 1)
+    assert dimensions(dead_letters) == {"QueueName": {"Fn::GetAtt": [queue_id, "QueueName"]}}
+    assert queue["Properties"]["QueueName"] == f"{name}-dead-letters"
+    assert queue["Properties"]["MessageRetentionPeriod"] == 14 * 86400
+
+
+def test_the_processing_function_has_its_own_alarms(stage):
+    found = alarms(stage, processing=True)
+    assert set(found) == {"Errors", "Duration"}
+    assert all(dimensions(a) == {"FunctionName": f"{stage.stack.config.name}-processing"} for a in found.values())
+    assert 200_000 <= found["Duration"]["Threshold"] < 300_000  # near its 300 s timeout, before it
+
+
+def test_cloudwatch_and_budgets_may_publish_to_the_alarm_topic_over_tls_only(stage):
+    topic_id, _ = stage.one("AWS::SNS::Topic")
+    [policy] = [p for p in stage.resources("AWS::SNS::TopicPolicy").values() if p["Properties"]["Topics"] == [{"Ref": topic_id}]]
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    [deny] = [s for s in statements if s["Effect"] == "Deny"]
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    allowed = {s["Principal"]["Service"]: s for s in statements if s["Effect"] == "Allow"}
+    assert set(allowed) == {"cloudwatch.amazonaws.com", "budgets.amazonaws.com"}
+    for statement in allowed.values():
+        assert statement["Action"] == "sns:Publish" and statement["Resource"] == {"Ref": topic_id}
+        assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+
+
+def test_a_monthly_budget_tells_the_alarm_topic(stage):
+    topic_id, _ = stage.one("AWS::SNS::Topic")
+    _, budget = stage.one("AWS::Budgets::Budget")
+    data = budget["Properties"]["Budget"]
+    assert (data["BudgetType"], data["TimeUnit"], data["BudgetLimit"]["Unit"]) == ("COST", "MONTHLY", "USD")
+    notifications = budget["Properties"]["NotificationsWithSubscribers"]
+    assert {(n["Notification"]["NotificationType"], n["Notification"]["Threshold"]) for n in notifications} == {
+        ("ACTUAL", 80), ("FORECASTED", 100)}
+    assert all(n["Subscribers"] == [{"SubscriptionType": "SNS", "Address": {"Ref": topic_id}}] for n in notifications)
 
 
 def test_alarm_mail_only_with_alarm_email(dev, production):
@@ -403,7 +489,7 @@ def test_certificate_region_unknown_until_deploy_is_a_warning(synth, monkeypatch
     monkeypatch.delenv("CDK_DEFAULT_REGION", raising=False)
     # A stage zappa_settings.json does not have, so no aws_region from there either.
     result = synth({"stage": "qa", "placeholderKey": "true", "domain": "qa.media.example.com"})
-    assert result.stack.stack_name == "mediahub-qa"
+    assert result.stack.stack_name == "MediahubInfra-qa"
     assert result.one("AWS::CertificateManager::Certificate")
     assert any("only known at deploy time" in w for w in result.warnings()), result.warnings()
 

@@ -18,9 +18,9 @@ def test_every_stage_is_synthesised(synthesised):
     assert [s.stage for s in synthesised] == zappa_stages()
     assert {"dev", "production"} <= {s.stage for s in synthesised}
     for result in synthesised:
-        assert result.stack_name == f"mediahub-{result.stage}"
+        assert result.stack_name == f"MediahubInfra-{result.stage}"
         assert result.template.parent.name == result.stage
-        assert result.template.name == f"mediahub-{result.stage}.template.json"
+        assert result.template.name == f"MediahubInfra-{result.stage}.template.json"
         template = json.loads(result.template.read_text())
         assert "AWS::CloudFront::Distribution" in {r["Type"] for r in template["Resources"].values()}
         assert any("placeholder" in w for w in result.warnings), result.warnings

@@ -31,7 +31,7 @@ WITH_DOMAIN = {**OUTPUTS, "SiteUrl": "https://media.example.com",
 
 
 def document(outputs: dict, stage: str = "production") -> dict:
-    return {f"mediahub-{stage}": outputs}
+    return {f"MediahubInfra-{stage}": outputs}
 
 
 def committed() -> dict:
@@ -59,7 +59,12 @@ def test_outputs_become_the_stage_settings():
         "MEDIAHUB_SECRET_KEY_SECRET": OUTPUTS["SecretKeySecret"],
     }
     assert env["MEDIAHUB_SITE_URL"] == "https://media.example.com"
-    created, cleanup = entry["events"]
+    # The web stage takes no events: they run in the processing stage, which extends it.
+    assert "events" not in entry
+    processing = merged["production-processing"]
+    assert processing["extends"] == "production" and "environment_variables" not in processing
+    assert processing["memory_size"] > entry["memory_size"] and processing["apigateway_enabled"] is False
+    created, cleanup = processing["events"]
     assert created == {"function": "webapp.events.object_created", "event_source": {
         "arn": f"arn:aws:s3:::{OUTPUTS['BucketName']}", "events": ["s3:ObjectCreated:*"], "prefix": "uploads/"}}
     assert cleanup == {"function": "webapp.events.cleanup", "expression": "rate(1 hour)"}
@@ -103,7 +108,7 @@ def test_a_new_stage_gets_an_entry_with_both_events():
 
 
 def test_outputs_that_are_not_the_stacks_are_refused():
-    with pytest.raises(zappa_stage.OutputsError, match="no stack mediahub-dev"):
+    with pytest.raises(zappa_stage.OutputsError, match="no stack MediahubInfra-dev"):
         zappa_stage.merge(committed(), "dev", document(OUTPUTS))
     with pytest.raises(zappa_stage.OutputsError, match="RoleArn"):
         zappa_stage.merge(committed(), "production", document({k: v for k, v in OUTPUTS.items() if k != "RoleArn"}))
@@ -141,7 +146,7 @@ def test_the_command_says_what_is_wrong(tmp_path):
     done = subprocess.run([sys.executable, "-m", "infra.zappa_stage", "--stage", "production", "--outputs",
                            str(outputs), "--settings", str(settings)], cwd=ROOT, capture_output=True, text=True,
                           timeout=60)
-    assert done.returncode == 2 and "mediahub-production" in done.stderr
+    assert done.returncode == 2 and "MediahubInfra-production" in done.stderr
     assert settings.read_bytes() == (ROOT / "zappa_settings.json").read_bytes()
 
 
@@ -150,10 +155,11 @@ def test_malware_scanning_wires_the_verdicts_topic_and_turns_the_gate_on():
     scanned = zappa_stage.merge(committed(), "production", document({**OUTPUTS, "ScanResultsTopicArn": topic}))
     entry = scanned["production"]
     assert {"function": "webapp.events.scan_result",
-            "event_source": {"arn": topic, "events": ["sns:Publish"]}} in entry["events"]
+            "event_source": {"arn": topic, "events": ["sns:Publish"]}} in scanned["production-processing"]["events"]
     assert entry["environment_variables"]["MEDIAHUB_MALWARE_SCAN"] == "guardduty"
     assert zappa_stage.merge(scanned, "production", document({**OUTPUTS, "ScanResultsTopicArn": topic})) == scanned
     # Deployed again without scanning: the event goes and the gate is off.
-    plain = zappa_stage.merge(scanned, "production", document(OUTPUTS))["production"]
-    assert not [e for e in plain["events"] if e["function"] == "webapp.events.scan_result"]
+    again = zappa_stage.merge(scanned, "production", document(OUTPUTS))
+    plain = again["production"]
+    assert not [e for e in again["production-processing"]["events"] if e["function"] == "webapp.events.scan_result"]
     assert plain["environment_variables"]["MEDIAHUB_MALWARE_SCAN"] == "off"

@@ -1,4 +1,4 @@
-"""How the app's AWS calls travel: through an HTTP proxy, past a 403 for a missing object,
+"""How the app's AWS calls travel: through an HTTP proxy, into a 503 for S3's 403,
 and into a clear 503 within seconds when a dependency is down or hangs.
 
 All through boto3 against moto's server; the relay in front of it plays the proxy, S3's
@@ -52,7 +52,9 @@ def s3_without_list_permission(method, url, status, headers, body):
     return status, headers, body
 
 
-def test_completing_before_the_file_arrives_is_409_when_s3_answers_403(make_app, settings, no_proxy_settings):
+def test_a_403_from_s3_is_a_permission_mistake_never_a_missing_upload(make_app, settings, no_proxy_settings):
+    """The role may list the bucket, so S3 answers a key not there yet with 404 (409
+    upload_missing); a 403 means the role lacks a permission: 503, logged, never "not there"."""
     app = make_app()
     with Relay(upstream=settings.aws_endpoint_url, rewrite=s3_without_list_permission) as s3:
         svc = app.extensions["mediahub"]
@@ -60,8 +62,8 @@ def test_completing_before_the_file_arrives_is_409_when_s3_answers_403(make_app,
         api = Api(app.test_client())
         policy = api.start(png_bytes()).get_json()
         answer = api.complete(policy["upload_id"])
-    assert answer.status_code == 409
-    assert answer.get_json()["error"]["code"] == "upload_missing"
+    assert answer.status_code == 503
+    assert answer.get_json()["error"]["code"] == "storage_unavailable"
 
 
 @pytest.mark.parametrize("failure", ["refused", "hangs"])

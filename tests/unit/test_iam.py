@@ -19,10 +19,11 @@ STAGE_ENV = {
 }
 
 
-def printed_policy(monkeypatch) -> dict:
+def printed_policy(monkeypatch, *options: str) -> dict:
     for name, value in STAGE_ENV.items():
         monkeypatch.setenv(name, value)
-    result = CliRunner().invoke(main, ["iam-policy", "--stage", "production", "--account-id", "123456789012"])
+    result = CliRunner().invoke(main, ["iam-policy", "--stage", "production", "--account-id", "123456789012",
+                                       *options])
     assert result.exit_code == 0, result.output
     return json.loads(result.output)
 
@@ -32,7 +33,7 @@ def as_list(value) -> list:
 
 
 def test_every_resource_is_exact(monkeypatch):
-    policy = printed_policy(monkeypatch)
+    policy = printed_policy(monkeypatch, "--malware-scan")
     for statement in policy["Statement"]:
         assert "*" not in as_list(statement["Resource"])
         assert not any(action.endswith(":*") for action in as_list(statement["Action"]))
@@ -48,7 +49,9 @@ def test_every_resource_is_exact(monkeypatch):
         "s3:GetObjectTagging", "arn:aws:s3:::mediahub-prod-uploads/uploads/*")
     assert (by_sid["QuarantineObjects"]["Action"], by_sid["QuarantineObjects"]["Resource"]) == (
         "s3:PutObject", "arn:aws:s3:::mediahub-prod-uploads/quarantine/*")
-    assert by_sid["UploadsListing"]["Condition"] == {"StringLike": {"s3:prefix": "uploads/*"}}
+    # Listing is what makes S3 answer 404 (not 403) for a key not there yet (storage._is_missing).
+    assert (by_sid["BucketListing"]["Action"], by_sid["BucketListing"]["Resource"]) == (
+        "s3:ListBucket", "arn:aws:s3:::mediahub-prod-uploads")
     assert set(by_sid["CatalogItems"]["Action"]) == {  # every DynamoDB call the app makes, and no more
         "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
         "dynamodb:DeleteItem", "dynamodb:Query"}
@@ -69,8 +72,8 @@ def test_logs_and_invocation_name_this_stage_only(monkeypatch):
     """A wildcard such as mediahub-* would let one stage's role write another stage's logs."""
     by_sid = {s["Sid"]: s for s in printed_policy(monkeypatch)["Statement"]}
     assert by_sid["Logs"]["Resource"] == \
-        "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/mediahub-production:*"
-    # Zappa hands this role to API Gateway and EventBridge, which must be allowed to invoke it.
+        ["arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/mediahub-production:*"]
+    # Zappa hands this role to API Gateway, which must be allowed to invoke the function.
     assert by_sid["InvokeItself"]["Action"] == "lambda:InvokeFunction"
     assert by_sid["InvokeItself"]["Resource"] == [
         "arn:aws:lambda:eu-west-1:123456789012:function:mediahub-production",
@@ -84,3 +87,16 @@ def test_ssm_secrets_are_read_as_parameters(monkeypatch):
     policy = printed_policy(monkeypatch)
     [ssm] = [s for s in policy["Statement"] if s["Action"] == "ssm:GetParameter"]
     assert ssm["Resource"] == "arn:aws:ssm:eu-west-1:123456789012:parameter/mediahub/prod/secret-key"
+
+
+def test_scanning_permissions_only_when_the_stage_scans(monkeypatch):
+    sids = {s["Sid"] for s in printed_policy(monkeypatch, "--no-malware-scan")["Statement"]}
+    assert not sids & {"ScanVerdicts", "QuarantineObjects"}
+    sids = {s["Sid"] for s in printed_policy(monkeypatch, "--malware-scan")["Statement"]}
+    assert {"ScanVerdicts", "QuarantineObjects"} <= sids
+
+
+def test_every_arn_is_in_the_partition_it_runs_in(monkeypatch):
+    policy = printed_policy(monkeypatch, "--partition", "aws-cn", "--malware-scan")
+    resources = [r for s in policy["Statement"] for r in as_list(s["Resource"])]
+    assert resources and all(r.startswith("arn:aws-cn:") for r in resources), resources

@@ -89,11 +89,13 @@ class AwsClients:
                 # Local; AWS validates again. Walking each request client-side cost ~1 ms a call.
                 parameter_validation=False,
                 # An unreachable or hung dependency must answer 503 well inside API Gateway's
-                # 29 s. On AWS (Settings' defaults): two attempts, each given 2 s to connect and
-                # 3 s to answer, with botocore's standard backoff (at most 2 s) between them:
-                # about 6 s when nothing takes the connection, 8 s when it hangs after. Every
-                # call the app makes takes milliseconds when AWS is well.
-                retries={"mode": "standard", "max_attempts": settings.aws_max_attempts},
+                # 29 s. On AWS (Settings' defaults): two attempts in all (botocore's
+                # ``total_max_attempts``; its ``max_attempts`` would count retries only, one
+                # more attempt), each given 2 s to connect and 3 s to answer, with botocore's
+                # standard backoff (at most 1 s before the second): at most 5 s when nothing
+                # takes the connection, 7 s when it is taken and never answered. Every call the
+                # app makes takes milliseconds when AWS is well.
+                retries={"mode": "standard", "total_max_attempts": settings.aws_max_attempts},
                 connect_timeout=settings.aws_connect_timeout,
                 read_timeout=settings.aws_read_timeout,
                 max_pool_connections=MAX_CONNECTIONS,
@@ -133,9 +135,21 @@ class AwsClients:
     def ssm(self):
         return self._client("ssm")
 
-    @functools.cached_property
-    def cloudfront(self):
-        return self._client("cloudfront")
+
+
+class OperatorClients:
+    """Clients for the operator's commands (``python -m webapp.cli``), run from a checkout with
+    the operator's credentials, never in the function: the package leaves these services'
+    botocore models out (``exclude_glob`` in zappa_settings.json), so ``AwsClients`` has none."""
+
+    def __init__(self, region: str | None = None, endpoint_url: str | None = None):
+        self._region = region
+        self._endpoint_url = endpoint_url
+
+    def _client(self, service: str):
+        import boto3
+
+        return boto3.session.Session().client(service, region_name=self._region, endpoint_url=self._endpoint_url)
 
     @functools.cached_property
     def sts(self):
@@ -144,3 +158,11 @@ class AwsClients:
     @functools.cached_property
     def mediaconvert(self):
         return self._client("mediaconvert")
+
+    @functools.cached_property
+    def sqs(self):
+        return self._client("sqs")
+
+    @functools.cached_property
+    def lambda_(self):
+        return self._client("lambda")

@@ -9,12 +9,9 @@ is re-checked on completion with one ranged GET (``peek``).
 from __future__ import annotations
 
 import dataclasses
-import logging
 from urllib.parse import urlsplit
 
 from botocore.exceptions import ClientError
-
-log = logging.getLogger(__name__)
 
 METADATA_PREFIX = "x-amz-meta-"
 
@@ -39,19 +36,14 @@ _code = error_code
 
 
 def _is_missing(error: ClientError) -> bool:
-    """Whether a read failed because the object is not there.
+    """Whether a read failed because the object is not there: S3's 404 only.
 
-    S3 answers a GET of a missing key with 403 AccessDenied, not 404, unless the caller
-    may list the bucket (and the role's ListBucket is limited to the ``uploads/`` prefix,
-    which does not extend to GetObject). Our keys are random and only ever read by the
-    role that signed their upload, so a 403 here means "nothing has arrived".
+    S3 answers a GET of a missing key with 404 to a caller that may list the bucket, which the
+    function's role may (``webapp.iam``: ``s3:ListBucket`` on the bucket), and with 403 to one
+    that may not. So a 403 is a permission mistake, never "nothing has arrived": it propagates
+    (a 503, logged with its code) instead of hiding the mistake as a missing upload.
     """
-    if _code(error) in ("404", "NoSuchKey", "NotFound"):
-        return True
-    if _code(error) in ("403", "AccessDenied"):
-        log.info("object read answered 403: treated as missing")
-        return True
-    return False
+    return _code(error) in ("404", "NoSuchKey", "NotFound")
 
 
 def origin_of(url: str) -> str:
