@@ -331,7 +331,7 @@ class MediahubStack(Stack):
                 allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD,
                 cached_methods=cloudfront.CachedMethods.CACHE_GET_HEAD,
                 cache_policy=cloudfront.CachePolicy.CACHING_OPTIMIZED,
-                response_headers_policy=cloudfront.ResponseHeadersPolicy.SECURITY_HEADERS,
+                response_headers_policy=self._response_headers(),
                 compress=True,
             ),
             enable_logging=True,
@@ -339,6 +339,43 @@ class MediahubStack(Stack):
             log_file_prefix="cloudfront/",
         )
         return distribution, public_key
+
+    def _response_headers(self) -> cloudfront.IResponseHeadersPolicy:
+        """The managed security headers, plus CORS for the site's own origin once it is known.
+
+        A transfer's Download all fetches each file from its signed URL and zips it in the
+        browser, so the files need ``Access-Control-Allow-Origin`` for the site (GET and HEAD,
+        no credentials: the signature is in the URL). The headers are the managed
+        SecurityHeadersPolicy's, written out because a policy with CORS cannot extend a managed one.
+        Without a known origin the managed policy stays and Download all cannot read the files
+        (the bucket's CORS warning says the same).
+        """
+        if not self.config.site_origin:
+            return cloudfront.ResponseHeadersPolicy.SECURITY_HEADERS
+        return cloudfront.ResponseHeadersPolicy(
+            self, "ResponseHeaders",
+            comment=f"Mediahub {self.config.stage}: security headers, and CORS for the site",
+            cors_behavior=cloudfront.ResponseHeadersCorsBehavior(
+                access_control_allow_origins=[self.config.site_origin],
+                access_control_allow_methods=["GET", "HEAD"],
+                access_control_allow_headers=["*"],
+                access_control_expose_headers=["Content-Length", "ETag"],
+                access_control_allow_credentials=False,
+                access_control_max_age=Duration.hours(1),
+                origin_override=True,
+            ),
+            security_headers_behavior=cloudfront.ResponseSecurityHeadersBehavior(
+                content_type_options=cloudfront.ResponseHeadersContentTypeOptions(override=False),
+                frame_options=cloudfront.ResponseHeadersFrameOptions(
+                    frame_option=cloudfront.HeadersFrameOption.SAMEORIGIN, override=False),
+                referrer_policy=cloudfront.ResponseHeadersReferrerPolicy(
+                    referrer_policy=cloudfront.HeadersReferrerPolicy.STRICT_ORIGIN_WHEN_CROSS_ORIGIN, override=False),
+                strict_transport_security=cloudfront.ResponseHeadersStrictTransportSecurity(
+                    access_control_max_age=Duration.days(365), override=False),
+                xss_protection=cloudfront.ResponseHeadersXSSProtection(protection=True, mode_block=True,
+                                                                       override=False),
+            ),
+        )
 
     # Secrets and permissions ---------------------------------------------------------------
 

@@ -116,6 +116,23 @@ def test_cors_allows_the_site_origin_only(production):
     }]}
 
 
+def test_files_allow_the_site_origin_for_download_all_with_the_security_headers(production, dev):
+    """Download all reads each file with fetch(): CloudFront answers the site's origin with CORS."""
+    assert distribution_config(dev)["DefaultCacheBehavior"]["ResponseHeadersPolicyId"] == SECURITY_HEADERS
+    policy_id, policy = production.one("AWS::CloudFront::ResponseHeadersPolicy")
+    assert distribution_config(production)["DefaultCacheBehavior"]["ResponseHeadersPolicyId"] == {"Ref": policy_id}
+    config = policy["Properties"]["ResponseHeadersPolicyConfig"]
+    cors = config["CorsConfig"]
+    assert cors["AccessControlAllowOrigins"] == {"Items": ["https://media.example.com"]}
+    assert cors["AccessControlAllowMethods"] == {"Items": ["GET", "HEAD"]}
+    assert cors["AccessControlAllowCredentials"] is False and cors["OriginOverride"] is True
+    headers = config["SecurityHeadersConfig"]
+    assert headers["ContentTypeOptions"] == {"Override": False}
+    assert headers["FrameOptions"]["FrameOption"] == "SAMEORIGIN"
+    assert headers["StrictTransportSecurity"]["AccessControlMaxAgeSec"] == 31536000
+    assert headers["ReferrerPolicy"]["ReferrerPolicy"] == "strict-origin-when-cross-origin"
+
+
 def test_without_a_domain_cors_allows_nothing_and_says_so(dev):
     assert "CorsConfiguration" not in uploads_bucket(dev)["Properties"]
     assert any("CORS allows no origin" in w for w in dev.warnings()), dev.warnings()
@@ -253,7 +270,6 @@ def test_distribution_answers_signed_https_get_and_head_only(stage):
     assert behaviour["TrustedKeyGroups"] == [{"Ref": key_group_id}]
     assert key_group["Properties"]["KeyGroupConfig"]["Items"] == [{"Ref": public_key_id}]
     assert behaviour["CachePolicyId"] == CACHING_OPTIMIZED
-    assert behaviour["ResponseHeadersPolicyId"] == SECURITY_HEADERS
     assert behaviour["ViewerProtocolPolicy"] == "https-only"
     assert behaviour["AllowedMethods"] == ["GET", "HEAD"]
     assert behaviour["CachedMethods"] == ["GET", "HEAD"]
