@@ -9,6 +9,7 @@ it, and no request path (with its token) reaches its output.
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import pathlib
@@ -29,6 +30,7 @@ from tests.conftest import missing_tool
 from tests.support import Relay, png_bytes, post_to_storage, s3_event
 from webapp.local import gate as storage_gate
 from webapp.aws.catalog import Catalog
+from webapp.aws.clients import AwsClients
 from webapp.local.resources import ensure_bucket, ensure_table
 from webapp.aws.signing import verify_cloudfront_url
 
@@ -170,6 +172,10 @@ def test_package_is_lean(package, unzipped):
     assert manifest and all((unzipped / "static" / "dist" / name).is_file() for name in manifest.values())
     models = {p.name for p in (unzipped / "botocore" / "data").iterdir()}
     assert {"s3", "dynamodb", "ses", "secretsmanager", "ssm"} <= models
+    # Every client the function builds has its model in the package (exclude_glob keeps only these).
+    built = set(re.findall(r'_client\("([a-z0-9-]+)"', inspect.getsource(AwsClients)))
+    assert "mediaconvert" in built and built <= models, sorted(built - models)
+    assert len(models) < 12, sorted(models)
 
 
 def test_every_module_has_unchecked_hash_bytecode_for_the_runtime(unzipped, settings_file):

@@ -135,6 +135,9 @@ class AwsClients:
     def ssm(self):
         return self._client("ssm")
 
+    @functools.cached_property
+    def mediaconvert(self):
+        return self._client("mediaconvert")
 
 
 class OperatorClients:
@@ -154,10 +157,6 @@ class OperatorClients:
     @functools.cached_property
     def sts(self):
         return self._client("sts")
-
-    @functools.cached_property
-    def mediaconvert(self):
-        return self._client("mediaconvert")
 
     @functools.cached_property
     def sqs(self):
