@@ -20,14 +20,14 @@ import time
 from pathlib import Path
 
 from bench.common import ROOT, machine, table
-from webapp.processing import PROCESSING_MEMORY_MB, PROCESSING_TIMEOUT_SECONDS
+from webapp.flows.processing import PROCESSING_MEMORY_MB, PROCESSING_TIMEOUT_SECONDS
 
 # Memory over the idle process a format may take: the web stage's 512 MB less the app's ~70 MB
 # and headroom (the design figure).
 BUDGET_MB = 400
 LAMBDA_MB_PER_VCPU = 1769
 # (name, memory MB, timeout s) of the functions that could process a file: the web stage, and the
-# processing stage (infra/ builds it with webapp/processing.py's figures).
+# processing stage (infra/ builds it with webapp/flows/processing.py's figures).
 FUNCTIONS = (("web 512 MB, 30 s", 512, 30),
              (f"processing {PROCESSING_MEMORY_MB} MB, {PROCESSING_TIMEOUT_SECONDS} s", PROCESSING_MEMORY_MB,
               PROCESSING_TIMEOUT_SECONDS))
@@ -58,7 +58,7 @@ except OSError:
     pass
 cpu = time.process_time()
 made = []
-# As webapp.processing.derive does: the object's bytes are handed over, not kept.
+# As webapp.flows.processing.derive does: the object's bytes are handed over, not kept.
 if sys.argv[2] == "application/pdf":
     result = media_info.pdf_first_page(open(sys.argv[1], "rb").read())
     state = "ready" if result else "none"

@@ -1,4 +1,4 @@
-"""What video renditions need on AWS (``webapp.renditions``), with context ``videoRenditions=mediaconvert``.
+"""What video renditions need on AWS (``webapp.flows.renditions``), with context ``videoRenditions=mediaconvert``.
 
 - A role MediaConvert assumes for the stage's jobs: it reads ``uploads/*`` and writes
   ``renditions/*`` of the uploads bucket, nothing else.
@@ -26,7 +26,7 @@ from aws_cdk import aws_mediaconvert as mediaconvert
 from aws_cdk import aws_sns as sns
 
 from webapp.iam import RENDITIONS_PREFIX, UPLOAD_PREFIX
-from webapp.renditions import JOB_STATE_DETAIL_TYPE
+from webapp.flows.renditions import JOB_STATE_DETAIL_TYPE
 
 CONTEXT = "videoRenditions"
 

@@ -50,7 +50,7 @@ from infra import mediaconvert
 from infra.zappa_stage import stack_name
 from webapp.aws.catalog import TABLE_DEFINITION
 from webapp.iam import QUARANTINE_PREFIX, UPLOAD_PREFIX, role_statements
-from webapp.scanning import SCAN_RESULT_DETAIL_TYPE, SCAN_TAG
+from webapp.flows.scanning import SCAN_RESULT_DETAIL_TYPE, SCAN_TAG
 
 PROJECT = "mediahub"
 PRODUCTION_STAGE = "production"

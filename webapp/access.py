@@ -25,7 +25,7 @@ GALLERY = "gallery"    # listed in the public gallery, and the gallery's item pa
 MANAGE = "manage"      # the owner's or an admin's view: manage page, "My uploads", admin list
 ACTIONS = (VIEW, EMBED, LINK, GALLERY, MANAGE)
 
-# The scan states (webapp.scanning writes them).
+# The scan states (webapp.flows.scanning writes them).
 SCAN_PENDING, SCAN_CLEAN, SCAN_INFECTED, SCAN_OFF = "pending", "clean", "infected", "off"
 
 # Who withdrew a link or a file.

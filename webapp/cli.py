@@ -4,7 +4,7 @@ credentials, without starting the app (so no secret that does not exist yet is n
 ``iam-policy``           the function role's policy for the settings in the environment.
 ``deployer-policy``      the least policy the operator's own credentials need for ``make deploy``.
 ``replay-dead-letters``  send the events in a stage's dead-letter queue back to its function.
-``reprocess <id>|--failed``  processing run again (``webapp.processing.reprocess``), with the
+``reprocess <id>|--failed``  processing run again (``webapp.flows.processing.reprocess``), with the
                          settings in the environment.
 
 Each command is a click command added to ``main`` at the bottom: a new one is a function here
@@ -53,7 +53,8 @@ def iam_policy_command(stage: str, account_id: str | None, partition: str, malwa
 def reprocess_command(media_id: str | None, failed: bool) -> None:
     """Run processing again for one item, or for every failed one (after a fix, or for what the
     dead-letter queue holds), with the settings in the environment."""
-    from webapp import create_app, processing
+    from webapp import create_app
+    from webapp.flows import processing
     from webapp.dates import recent_months
 
     if bool(media_id) == failed:

@@ -102,9 +102,9 @@ class Settings:
     aws_connect_timeout: int = 2
     aws_read_timeout: int = 3
     aws_max_attempts: int = 2
-    malware_scan: str = "off"  # "guardduty": nothing is shared before its scan says clean (webapp/scanning.py)
-    strip_metadata: bool = True  # viewers get the clean copy processing made, never the original (webapp/delivery.py)
-    # Video renditions every browser plays (webapp/renditions.py): "mediaconvert" (AWS Elemental
+    malware_scan: str = "off"  # "guardduty": nothing is shared before its scan says clean (webapp/flows/scanning.py)
+    strip_metadata: bool = True  # viewers get the clean copy processing made, never the original (webapp/flows/delivery.py)
+    # Video renditions every browser plays (webapp/flows/renditions.py): "mediaconvert" (AWS Elemental
     # MediaConvert, with its role and queue from the stack), "ffmpeg" (local mode's stand-in, the
     # default there when ffmpeg is installed) or "off".
     video_renditions: str = "off"

@@ -3,10 +3,10 @@
 ``object_created``: the S3 safety net. Every upload is recorded by the same
 idempotent step as the browser's completion callback, so an upload whose
 callback never came is still recorded, and one recorded twice stays one record.
-Then it is processed (``webapp.processing``: sizes, thumbnails, a clean copy), once, and
-its scan state is set (``webapp.scanning``).
+Then it is processed (``webapp.flows.processing``: sizes, thumbnails, a clean copy), once, and
+its scan state is set (``webapp.flows.scanning``).
 Local mode has no S3 events: its completion callback runs the same steps in-process
-(``webapp.arrivals``, the flow both share), and the scan stand-in when scanning is on.
+(``webapp.flows.arrivals``, the flow both share), and the scan stand-in when scanning is on.
 ``scan_result``: the malware scanner's verdict on an object (GuardDuty's EventBridge event,
 delivered through SNS on AWS; directly from the stand-in in local mode).
 ``rendition_finished``: a video rendition job ended (MediaConvert's EventBridge event, delivered
@@ -20,7 +20,8 @@ from __future__ import annotations
 import logging
 from urllib.parse import unquote_plus
 
-from webapp import arrivals, processing, renditions, rules, scanning, uploading
+from webapp import rules
+from webapp.flows import arrivals, processing, renditions, scanning, uploading
 from webapp.dates import recent_months
 from webapp.logs import timed_event
 from webapp.rules import Refusal
@@ -75,7 +76,7 @@ def scan_result(event: dict, context=None, services: Services | None = None) -> 
 
 
 def rendition_finished(event: dict, context=None, services: Services | None = None) -> dict:
-    """MediaConvert's "Job State Change" for a rendition job (``webapp.renditions``): an
+    """MediaConvert's "Job State Change" for a rendition job (``webapp.flows.renditions``): an
     EventBridge rule (``infra/mediaconvert.py``) sends COMPLETE and ERROR to an SNS topic this
     function subscribes to. Both shapes are read."""
     svc = services or current_services()

@@ -9,7 +9,8 @@ from typing import Callable, TypeVar
 
 from flask import flash, redirect, render_template, request, session, url_for
 
-from webapp import access, config, delivery, identity, limits, ownership, presenters, scanning, tokens, upload_links
+from webapp import access, config, identity, limits, presenters, tokens
+from webapp.flows import delivery, ownership, scanning, upload_links
 from webapp.media.forms import EmbedOriginsForm, ExpiryForm, ItemPasswordForm, VisibilityForm
 from webapp.rules import Refusal
 from webapp.services import Services

@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import request, url_for
 from markupsafe import Markup, escape
 
-from webapp import delivery, media_info, rules, scanning, shares
+from webapp import media_info, rules
+from webapp.flows import delivery, scanning, shares
 from webapp.services import Services
 from webapp.dates import iso, utc_text
 
@@ -253,7 +254,7 @@ KIND_ICONS = {"image": "🖼", "video": "🎞", "audio": "🎵", None: "📄"}
 def transfer_json(svc: Services, transfer: dict, links: dict) -> dict:
     """The finished transfer for the upload page: its links (shown this once), when the share
     link stops, and a QR code of it."""
-    from webapp import transfers
+    from webapp.flows import transfers
 
     files = transfers.files_of(svc, transfer)
     share = svc.catalog.get_transfer_share(transfer["id"], transfer["share_id"])
@@ -296,7 +297,7 @@ def _file_row(svc: Services, media: dict, token: str, viewer, share: dict) -> di
 def transfer_view(svc: Services, opened, viewer, client_ip: str | None) -> dict:
     """A transfer's share page: every file with a picture, name, size and type, and when the
     link stops (the files' own expiry unless the uploader chose a shorter time)."""
-    from webapp import transfers
+    from webapp.flows import transfers
 
     now = svc.clock()
     share = transfers.transfer_view(opened)
@@ -337,7 +338,7 @@ def transfer_files_json(svc: Services, opened) -> dict:
 
 def transfer_manage_view(svc: Services, transfer: dict, token: str, client_ip: str | None, **forms) -> dict:
     """The transfer's manage page: a preview of its files and its share link first, sections below."""
-    from webapp import transfers
+    from webapp.flows import transfers
     from webapp.media.forms import ItemPasswordForm
     from webapp.sharing.forms import ShareForm, TransferExpiryForm
 

@@ -25,7 +25,7 @@ class Services:
     share_tokens: ShareTokens
     upload_tickets: UploadTickets
     mailer: Mailer | None = None
-    renditions: object | None = None  # webapp.renditions.Jobs: MediaConvert, ffmpeg, or None (off)
+    renditions: object | None = None  # webapp.flows.renditions.Jobs: MediaConvert, ffmpeg, or None (off)
     clock: Callable[[], float] = time.time
 
     def browser_origins(self, *, posts_to_storage: bool) -> set[str]:

@@ -86,7 +86,7 @@ def test_twenty_parallel_uploads_against_bytes_per_day(served, catalog):
 
 def test_twenty_parallel_wrong_passwords_check_five(served, monkeypatch):
     site, app = served(admin_user="root", admin_password_hash=generate_password_hash(PASSWORD))
-    from webapp import admin_area
+    from webapp.flows import admin_area
 
     checked = []
     real = admin_area.credentials_match

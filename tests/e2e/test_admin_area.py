@@ -9,7 +9,7 @@ from werkzeug.security import generate_password_hash
 from tests.e2e.conftest import wait_until
 from tests.e2e.test_upload_links import PASSWORD, admin_sign_in
 from tests.support import png_bytes, upload_over_http
-from webapp import admin_area
+from webapp.flows import admin_area
 
 # (name, padding bytes), in upload order: sizes differ, so "largest first" has one answer.
 FILES = [("Zebra crossing at dusk", 900), ("Alpine meadow", 5000), ("Extraordinarily photographed harbour", 2000)]

@@ -163,7 +163,7 @@ def test_one_client_guessing_many_accounts_is_locked_too(admin_app):
 
 
 def test_sorted_by_name_or_size_with_paging_and_an_order_of_its_own_per_cursor(admin_app, monkeypatch):
-    from webapp import admin_area
+    from webapp.flows import admin_area
 
     monkeypatch.setattr(admin_area, "PAGE_SIZE", 2)
     uploader = Api(admin_app.test_client())

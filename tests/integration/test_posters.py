@@ -14,7 +14,7 @@ from PIL import Image
 
 from tests.support import Api, png_bytes, post_to_storage, put_around_policy
 from tests.unit.test_media_info import webm
-from webapp import posters
+from webapp.flows import posters
 
 VIDEO = webm(width=640, height=360, seconds=3.0, cluster_bytes=20_000)
 

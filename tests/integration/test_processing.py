@@ -12,7 +12,8 @@ from PIL import ExifTags, Image
 
 from tests.support import Api, post_to_storage, s3_event
 from tests.unit.test_media_info import DEVICE_TAGS, mp4, photo, wav, webm
-from webapp import events, ownership, processing, rules
+from webapp import events, rules
+from webapp.flows import ownership, processing
 
 
 @pytest.fixture

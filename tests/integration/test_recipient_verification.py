@@ -245,7 +245,7 @@ def test_parallel_requests_send_one_code(owner, settings, ann):
 def test_a_share_has_a_bounded_number_of_codes(owner, settings, ann):
     """Each code brings five guesses; a share gets ten codes in all, so a forwarded link's holder
     has at most fifty guesses at a million codes, however long the link lasts."""
-    from webapp import verification
+    from webapp.flows import verification
 
     app, _, _, now = owner
     viewer = Api(app.test_client())

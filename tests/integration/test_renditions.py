@@ -13,7 +13,8 @@ import pytest
 
 from tests.conftest import missing_tool
 from tests.support import Api
-from webapp import events, processing
+from webapp import events
+from webapp.flows import processing
 
 WIDTH, HEIGHT = 640, 360
 

@@ -10,7 +10,8 @@ import pytest
 from PIL import Image
 
 from tests.support import Api, post_to_storage, s3_event
-from webapp import events, rules, scanning
+from webapp import events, rules
+from webapp.flows import scanning
 from webapp.config import DEFAULT_ALLOWED_TYPES
 from webapp.local import scanner
 from webapp.local.outbox import sent_messages

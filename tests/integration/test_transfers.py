@@ -187,7 +187,7 @@ def test_a_transfer_kept_longer_than_the_site_allows_says_it_was_capped(api, cli
 
 
 def test_through_an_upload_link_the_maker_gets_one_mail_per_batch_and_the_sender_no_link(make_app, settings):
-    from webapp import upload_links
+    from webapp.flows import upload_links
 
     app = make_app(uploaders="invited", mail_from="Mediahub <noreply@mediahub.test>")
     svc = app.extensions["mediahub"]

@@ -13,7 +13,7 @@ from tests.integration.test_admin import PASSWORD, signed_in
 from tests.integration.test_sign_in import make_link, use_link
 from tests.page_parts import parse
 from tests.support import Api, png_bytes, post_to_storage
-from webapp import upload_links
+from webapp.flows import upload_links
 
 
 @pytest.fixture

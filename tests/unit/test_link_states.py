@@ -2,7 +2,7 @@
 
 import pytest
 
-from webapp import shares
+from webapp.flows import shares
 
 NOW = 1_800_000_000
 DAY = 86400

@@ -9,7 +9,7 @@ import json
 import pytest
 from botocore.stub import Stubber
 
-from webapp import renditions
+from webapp.flows import renditions
 from webapp.aws.clients import AwsClients
 from webapp.aws.mediaconvert import MediaConvertJobs
 from webapp.config import Settings

@@ -5,7 +5,7 @@ import pytest
 from webapp import access, tokens
 from webapp.config import Settings
 from webapp.rules import Refusal, human_duration
-from webapp.transfers import check_start, looks_like_short_id
+from webapp.flows.transfers import check_start, looks_like_short_id
 
 NOW = 1_800_000_000
 LIVE = {"status": "ready", "expires_at": NOW + 100}

@@ -5,7 +5,7 @@ import inspect
 
 import pytest
 
-from webapp import verification as v
+from webapp.flows import verification as v
 
 SECRET = "unit-test-secret-that-is-long-enough-0123"
 NOW = 1_700_000_000

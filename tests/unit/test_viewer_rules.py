@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from webapp import access, delivery, scanning
+from webapp import access
+from webapp.flows import delivery, scanning
 from webapp.rules import Refusal
 
 LIVE = {"status": "ready", "expires_at": 2_000_000_000}

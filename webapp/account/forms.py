@@ -3,7 +3,7 @@ from wtforms.fields import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange
 
 from webapp.forms import PrefixedForm
-from webapp.upload_links import MAX_DAYS, MAX_FILES, MAX_LABEL_CHARS, LinkRequest
+from webapp.flows.upload_links import MAX_DAYS, MAX_FILES, MAX_LABEL_CHARS, LinkRequest
 
 # What an upload link may take, by family of the types the site accepts.
 KINDS = [SelectChoice("any", "Any file this site takes"), SelectChoice("image/", "Images"),

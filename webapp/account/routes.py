@@ -4,10 +4,11 @@ import re
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 
-from webapp import access, config, identity, presenters, scanning, services, transfers, upload_links
+from webapp import access, config, identity, presenters, services
+from webapp.flows import scanning, transfers, upload_links
 from webapp.account.forms import UploadLinkForm
 from webapp.dates import iso
-from webapp.ownership import MINE
+from webapp.flows.ownership import MINE
 from webapp.pages import REVEAL_UPLOAD_LINK, create_upload_link, upload_links_of, signed_in
 from webapp.rules import Refusal
 

@@ -3,7 +3,8 @@ import functools
 from flask import Blueprint, flash, make_response, redirect, render_template, request, session, url_for
 from flask_wtf import FlaskForm
 
-from webapp import admin_area, config, limits, services, upload_links
+from webapp import config, limits, services
+from webapp.flows import admin_area, upload_links
 from webapp.account.forms import UploadLinkForm
 from webapp.admin.forms import LoginForm
 from webapp.errors import wants_json

@@ -1,4 +1,4 @@
-"""AWS Elemental MediaConvert: submits the rendition jobs ``webapp.renditions.job_settings`` builds.
+"""AWS Elemental MediaConvert: submits the rendition jobs ``webapp.flows.renditions.job_settings`` builds.
 
 The job's completion is not awaited here: MediaConvert sends a "MediaConvert Job State Change"
 event to EventBridge, which the stack (``infra/mediaconvert.py``) relays through SNS to the

@@ -2,7 +2,8 @@
 
 from flask import Blueprint, jsonify, make_response, redirect, render_template, request
 
-from webapp import access, embedding, rules, services
+from webapp import access, rules, services
+from webapp.flows import embedding
 from webapp.errors import json_object
 from webapp.extensions import csrf
 from webapp.rules import Refusal

@@ -10,7 +10,8 @@ import secrets
 from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from webapp import access, delivery, limits, ownership, scanning, shares
+from webapp import access, limits
+from webapp.flows import delivery, ownership, scanning, shares
 from webapp.dates import iso, recent_months
 from webapp.rules import Refusal
 from webapp.services import Services

@@ -8,7 +8,7 @@ this module, never ``webapp.events`` (which imports ``wsgi`` to find the running
 
 from __future__ import annotations
 
-from webapp import processing, scanning, uploading
+from webapp.flows import processing, scanning, uploading
 from webapp.services import Services
 
 

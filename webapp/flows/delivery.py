@@ -10,7 +10,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Callable
 
-from webapp import access, media_info, scanning, tokens
+from webapp import access, media_info, tokens
+from webapp.flows import scanning
 from webapp.logs import count
 from webapp.rules import Refusal
 from webapp.services import Services

@@ -7,7 +7,8 @@ signed, short-lived URL is the lock. Which items each surface may hand out
 
 from __future__ import annotations
 
-from webapp import access, delivery, media_info, rules, scanning, tokens
+from webapp import access, media_info, rules, tokens
+from webapp.flows import delivery, scanning
 from webapp.logs import count
 from webapp.dates import iso, recent_months
 from webapp.rules import Refusal

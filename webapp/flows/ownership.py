@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from webapp import access, processing, rules, tokens
+from webapp import access, rules, tokens
+from webapp.flows import processing
 from webapp.rules import Refusal
 from webapp.services import Services
 
@@ -75,7 +76,7 @@ def set_embed_origins(svc: Services, media: dict, text: str) -> list[str]:
 def original_link(svc: Services, media: dict, client_ip: str | None) -> str:
     """The owner's download of the original, metadata and all; not counted as a viewer's
     download. A file the malware scan flagged is withheld from its owner too."""
-    from webapp import delivery
+    from webapp.flows import delivery
 
     if media.get("scan") == "infected":
         raise Refusal("media_infected", "This file was withheld because a malware scan found a threat.", 410)

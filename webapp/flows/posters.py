@@ -17,13 +17,14 @@ from __future__ import annotations
 import io
 import logging
 
-from webapp import access, delivery, media_info, ownership, rules, sniff
+from webapp import access, media_info, rules, sniff
+from webapp.flows import delivery, ownership
 from webapp.dates import iso
 from webapp.logs import count
-from webapp.processing import POSTER_NAMES, RenditionStore, rendition_key
+from webapp.flows.processing import POSTER_NAMES, RenditionStore, rendition_key
 from webapp.rules import Refusal
 from webapp.services import Services
-from webapp.uploading import stored_disposition
+from webapp.flows.uploading import stored_disposition
 
 log = logging.getLogger(__name__)
 

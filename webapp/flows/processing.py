@@ -1,7 +1,7 @@
 """After an upload is recorded: measure it and make what viewers get (thumbnails, a clean copy).
 
 Runs on Lambda from the S3 ObjectCreated event (``webapp.events.object_created``) right after the
-record step, and in local mode when the upload completes (``webapp.arrivals.upload_completed``):
+record step, and in local mode when the upload completes (``webapp.flows.arrivals.upload_completed``):
 one function, so both paths behave alike.
 
 Idempotent per object. Rendition keys follow from the item's id alone
@@ -15,7 +15,7 @@ A file that cannot be processed says so on its record: ``processing: failed`` (c
 with ``processing_reason`` for its owner; one log line says what kind (never which file) and the
 ``ProcessingFailed``/``ProcessingSkipped`` metrics count them. Metadata is removed at the container
 level before anything is decoded, so such an image still goes to viewers clean; one that cannot
-be cleaned is withheld from them (``webapp.delivery.viewer_copy``). Storage and database errors
+be cleaned is withheld from them (``webapp.flows.delivery.viewer_copy``). Storage and database errors
 are not such failures: they raise, so the event is retried (and lands in the dead-letter queue;
 ``python -m webapp.cli reprocess`` runs it again).
 """
@@ -27,7 +27,7 @@ import logging
 from typing import Callable
 
 from webapp import media_info, rules
-from webapp import renditions as renditions_
+from webapp.flows import renditions as renditions_
 from webapp.dates import epoch_of, iso
 from webapp.iam import RENDITIONS_PREFIX
 from webapp.logs import count, emit

@@ -3,7 +3,7 @@ for the web) and a poster frame, made from each uploaded video after processing 
 
 Phones record HEVC in QuickTime, which Firefox never plays and Chrome only with hardware support;
 ProRes, AVI or a high bit-rate 4K file stutters in an embed. So the share page, the player, the
-gallery and embeds play the rendition once it exists (``webapp.delivery.playable_copy``); until
+gallery and embeds play the rendition once it exists (``webapp.flows.delivery.playable_copy``); until
 then, and if it fails, viewers get the original as before. The original stays the download.
 
 Who makes it (``Settings.video_renditions``): AWS Elemental MediaConvert (``mediaconvert``; the

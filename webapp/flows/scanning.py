@@ -15,7 +15,8 @@ lifecycle, never served), its renditions are deleted and its owner is told.
 
 from __future__ import annotations
 
-from webapp import access, processing, rules
+from webapp import access, rules
+from webapp.flows import processing
 from webapp.iam import QUARANTINE_PREFIX, UPLOAD_PREFIX
 from webapp.logs import count, emit
 from webapp.rules import Refusal

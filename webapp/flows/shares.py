@@ -12,7 +12,8 @@ from typing import Callable
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from webapp import access, delivery, rules, tokens
+from webapp import access, rules, tokens
+from webapp.flows import delivery
 from webapp.aws.mailer import Mailer, SendFailed
 from webapp.rules import Refusal
 from webapp.services import Services
@@ -41,7 +42,7 @@ class ShareRequest:
     days: int = 7
     max_downloads: int | None = None
     password: str = ""
-    verify: bool = False  # each recipient must confirm their address with a mailed code (webapp.verification)
+    verify: bool = False  # each recipient must confirm their address with a mailed code (webapp.flows.verification)
 
 
 # compose(address, link, expires_at_iso) -> (subject, text, html)

@@ -16,7 +16,8 @@ import dataclasses
 import logging
 from typing import Callable
 
-from webapp import access, delivery, rules, scanning, shares, tokens
+from webapp import access, rules, tokens
+from webapp.flows import delivery, scanning, shares
 from webapp.aws.mailer import SendFailed
 from webapp.dates import iso
 from webapp.logs import count
@@ -362,7 +363,7 @@ def file_kept_longer(svc: Services, media: dict, expires_at: int) -> None:
 
 
 def delete_file(svc: Services, transfer: dict, media_id: str) -> dict:
-    from webapp import ownership
+    from webapp.flows import ownership
 
     media = next((m for m in files_of(svc, transfer) if m["id"] == media_id), None)
     if media is None:
@@ -373,7 +374,7 @@ def delete_file(svc: Services, transfer: dict, media_id: str) -> dict:
 
 
 def delete(svc: Services, transfer: dict) -> int:
-    from webapp import ownership
+    from webapp.flows import ownership
 
     files = files_of(svc, transfer)
     for media in files:

@@ -19,7 +19,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 
-from webapp import config, limits, parts, rules, sniff, tokens, transfers, upload_links
+from webapp import config, limits, parts, rules, sniff, tokens
+from webapp.flows import transfers, upload_links
 from webapp.config import S3_SINGLE_POST_LIMIT
 from webapp.dates import iso
 from webapp.logs import count

@@ -19,7 +19,7 @@ codes were tried, and when it was sent:
 The rules (``new_code``, ``code_hash``, ``stored_fields``, ``resend_wait``, ``check``) are pure: no
 Flask, no boto3, no clock; the caller passes ``now``. ``send_code`` and ``confirm`` are the flow
 steps: they read and write the share record through ``svc.catalog`` and mail through
-``svc.mailer``, like ``webapp.shares``.
+``svc.mailer``, like ``webapp.flows.shares``.
 """
 
 from __future__ import annotations

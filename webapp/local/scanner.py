@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime
 import uuid
 
-from webapp.scanning import NO_THREATS_FOUND, SCAN_RESULT_DETAIL_TYPE, SCAN_TAG, THREATS_FOUND
+from webapp.flows.scanning import NO_THREATS_FOUND, SCAN_RESULT_DETAIL_TYPE, SCAN_TAG, THREATS_FOUND
 
 EICAR = rb"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
 CHUNK = 1024 * 1024

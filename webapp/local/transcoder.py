@@ -1,6 +1,6 @@
 """ffmpeg standing in for AWS Elemental MediaConvert in local mode (``MEDIAHUB_VIDEO_RENDITIONS=ffmpeg``).
 
-It takes the very request ``webapp.renditions.job_settings`` builds for MediaConvert, makes the
+It takes the very request ``webapp.flows.renditions.job_settings`` builds for MediaConvert, makes the
 same outputs under the same keys (an H.264/AAC MP4 with its index first, and one JPEG frame),
 and reports a "MediaConvert Job State Change" event of the same shape, so the completion code is
 the one AWS runs. Jobs run one at a time on a background thread, as a queue would: the upload's
@@ -58,7 +58,7 @@ def transcode_file(source: Path, video: Path, frame: Path, *, size: tuple[int, i
 
 
 class FfmpegJobs:
-    """``webapp.renditions.Jobs`` with ffmpeg, reading and writing through the app's S3 client."""
+    """``webapp.flows.renditions.Jobs`` with ffmpeg, reading and writing through the app's S3 client."""
 
     def __init__(self, s3_client):
         self._s3 = s3_client

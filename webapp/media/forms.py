@@ -4,7 +4,7 @@ from wtforms.validators import AnyOf, InputRequired, Length, NumberRange, Option
 from webapp.rules import VISIBILITIES
 
 from webapp.forms import PrefixedForm
-from webapp.shares import MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS
+from webapp.flows.shares import MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS
 from webapp.sharing.forms import PASSWORD_LENGTH
 
 

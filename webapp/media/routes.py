@@ -1,6 +1,7 @@
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, session, url_for
 
-from webapp import embedding, ownership, presenters, services, shares, transfers
+from webapp import presenters, services
+from webapp.flows import embedding, ownership, shares, transfers
 from webapp.media.forms import EmbedOriginsForm, ExpiryForm, ItemPasswordForm, VisibilityForm
 from webapp.pages import applied, back_to_manage, managed, render_manage, uploader_id
 
@@ -18,7 +19,8 @@ def result(media_id: str):
 @bp.post("/api/media/<media_id>/poster")
 def poster_policy(media_id: str):
     """A POST policy for the video's poster frame, for the browser that uploaded it."""
-    from webapp import posters, schemas
+    from webapp import schemas
+    from webapp.flows import posters
 
     body = schemas.load(schemas.PosterRequest, request.get_json(silent=True))
     return jsonify(posters.sign(services(), media_id, body, uploader_id()))
@@ -27,7 +29,7 @@ def poster_policy(media_id: str):
 @bp.post("/api/media/<media_id>/poster/complete")
 def poster_complete(media_id: str):
     """Check the posted frame, store the checked copy, record it (201; 200 when it was done before)."""
-    from webapp import posters
+    from webapp.flows import posters
 
     svc = services()
     media, created = posters.complete(svc, media_id, uploader_id())

@@ -4,7 +4,7 @@ from wtforms import BooleanField, IntegerField, PasswordField, StringField, Subm
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
 from webapp.forms import PrefixedForm
-from webapp.shares import MAX_MESSAGE_CHARS, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS
+from webapp.flows.shares import MAX_MESSAGE_CHARS, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS
 
 PASSWORD_LENGTH = f"A password needs at least {MIN_PASSWORD_CHARS} characters (and at most {MAX_PASSWORD_CHARS})."
 PASSWORD_HINT = f"At least {MIN_PASSWORD_CHARS} characters. Tell it to the recipients yourself: it is not in the mail."

@@ -1,10 +1,10 @@
-"""The share mail's words: composed here, sent by the flow (webapp/shares.py)."""
+"""The share mail's words: composed here, sent by the flow (webapp/flows/shares.py)."""
 
 from __future__ import annotations
 
 from flask import render_template
 
-from webapp import shares
+from webapp.flows import shares
 from webapp.dates import utc_text
 from webapp.services import Services
 

@@ -1,6 +1,7 @@
 from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, session, url_for
 
-from webapp import access, delivery, presenters, services, shares, tokens, transfers, verification
+from webapp import access, presenters, services, tokens
+from webapp.flows import delivery, shares, transfers, verification
 from webapp.pages import applied, back_to_manage, managed, render_manage, signed_in, uploader_id, who_uploads
 from webapp.presenters import absolute_url
 from webapp.rules import Refusal

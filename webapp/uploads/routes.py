@@ -1,7 +1,8 @@
 from flask import Blueprint, g, jsonify, make_response, redirect, render_template, request, session, url_for
 from flask_wtf import FlaskForm
 
-from webapp import arrivals, assets, rules, services, upload_links, uploading
+from webapp import assets, rules, services
+from webapp.flows import arrivals, upload_links, uploading
 from webapp.pages import uploader_id, who_uploads
 from webapp.rules import Refusal
 from webapp.presenters import sender_json
