@@ -86,9 +86,10 @@ def main(argv=None) -> str:
     data = payload(small)
     with aws_stack() as (_, env):
         # moto joins a 1 GiB upload's parts on its disk, which takes longer than the app's
-        # read timeout for a stand-in allows (S3 answers while it works): the longest the app accepts.
+        # read timeout for a stand-in allows (S3 answers while it works): the longest the app accepts,
+        # in one attempt (a retry of 20 s would outlast API Gateway's 29 s, which the settings refuse).
         env = {**env, "MEDIAHUB_MAX_UPLOAD_BYTES": str(2 * large), "MEDIAHUB_MULTIPART_THRESHOLD": str(threshold),
-               "MEDIAHUB_AWS_READ_TIMEOUT": "20"}
+               "MEDIAHUB_AWS_READ_TIMEOUT": "20", "MEDIAHUB_AWS_MAX_ATTEMPTS": "1"}
         with serve("wsgi:app", env) as base, ThreadPoolExecutor(PARTS_IN_FLIGHT) as pool:
             browser = Browser(base)
             direct_upload(base, data, browser)  # warm: first template, clients
