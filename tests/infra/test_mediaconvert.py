@@ -5,16 +5,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
-from tests.infra.conftest import DEV_CONTEXT
-
-
-@pytest.fixture(scope="module")
-def rendered(synth):
-    return synth({**DEV_CONTEXT, "videoRenditions": "mediaconvert"})
-
-
 def test_without_the_context_the_stack_has_no_mediaconvert_parts(dev):
     assert not dev.resources("AWS::MediaConvert::Queue")
     assert "MediaConvertRoleArn" not in dev.data["Outputs"]
@@ -37,13 +27,24 @@ def test_mediaconvert_reads_uploads_and_writes_renditions_only(rendered):
 
 
 def test_the_function_may_submit_to_its_queue_and_pass_only_that_role(rendered):
-    policies = [p for p in rendered.resources("AWS::IAM::Policy").values()]
-    statements = {s["Sid"]: s for p in policies for s in p["Properties"]["PolicyDocument"]["Statement"]}
+    # In the function role's one policy (webapp.iam.role_statements), not a policy of its own.
+    assert not rendered.resources("AWS::IAM::Policy")
+    [role] = [r for r in rendered.resources("AWS::IAM::Role").values()
+              if r["Properties"].get("RoleName") == f"{rendered.stack.config.name}-lambda"]
+    [policy] = role["Properties"]["Policies"]
+    statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
+    [(queue_id, _)] = rendered.resources("AWS::MediaConvert::Queue").items()
     assert statements["SubmitRenditionJobs"]["Action"] == "mediaconvert:CreateJob"
-    assert "MediaConvertQueue" in json.dumps(statements["SubmitRenditionJobs"]["Resource"])
+    assert statements["SubmitRenditionJobs"]["Resource"] == {"Fn::GetAtt": [queue_id, "Arn"]}
     passing = statements["PassRoleToMediaConvert"]
-    assert passing["Action"] == "iam:PassRole" and "MediaConvertRole" in json.dumps(passing["Resource"])
+    assert passing["Action"] == "iam:PassRole"
+    assert passing["Resource"] == rendered.data["Outputs"]["MediaConvertRoleArn"]["Value"]
     assert passing["Condition"] == {"StringEquals": {"iam:PassedToService": "mediaconvert.amazonaws.com"}}
+
+
+def test_without_renditions_the_function_has_no_mediaconvert_rights(dev):
+    text = json.dumps(dev.data["Resources"])
+    assert "mediaconvert:" not in text and "PassRoleToMediaConvert" not in text
 
 
 def test_job_completions_reach_the_function_through_a_topic(rendered):
