@@ -57,3 +57,14 @@ def test_job_completions_reach_the_function_through_a_topic(rendered):
     [target] = rule["Properties"]["Targets"]
     topic = rendered.data["Outputs"]["RenditionEventsTopicArn"]["Value"]
     assert target["Arn"] == topic
+
+
+def test_the_deployer_may_subscribe_the_function_to_the_topic_the_stack_makes(rendered):
+    from infra.deployer import deployer_policy
+
+    [topic] = [t for t in rendered.resources("AWS::SNS::Topic").values()
+               if "rendition" in t["Properties"].get("TopicName", "")]
+    policy = deployer_policy(stage=rendered.stack.config.stage, account="123456789012", region="us-east-1")
+    [statement] = [s for s in policy["Statement"] if s["Sid"] == "RenditionEventsTopic"]
+    assert statement["Resource"] == [f"arn:aws:sns:us-east-1:123456789012:{topic['Properties']['TopicName']}"]
+    assert "sns:Subscribe" in statement["Action"]
