@@ -135,6 +135,12 @@ class AwsClients:
     def ssm(self):
         return self._client("ssm")
 
+    @functools.cached_property
+    def mediaconvert(self):
+        # The package keeps its botocore model (exclude_glob in zappa_settings.json): the
+        # processing function submits the rendition jobs. boto3 reaches MediaConvert's regional
+        # endpoint; no DescribeEndpoints call is needed.
+        return self._client("mediaconvert")
 
 
 class OperatorClients:
@@ -154,10 +160,6 @@ class OperatorClients:
     @functools.cached_property
     def sts(self):
         return self._client("sts")
-
-    @functools.cached_property
-    def mediaconvert(self):
-        return self._client("mediaconvert")
 
     @functools.cached_property
     def sqs(self):
