@@ -99,7 +99,8 @@ def test_scanning_permissions_only_when_the_stage_scans(monkeypatch):
 MEDIACONVERT_ENV = {
     "MEDIAHUB_VIDEO_RENDITIONS": "mediaconvert",
     "MEDIAHUB_MEDIACONVERT_ROLE_ARN": "arn:aws:iam::123456789012:role/mediahub-production-mediaconvert",
-    "MEDIAHUB_MEDIACONVERT_QUEUE_ARN": "arn:aws:mediaconvert:eu-west-1:123456789012:queues/mediahub-production-renditions",
+    "MEDIAHUB_MEDIACONVERT_QUEUE_ARN":
+        "arn:aws:mediaconvert:eu-west-1:123456789012:queues/mediahub-production-renditions",
 }
 
 
