@@ -84,12 +84,13 @@ $(LAMBDA_DEPS): requirements.txt requirements-deploy.txt | $(ZAPPA_DEPS)
 
 # From an empty AWS account to a running site (README, "Deploying to AWS"), each step safe to
 # run again: make deploy STAGE=production [DOMAIN=media.example.com HOSTED_ZONE=example.com
-# ALARM_EMAIL=ops@example.com REGION=us-east-1 MALWARE_SCAN=guardduty]; DRY_RUN=1 prints the commands only.
+# ALARM_EMAIL=ops@example.com REGION=us-east-1 MALWARE_SCAN=guardduty VIDEO_RENDITIONS=mediaconvert];
+# DRY_RUN=1 prints the commands only.
 deploy: $(DEPS) $(INFRA_DEPS) $(NODE_DEPS) $(BUNDLE)
 	$(PY) -m infra.deploy --stage "$(STAGE)" $(if $(REGION),--region "$(REGION)") \
 		$(if $(DOMAIN),--domain "$(DOMAIN)") $(if $(HOSTED_ZONE),--hosted-zone "$(HOSTED_ZONE)") \
 		$(if $(ALARM_EMAIL),--alarm-email "$(ALARM_EMAIL)") $(if $(filter guardduty,$(MALWARE_SCAN)),--malware-scan) \
-		$(if $(DRY_RUN),--dry-run)
+		$(if $(filter mediaconvert,$(VIDEO_RENDITIONS)),--video-renditions) $(if $(DRY_RUN),--dry-run)
 
 # The upload page's script and styles (Uppy and frontend/), content-hashed into static/dist/.
 $(BUNDLE): $(NODE_DEPS) $(wildcard frontend/*)

@@ -14,6 +14,7 @@ Run by the CDK CLI (``infra/cdk.json``: ``cd infra && npx cdk deploy -c stage=pr
 ``alarmEmail``      subscribe this address to the alarm topic.
 ``monthlyBudgetUsd``  the account's monthly cost budget the alarm topic hears about (default 50).
 ``malwareScan``     ``guardduty``: GuardDuty Malware Protection for uploads.
+``videoRenditions``  ``mediaconvert``: video renditions with AWS Elemental MediaConvert.
 ``siteUrl``         without a domain: the site's URL at API Gateway (CORS admits its origin).
 ``account``/``region``  the environment; default: the credentials' account, the stage's
                     ``aws_region`` in ``zappa_settings.json``.
@@ -147,6 +148,7 @@ def stage_config(context) -> StageConfig:
         mail_from=environment.get("MEDIAHUB_MAIL_FROM") or None,
         timeout_seconds=int(zappa.get("timeout_seconds") or StageConfig.timeout_seconds),
         malware_scan=str(context("malwareScan") or "off").strip().lower() == "guardduty",
+        video_renditions=str(context("videoRenditions") or "off").strip().lower() == "mediaconvert",
         monthly_budget_usd=int(optional("monthlyBudgetUsd") or StageConfig.monthly_budget_usd),
         processing_function=processing_function(stage),
         processing_timeout_seconds=int(zappa_stage(f"{stage}-processing").get("timeout_seconds")

@@ -1,7 +1,8 @@
 """``make deploy``: one stage from an empty AWS account to a running site, every step safe to repeat.
 
     python -m infra.deploy --stage production [--region R] [--domain media.example.com
-        --hosted-zone example.com] [--alarm-email ops@example.com] [--dry-run]
+        --hosted-zone example.com] [--alarm-email ops@example.com] [--malware-scan]
+        [--video-renditions] [--dry-run]
 
 In order, each printed before it runs:
 
@@ -102,6 +103,7 @@ class Plan:
     alarm_email: str | None
     state: pathlib.Path  # .deploy/<stage>/
     malware_scan: bool = False  # GuardDuty Malware Protection for uploads
+    video_renditions: bool = False  # video renditions with AWS Elemental MediaConvert
     site_url: str | None = None  # without a domain: the API's own URL, once it exists
 
     @property
@@ -128,7 +130,8 @@ class Plan:
             pairs.append(("publicKeyFile", str(self.public_key_file)))
         for key, value in (("domain", self.domain), ("hostedZone", self.hosted_zone),
                            ("alarmEmail", self.alarm_email), ("siteUrl", None if self.domain else self.site_url),
-                           ("malwareScan", "guardduty" if self.malware_scan else None)):
+                           ("malwareScan", "guardduty" if self.malware_scan else None),
+                           ("videoRenditions", "mediaconvert" if self.video_renditions else None)):
             if value:
                 pairs.append((key, value))
         return [arg for key, value in pairs for arg in ("-c", f"{key}={value}")]
@@ -360,6 +363,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--alarm-email", help="where the alarms are mailed")
     parser.add_argument("--malware-scan", action="store_true",
                         help="GuardDuty Malware Protection: nothing is shared before its scan says clean")
+    parser.add_argument("--video-renditions", action="store_true",
+                        help="AWS Elemental MediaConvert makes the video renditions every browser plays")
     parser.add_argument("--dry-run", action="store_true", default=os.environ.get("DRY_RUN", "") not in ("", "0"),
                         help="print the commands only (also DRY_RUN=1)")
     args = parser.parse_args(argv)
@@ -370,6 +375,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         plan = Plan(stage=args.stage, region=resolve_region(args.stage, args.region), domain=args.domain,
                     hosted_zone=args.hosted_zone, alarm_email=args.alarm_email, malware_scan=args.malware_scan,
+                    video_renditions=args.video_renditions,
                     state=ROOT / ".deploy" / args.stage)
         deploy(plan, dry_run=args.dry_run)
     except DeployError as error:

@@ -6,6 +6,11 @@ permissions of that step below, and a step with no entry here is an error, so th
 fall behind the plan. The CDK deploys through the roles ``cdk bootstrap`` made (the operator
 only assumes them); Zappa calls Lambda, API Gateway, CloudFormation (its API stack),
 EventBridge and S3 with the operator's own credentials, and passes the stack's role.
+
+So the stack's optional parts (GuardDuty's plan, MediaConvert's queue and role) need nothing of
+the operator: CloudFormation makes them with the bootstrap's execution role. What Zappa does
+for them is here: subscribing the processing stage to their topics. Nothing of the deploy calls
+``mediaconvert:DescribeEndpoints`` (boto3 reaches MediaConvert at its regional endpoint).
 """
 
 from __future__ import annotations
@@ -102,6 +107,11 @@ def step_permissions(step: Step, *, stage: str, account: str, region: str, parti
             _statement("ScanVerdictTopic", ["sns:Subscribe", "sns:Unsubscribe", "sns:ListSubscriptionsByTopic",
                                             "sns:GetTopicAttributes"],
                        f"{arn}:sns:{region}:{account}:{project}-{stage}-scan-results"),
+            # With VIDEO_RENDITIONS=mediaconvert the processing stage subscribes to the topic of
+            # MediaConvert's job events (infra/mediaconvert.py), as it does to the scan verdicts'.
+            _statement("RenditionEventsTopic", ["sns:Subscribe", "sns:Unsubscribe", "sns:ListSubscriptionsByTopic",
+                                                "sns:GetTopicAttributes"],
+                       f"{arn}:sns:{region}:{account}:{project}-{stage}-rendition-events"),
         ]
     if "infra.throttle" in command:
         return [_statement("ApiThrottling", ["apigateway:GET", "apigateway:PATCH"],

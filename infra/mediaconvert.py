@@ -8,7 +8,9 @@
   Zappa ``events`` entry, ``webapp.events.rendition_finished``), as scan verdicts go, because
   Zappa's handler routes SNS records to a function and has no route for a bare EventBridge event.
 - The function's role may submit jobs to that queue (``mediaconvert:CreateJob``) and hand that
-  role to MediaConvert (``iam:PassRole``), and nothing more of MediaConvert.
+  role to MediaConvert (``iam:PassRole``), and nothing more of MediaConvert: statements of
+  ``webapp.iam.role_statements`` (the stack's role policy and ``iam-policy`` alike), which the
+  stack gives this queue's and role's ARNs.
 
 Outputs: ``MediaConvertRoleArn`` and ``MediaConvertQueueArn`` (the app's
 ``MEDIAHUB_MEDIACONVERT_ROLE_ARN`` and ``_QUEUE_ARN``) and ``RenditionEventsTopicArn``.
@@ -28,9 +30,6 @@ from aws_cdk import aws_sns as sns
 from webapp.iam import RENDITIONS_PREFIX, UPLOAD_PREFIX
 from webapp.flows.renditions import JOB_STATE_DETAIL_TYPE
 
-CONTEXT = "videoRenditions"
-
-
 @dataclasses.dataclass(frozen=True)
 class MediaConvertParts:
     role: iam.Role
@@ -46,12 +45,9 @@ class MediaConvertParts:
         }
 
 
-def wanted(stack: Stack) -> bool:
-    return str(stack.node.try_get_context(CONTEXT) or "off").strip().lower() == "mediaconvert"
-
-
-def add(stack: Stack, *, name: str, stage: str, bucket, function_role: iam.Role) -> MediaConvertParts:
-    """The role, queue, rule and topic of one stage, and the function's right to use them."""
+def add(stack: Stack, *, name: str, stage: str, bucket) -> MediaConvertParts:
+    """The role, queue, rule and topic of one stage (the function's right to use them is in its
+    role's one policy: ``webapp.iam.role_statements``)."""
     role = iam.Role(
         stack, "MediaConvertRole",
         role_name=f"{name}-mediaconvert",
@@ -76,9 +72,4 @@ def add(stack: Stack, *, name: str, stage: str, bucket, function_role: iam.Role)
             detail={"status": ["COMPLETE", "ERROR"], "queue": [queue.attr_arn]}),
         targets=[events_targets.SnsTopic(topic)],
     )
-    function_role.add_to_principal_policy(iam.PolicyStatement(
-        sid="SubmitRenditionJobs", actions=["mediaconvert:CreateJob"], resources=[queue.attr_arn]))
-    function_role.add_to_principal_policy(iam.PolicyStatement(
-        sid="PassRoleToMediaConvert", actions=["iam:PassRole"], resources=[role.role_arn],
-        conditions={"StringEquals": {"iam:PassedToService": "mediaconvert.amazonaws.com"}}))
     return MediaConvertParts(role, queue, topic)

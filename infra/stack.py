@@ -86,6 +86,8 @@ class StageConfig:
     mail_from: str | None = None
     timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS
     malware_scan: bool = False
+    # Video renditions with AWS Elemental MediaConvert (infra/mediaconvert.py).
+    video_renditions: bool = False
     # What the whole account may spend in a month before the alarm topic hears of it (USD).
     monthly_budget_usd: int = DEFAULT_MONTHLY_BUDGET_USD
     # Functions that share the role and log to their own groups: the web stage's, and the
@@ -184,6 +186,9 @@ class MediahubStack(Stack):
         self.distribution, self.public_key = self._distribution()
         self.secret_key = self._secret_key()
         self.dead_letters = self._dead_letter_queue()
+        # Before the function's role, whose policy names MediaConvert's queue and role.
+        self.renditions = mediaconvert.add(self, name=config.name, stage=config.stage, bucket=self.uploads) \
+            if config.video_renditions else None
         self.role = self._lambda_role()
         self.deployment_bucket = self._deployment_bucket()
         self.log_groups = self._log_groups()
@@ -192,8 +197,6 @@ class MediahubStack(Stack):
         self._budget()
         self.certificate = self._certificate()
         self.scan_results = self._malware_protection()
-        self.renditions = mediaconvert.add(self, name=config.name, stage=config.stage, bucket=self.uploads,
-                                           function_role=self.role) if mediaconvert.wanted(self) else None
         self._outputs()
 
     # Storage -------------------------------------------------------------------------------
@@ -411,7 +414,8 @@ class MediahubStack(Stack):
         services it trusts (the schedule's EventBridge rule invokes through the function's
         resource policy, not this role). Its policy is exactly ``webapp.iam.role_statements``,
         the same statements ``python -m webapp.cli iam-policy`` prints, for what this stage
-        uses: the scan verdict and quarantine permissions only with malware scanning.
+        uses: the scan verdict and quarantine permissions only with malware scanning, submitting
+        jobs to MediaConvert's queue and passing it its role only with video renditions.
         """
         statements = role_statements(
             bucket=self.uploads.bucket_name,
@@ -424,6 +428,8 @@ class MediahubStack(Stack):
             secret_names=(self.config.cloudfront_keys_secret, self.config.secret_key_secret),
             malware_scan=self.config.malware_scan,
             dead_letter_queue=self.dead_letters.queue_arn,
+            mediaconvert_queue=self.renditions.queue.attr_arn if self.renditions else None,
+            mediaconvert_role=self.renditions.role.role_arn if self.renditions else None,
         )
         return iam.Role(
             self, "LambdaRole",

@@ -10,8 +10,10 @@ It sets only what the stack owns: the role (``role_arn``, with ``manage_roles`` 
 in the S3 event, ``domain`` and ``certificate_arn`` when the stack has a domain (and, when told,
 ``route53_enabled``: whether the domain's zone is in Route 53), the site's API Gateway URL
 without a domain, and the ``MEDIAHUB_*``
-variables that name its resources. With a processing stage (``<stage>-processing``, which
-extends the stage), the S3 event, the scan verdicts and the cleanup go there and the web stage
+variables that name its resources (with the stack's MediaConvert: its role and queue, and
+``MEDIAHUB_VIDEO_RENDITIONS=mediaconvert``; without it ``off``). With a processing stage
+(``<stage>-processing``, which extends the stage and so has the same variables), the S3 event,
+the scan verdicts, the rendition jobs' completions and the cleanup go there and the web stage
 takes no events. Everything else in the stage (mail sender,
 recipients, embed origins, memory, ...) is left as it is. The file is rewritten only when
 something changed, so a second run with the same outputs leaves it byte for byte the same.
@@ -30,8 +32,9 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 SETTINGS_FILE = ROOT / "zappa_settings.json"
 OBJECT_CREATED = "webapp.events.object_created"
 SCAN_RESULT = "webapp.events.scan_result"
+RENDITION_FINISHED = "webapp.events.rendition_finished"
 CLEANUP = "webapp.events.cleanup"
-EVENT_FUNCTIONS = (OBJECT_CREATED, SCAN_RESULT, CLEANUP)
+EVENT_FUNCTIONS = (OBJECT_CREATED, SCAN_RESULT, RENDITION_FINISHED, CLEANUP)
 # The stage's keys this command owns, in the order it writes them.
 STACK_KEYS = ("aws_region", "s3_bucket", "role_arn", "manage_roles", "dead_letter_arn", "domain", "certificate_arn",
               "route53_enabled")
@@ -45,6 +48,11 @@ ENVIRONMENT = {
     "CloudFrontKeysSecret": "MEDIAHUB_CLOUDFRONT_KEYS_SECRET",
     "CloudFrontKeyId": "MEDIAHUB_CLOUDFRONT_KEY_ID",
     "SecretKeySecret": "MEDIAHUB_SECRET_KEY_SECRET",
+}
+# With video renditions (context videoRenditions=mediaconvert): what the app submits jobs with.
+RENDITION_ENVIRONMENT = {
+    "MediaConvertRoleArn": "MEDIAHUB_MEDIACONVERT_ROLE_ARN",
+    "MediaConvertQueueArn": "MEDIAHUB_MEDIACONVERT_QUEUE_ARN",
 }
 
 
@@ -148,10 +156,12 @@ def merge(settings: dict, stage: str, document: dict, *, region: str | None = No
             entry.pop("events", None)
         _set_events(target, bucket_arn)
         _set_scanning(target, environment, outputs.get("ScanResultsTopicArn"))
+        _set_renditions(target, environment, outputs)
         merged[processing] = target
     else:
         _set_events(entry, bucket_arn)
         _set_scanning(entry, environment, outputs.get("ScanResultsTopicArn"))
+        _set_renditions(entry, environment, outputs)
     merged[stage] = _ordered(entry)
     return merged
 
@@ -189,6 +199,29 @@ def _set_scanning(entry: dict, environment: dict, topic_arn: str | None) -> None
         environment["MEDIAHUB_MALWARE_SCAN"] = "guardduty"
     elif environment.get("MEDIAHUB_MALWARE_SCAN") == "guardduty":
         environment["MEDIAHUB_MALWARE_SCAN"] = "off"
+    entry["events"] = events
+
+
+def _set_renditions(entry: dict, environment: dict, outputs: dict) -> None:
+    """With the stack's MediaConvert (its role, queue and job events' topic): the topic drives
+    ``rendition_finished`` as the scan verdicts' drives ``scan_result``, and the app submits its
+    jobs with that role to that queue. Without it renditions are off: a deployed stage has no
+    ffmpeg (``Settings`` refuses it outside local mode), and the ARNs of a removed queue go."""
+    topic_arn = outputs.get("RenditionEventsTopicArn")
+    events = [e for e in entry.get("events", []) if e.get("function") != RENDITION_FINISHED]
+    if topic_arn and all(outputs.get(output) for output in RENDITION_ENVIRONMENT):
+        events.append({"function": RENDITION_FINISHED, "event_source": {"arn": topic_arn, "events": ["sns:Publish"]}})
+        for output, variable in RENDITION_ENVIRONMENT.items():
+            environment[variable] = outputs[output]
+        environment["MEDIAHUB_VIDEO_RENDITIONS"] = "mediaconvert"
+    else:
+        if topic_arn or any(outputs.get(output) for output in RENDITION_ENVIRONMENT):
+            raise OutputsError("the stack's MediaConvert outputs come together: RenditionEventsTopicArn, "
+                               + ", ".join(RENDITION_ENVIRONMENT))
+        for variable in RENDITION_ENVIRONMENT.values():
+            environment.pop(variable, None)
+        if environment.get("MEDIAHUB_VIDEO_RENDITIONS", "off") != "off":
+            environment["MEDIAHUB_VIDEO_RENDITIONS"] = "off"
     entry["events"] = events
 
 

@@ -24,7 +24,11 @@ from webapp.config import ConfigError, Settings
 @click.option("--partition", default="aws", show_default=True, help="aws, aws-cn or aws-us-gov.")
 @click.option("--malware-scan/--no-malware-scan", default=None,
               help="The stage scans uploads (default: MEDIAHUB_MALWARE_SCAN).")
-def iam_policy_command(stage: str, account_id: str | None, partition: str, malware_scan: bool | None) -> None:
+@click.option("--video-renditions/--no-video-renditions", default=None,
+              help="The stage submits MediaConvert jobs to MEDIAHUB_MEDIACONVERT_QUEUE_ARN with "
+                   "MEDIAHUB_MEDIACONVERT_ROLE_ARN (default: MEDIAHUB_VIDEO_RENDITIONS=mediaconvert).")
+def iam_policy_command(stage: str, account_id: str | None, partition: str, malware_scan: bool | None,
+                       video_renditions: bool | None) -> None:
     """Print the IAM policy of the Lambda role for the settings in the environment."""
     from webapp import iam
 
@@ -32,6 +36,12 @@ def iam_policy_command(stage: str, account_id: str | None, partition: str, malwa
         settings = Settings.from_env()
     except ConfigError as error:
         raise click.UsageError(str(error)) from None
+    if video_renditions is None:
+        video_renditions = settings.video_renditions == "mediaconvert"
+    if video_renditions and not (settings.mediaconvert_queue_arn and settings.mediaconvert_role_arn):
+        raise click.UsageError("MediaConvert renditions need MEDIAHUB_MEDIACONVERT_QUEUE_ARN and "
+                               "MEDIAHUB_MEDIACONVERT_ROLE_ARN (the stack's outputs MediaConvertQueueArn and "
+                               "MediaConvertRoleArn)")
     if account_id is None:
         from webapp.aws.clients import OperatorClients
 
@@ -42,6 +52,8 @@ def iam_policy_command(stage: str, account_id: str | None, partition: str, malwa
         partition=partition, function_name=f"mediahub-{stage}",
         mail_from=None if settings.local_mode else settings.mail_from, secret_names=secret_names,
         malware_scan=settings.malware_scan == "guardduty" if malware_scan is None else malware_scan,
+        mediaconvert_queue=settings.mediaconvert_queue_arn if video_renditions else None,
+        mediaconvert_role=settings.mediaconvert_role_arn if video_renditions else None,
     )
     click.echo(json.dumps(document, indent=2))
 

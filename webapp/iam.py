@@ -32,9 +32,12 @@ def secret_statement(*, sid: str, name: str, region: str, account: str, partitio
 def role_statements(*, bucket: str, table: str, region: str, account: str, function_name: str,
                     mail_from: str | None = None, secret_names: tuple[str, ...] | list[str] = (),
                     partition: str = "aws", malware_scan: bool = False,
-                    dead_letter_queue: str | None = None) -> list[dict]:
+                    dead_letter_queue: str | None = None, mediaconvert_queue: str | None = None,
+                    mediaconvert_role: str | None = None) -> list[dict]:
     """What the function does, and nothing else: the verdict and quarantine permissions only
-    when the stage scans for malware, sending to the dead-letter queue only when it has one.
+    when the stage scans for malware, sending to the dead-letter queue only when it has one,
+    MediaConvert jobs only when the stage makes video renditions with it (``mediaconvert_queue``
+    and ``mediaconvert_role``: the stack's queue and the role MediaConvert assumes, both or none).
 
     ``lambda:InvokeFunction`` on itself is there because Zappa gives this same role to
     API Gateway (the integration's credentials); without it the API answers 500 without
@@ -112,6 +115,27 @@ def role_statements(*, bucket: str, table: str, region: str, account: str, funct
                 # the target, no tags) and deleted from uploads/; the lifecycle removes it after a week.
                 "Action": "s3:PutObject",
                 "Resource": f"{bucket_arn}/{QUARANTINE_PREFIX}*",
+            },
+        ]
+    if bool(mediaconvert_queue) != bool(mediaconvert_role):
+        raise ValueError("MediaConvert renditions need both the queue and the role MediaConvert assumes")
+    if mediaconvert_queue:
+        statements += [
+            {
+                "Sid": "SubmitRenditionJobs",
+                "Effect": "Allow",
+                # Jobs go to the stage's own queue only (webapp/aws/mediaconvert.py: CreateJob).
+                "Action": "mediaconvert:CreateJob",
+                "Resource": mediaconvert_queue,
+            },
+            {
+                "Sid": "PassRoleToMediaConvert",
+                "Effect": "Allow",
+                # A job names the role MediaConvert reads uploads/ and writes renditions/ with;
+                # the function may hand over that role only, and only to MediaConvert.
+                "Action": "iam:PassRole",
+                "Resource": mediaconvert_role,
+                "Condition": {"StringEquals": {"iam:PassedToService": "mediaconvert.amazonaws.com"}},
             },
         ]
     if dead_letter_queue:

@@ -89,6 +89,12 @@ def production(synth) -> Synth:
     return synth(PRODUCTION_CONTEXT)
 
 
+@pytest.fixture(scope="session")
+def rendered(synth) -> Synth:
+    """The dev stage with video renditions by MediaConvert (``make deploy VIDEO_RENDITIONS=mediaconvert``)."""
+    return synth({**DEV_CONTEXT, "videoRenditions": "mediaconvert"})
+
+
 @pytest.fixture(scope="session", params=["dev", "production"])
 def stage(request) -> Synth:
     return request.getfixturevalue(request.param)

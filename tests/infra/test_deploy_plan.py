@@ -87,6 +87,14 @@ def test_malware_scanning_is_a_context_of_the_stack():
     assert stack.endswith("-c malwareScan=guardduty)")
 
 
+def test_mediaconvert_renditions_are_a_context_of_the_stack():
+    output = dry_run("--stage", "production", "--malware-scan", "--video-renditions")
+    [stack] = [line for line in commands(output) if " cdk deploy " in line]
+    assert stack.endswith("-c malwareScan=guardduty -c videoRenditions=mediaconvert)")
+    without = dry_run("--stage", "production")
+    assert "videoRenditions" not in without
+
+
 def test_a_domain_without_a_zone_leaves_dns_to_the_operator():
     output = dry_run("--stage", "dev", "--domain", "dev.media.example.com")
     lines = commands(output)
@@ -107,14 +115,15 @@ def test_make_deploy_runs_this_command():
         missing_tool("make is not installed")
     shown = subprocess.run(["make", "-n", "deploy", "STAGE=production", "DOMAIN=media.example.com",
                             "HOSTED_ZONE=example.com", "ALARM_EMAIL=ops@example.com", "MALWARE_SCAN=guardduty",
-                            "DRY_RUN=1"],
+                            "VIDEO_RENDITIONS=mediaconvert", "DRY_RUN=1"],
                            cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert shown.returncode == 0, shown.stderr
     recipe = shown.stdout.replace("\\\n", " ")
     [line] = [line for line in recipe.splitlines() if "-m infra.deploy" in line]
     assert line.split() == [".venv/bin/python", "-m", "infra.deploy", "--stage", '"production"',
                             "--domain", '"media.example.com"', "--hosted-zone", '"example.com"',
-                            "--alarm-email", '"ops@example.com"', "--malware-scan", "--dry-run"]
+                            "--alarm-email", '"ops@example.com"', "--malware-scan", "--video-renditions",
+                            "--dry-run"]
 
 
 API_URL = "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/production"

@@ -5,16 +5,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
-from tests.infra.conftest import DEV_CONTEXT
-
-
-@pytest.fixture(scope="module")
-def rendered(synth):
-    return synth({**DEV_CONTEXT, "videoRenditions": "mediaconvert"})
-
-
 def test_without_the_context_the_stack_has_no_mediaconvert_parts(dev):
     assert not dev.resources("AWS::MediaConvert::Queue")
     assert "MediaConvertRoleArn" not in dev.data["Outputs"]
@@ -37,13 +27,24 @@ def test_mediaconvert_reads_uploads_and_writes_renditions_only(rendered):
 
 
 def test_the_function_may_submit_to_its_queue_and_pass_only_that_role(rendered):
-    policies = [p for p in rendered.resources("AWS::IAM::Policy").values()]
-    statements = {s["Sid"]: s for p in policies for s in p["Properties"]["PolicyDocument"]["Statement"]}
+    # In the function role's one policy (webapp.iam.role_statements), not a policy of its own.
+    assert not rendered.resources("AWS::IAM::Policy")
+    [role] = [r for r in rendered.resources("AWS::IAM::Role").values()
+              if r["Properties"].get("RoleName") == f"{rendered.stack.config.name}-lambda"]
+    [policy] = role["Properties"]["Policies"]
+    statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
+    [(queue_id, _)] = rendered.resources("AWS::MediaConvert::Queue").items()
     assert statements["SubmitRenditionJobs"]["Action"] == "mediaconvert:CreateJob"
-    assert "MediaConvertQueue" in json.dumps(statements["SubmitRenditionJobs"]["Resource"])
+    assert statements["SubmitRenditionJobs"]["Resource"] == {"Fn::GetAtt": [queue_id, "Arn"]}
     passing = statements["PassRoleToMediaConvert"]
-    assert passing["Action"] == "iam:PassRole" and "MediaConvertRole" in json.dumps(passing["Resource"])
+    assert passing["Action"] == "iam:PassRole"
+    assert passing["Resource"] == rendered.data["Outputs"]["MediaConvertRoleArn"]["Value"]
     assert passing["Condition"] == {"StringEquals": {"iam:PassedToService": "mediaconvert.amazonaws.com"}}
+
+
+def test_without_renditions_the_function_has_no_mediaconvert_rights(dev):
+    text = json.dumps(dev.data["Resources"])
+    assert "mediaconvert:" not in text and "PassRoleToMediaConvert" not in text
 
 
 def test_job_completions_reach_the_function_through_a_topic(rendered):
@@ -56,3 +57,14 @@ def test_job_completions_reach_the_function_through_a_topic(rendered):
     [target] = rule["Properties"]["Targets"]
     topic = rendered.data["Outputs"]["RenditionEventsTopicArn"]["Value"]
     assert target["Arn"] == topic
+
+
+def test_the_deployer_may_subscribe_the_function_to_the_topic_the_stack_makes(rendered):
+    from infra.deployer import deployer_policy
+
+    [topic] = [t for t in rendered.resources("AWS::SNS::Topic").values()
+               if "rendition" in t["Properties"].get("TopicName", "")]
+    policy = deployer_policy(stage=rendered.stack.config.stage, account="123456789012", region="us-east-1")
+    [statement] = [s for s in policy["Statement"] if s["Sid"] == "RenditionEventsTopic"]
+    assert statement["Resource"] == [f"arn:aws:sns:us-east-1:123456789012:{topic['Properties']['TopicName']}"]
+    assert "sns:Subscribe" in statement["Action"]

@@ -56,8 +56,9 @@ def by_sid(statements: list[dict]) -> dict[str, dict]:
     return result
 
 
-def concrete(stage) -> tuple[dict, dict]:
-    """The role's policy document resolved, and the names used to resolve it."""
+def concrete(stage, more_refs: dict[str, str] | None = None) -> tuple[dict, dict]:
+    """The role's policy document resolved, and the names used to resolve it (``more_refs``:
+    the stage's other resources the policy names)."""
     name = stage.stack.config.name
     values = {
         "bucket": f"{name}-uploadsbucket-1a2b3c4d5e6f",
@@ -71,28 +72,52 @@ def concrete(stage) -> tuple[dict, dict]:
         stage.output_ref("BucketName"): values["bucket"],
         stage.output_ref("TableName"): values["table"],
         f"{stage.one('AWS::SQS::Queue')[0]}.Arn": values["dead_letter_queue"],
+        **(more_refs or {}),
     }
-    _, role = stage.one("AWS::IAM::Role")
+    [role] = [r for r in stage.resources("AWS::IAM::Role").values()
+              if r["Properties"].get("RoleName") == f"{name}-lambda"]
     (policy,) = role["Properties"]["Policies"]
     return resolve(policy["PolicyDocument"], refs), values
 
 
-def test_role_policy_is_the_iam_policy_command_document(stage):
-    name = stage.stack.config.name
-    stage_name = name.removeprefix("mediahub-")
-    document, values = concrete(stage)
-    expected = policy_document(
+def expected_document(stage, values: dict, **options) -> dict:
+    """``policy_document`` as ``iam-policy`` calls it for the stage, with the test's values."""
+    stage_name = stage.stack.config.name.removeprefix("mediahub-")
+    return policy_document(
         bucket=values["bucket"], table=values["table"], region=REGION, account=ACCOUNT,
         function_name=",".join(stage.stack.config.function_names),
         mail_from=(zappa_stage(stage_name).get("environment_variables") or {}).get("MEDIAHUB_MAIL_FROM"),
         secret_names=(f"mediahub/{stage_name}/cloudfront-keys", f"mediahub/{stage_name}/secret-key"),
-        dead_letter_queue=values["dead_letter_queue"], malware_scan=False, partition="aws",
+        dead_letter_queue=values["dead_letter_queue"], malware_scan=False, partition="aws", **options,
     )
+
+
+def assert_same_statements(document: dict, expected: dict) -> None:
     assert document["Version"] == expected["Version"]
     actual, wanted = by_sid(document["Statement"]), by_sid(expected["Statement"])
     assert sorted(actual) == sorted(wanted)
     for sid in wanted:
         assert actual[sid] == wanted[sid], sid
+
+
+def test_role_policy_is_the_iam_policy_command_document(stage):
+    document, values = concrete(stage)
+    assert_same_statements(document, expected_document(stage, values))
+
+
+def test_with_mediaconvert_renditions_the_role_policy_is_the_iam_policy_command_document(rendered):
+    """The stack's MediaConvert queue and role, resolved to the ARNs the stage's settings name
+    (``MEDIAHUB_MEDIACONVERT_QUEUE_ARN``/``_ROLE_ARN``, copied from its outputs): the same statements."""
+    name = rendered.stack.config.name
+    queue_arn = f"arn:aws:mediaconvert:{REGION}:{ACCOUNT}:queues/{name}-renditions"
+    role_arn = f"arn:aws:iam::{ACCOUNT}:role/{name}-mediaconvert"
+    [queue_id] = rendered.resources("AWS::MediaConvert::Queue")
+    [role_id] = [key for key, role in rendered.resources("AWS::IAM::Role").items()
+                 if role["Properties"].get("RoleName") == f"{name}-mediaconvert"]
+    document, values = concrete(rendered, {f"{queue_id}.Arn": queue_arn, f"{role_id}.Arn": role_arn})
+    assert_same_statements(document, expected_document(rendered, values, mediaconvert_queue=queue_arn,
+                                                       mediaconvert_role=role_arn))
+    assert {"SubmitRenditionJobs", "PassRoleToMediaConvert"} <= {s["Sid"] for s in document["Statement"]}
 
 
 def test_role_policy_names_the_stacks_own_resources(stage):

@@ -163,3 +163,48 @@ def test_malware_scanning_wires_the_verdicts_topic_and_turns_the_gate_on():
     plain = again["production"]
     assert not [e for e in again["production-processing"]["events"] if e["function"] == "webapp.events.scan_result"]
     assert plain["environment_variables"]["MEDIAHUB_MALWARE_SCAN"] == "off"
+
+
+RENDITIONS = {
+    "MediaConvertRoleArn": "arn:aws:iam::123456789012:role/mediahub-production-mediaconvert",
+    "MediaConvertQueueArn": "arn:aws:mediaconvert:eu-west-1:123456789012:queues/mediahub-production-renditions",
+    "RenditionEventsTopicArn": "arn:aws:sns:eu-west-1:123456789012:mediahub-production-rendition-events",
+}
+
+
+def test_mediaconvert_renditions_wire_the_job_events_topic_and_the_queue_and_role():
+    rendered = zappa_stage.merge(committed(), "production", document({**OUTPUTS, **RENDITIONS}))
+    finished = {"function": "webapp.events.rendition_finished",
+                "event_source": {"arn": RENDITIONS["RenditionEventsTopicArn"], "events": ["sns:Publish"]}}
+    assert finished in rendered["production-processing"]["events"]
+    assert "events" not in rendered["production"]  # the web stage takes no events
+    wanted = {"MEDIAHUB_VIDEO_RENDITIONS": "mediaconvert",
+              "MEDIAHUB_MEDIACONVERT_ROLE_ARN": RENDITIONS["MediaConvertRoleArn"],
+              "MEDIAHUB_MEDIACONVERT_QUEUE_ARN": RENDITIONS["MediaConvertQueueArn"]}
+    for stage in ("production", "production-processing"):  # the processing stage extends the web stage
+        environment = zappa_stage.resolved_stage(rendered, stage)["environment_variables"]
+        assert {key: environment.get(key) for key in wanted} == wanted, stage
+    assert zappa_stage.merge(rendered, "production", document({**OUTPUTS, **RENDITIONS})) == rendered
+    # Deployed again without MediaConvert: the event and the ARNs go, renditions are off (no ffmpeg on Lambda).
+    again = zappa_stage.merge(rendered, "production", document(OUTPUTS))
+    assert finished not in again["production-processing"]["events"]
+    environment = again["production"]["environment_variables"]
+    assert environment["MEDIAHUB_VIDEO_RENDITIONS"] == "off"
+    assert "MEDIAHUB_MEDIACONVERT_ROLE_ARN" not in environment and "MEDIAHUB_MEDIACONVERT_QUEUE_ARN" not in environment
+    # A stage that never had renditions is left as it was: off is what a deployed stage defaults to.
+    plain = zappa_stage.merge(committed(), "production", document(OUTPUTS))
+    assert "MEDIAHUB_VIDEO_RENDITIONS" not in plain["production"]["environment_variables"]
+
+
+def test_mediaconvert_renditions_without_a_processing_stage_subscribe_the_stage_itself():
+    settings = {key: value for key, value in committed().items() if key != "production-processing"}
+    rendered = zappa_stage.merge(settings, "production", document({**OUTPUTS, **RENDITIONS}))
+    assert [e["event_source"]["arn"] for e in rendered["production"]["events"]
+            if e["function"] == "webapp.events.rendition_finished"] == [RENDITIONS["RenditionEventsTopicArn"]]
+    assert rendered["production"]["environment_variables"]["MEDIAHUB_VIDEO_RENDITIONS"] == "mediaconvert"
+
+
+def test_part_of_the_mediaconvert_outputs_is_refused():
+    with pytest.raises(zappa_stage.OutputsError, match="RenditionEventsTopicArn"):
+        zappa_stage.merge(committed(), "production",
+                          document({**OUTPUTS, "RenditionEventsTopicArn": RENDITIONS["RenditionEventsTopicArn"]}))

@@ -75,6 +75,11 @@ def test_deployer_policy_covers_every_step_of_the_plan():
     assert passed[0]["Resource"] == ["arn:aws:iam::123456789012:role/mediahub-production-lambda"]
     functions = next(s for s in policy["Statement"] if s["Sid"] == "Function")["Resource"]
     assert "arn:aws:lambda:us-east-1:123456789012:function:mediahub-production-processing" in functions
+    # The processing stage subscribes to the scan verdicts' and the rendition jobs' topics, these two only.
+    topics = {s["Sid"]: s["Resource"] for s in policy["Statement"] if "sns:Subscribe" in s["Action"]}
+    assert topics == {
+        "ScanVerdictTopic": ["arn:aws:sns:us-east-1:123456789012:mediahub-production-scan-results"],
+        "RenditionEventsTopic": ["arn:aws:sns:us-east-1:123456789012:mediahub-production-rendition-events"]}
     assert not any(action.endswith(":*") or action == "*" for s in policy["Statement"] for action in s["Action"])
 
 

@@ -96,6 +96,40 @@ def test_scanning_permissions_only_when_the_stage_scans(monkeypatch):
     assert {"ScanVerdicts", "QuarantineObjects"} <= sids
 
 
+MEDIACONVERT_ENV = {
+    "MEDIAHUB_VIDEO_RENDITIONS": "mediaconvert",
+    "MEDIAHUB_MEDIACONVERT_ROLE_ARN": "arn:aws:iam::123456789012:role/mediahub-production-mediaconvert",
+    "MEDIAHUB_MEDIACONVERT_QUEUE_ARN":
+        "arn:aws:mediaconvert:eu-west-1:123456789012:queues/mediahub-production-renditions",
+}
+
+
+def test_mediaconvert_permissions_only_when_the_stage_makes_renditions_with_it(monkeypatch):
+    sids = {s["Sid"] for s in printed_policy(monkeypatch)["Statement"]}
+    assert not sids & {"SubmitRenditionJobs", "PassRoleToMediaConvert"}
+    assert not [s for s in printed_policy(monkeypatch)["Statement"] if "mediaconvert" in json.dumps(s)]
+    monkeypatch.setattr("tests.unit.test_iam.STAGE_ENV", {**STAGE_ENV, **MEDIACONVERT_ENV})
+    by_sid = {s["Sid"]: s for s in printed_policy(monkeypatch)["Statement"]}
+    # Jobs go to the stage's own queue; the function hands MediaConvert its role and no other, to no one else.
+    assert (by_sid["SubmitRenditionJobs"]["Action"], by_sid["SubmitRenditionJobs"]["Resource"]) == (
+        "mediaconvert:CreateJob", MEDIACONVERT_ENV["MEDIAHUB_MEDIACONVERT_QUEUE_ARN"])
+    assert (by_sid["PassRoleToMediaConvert"]["Action"], by_sid["PassRoleToMediaConvert"]["Resource"]) == (
+        "iam:PassRole", MEDIACONVERT_ENV["MEDIAHUB_MEDIACONVERT_ROLE_ARN"])
+    assert by_sid["PassRoleToMediaConvert"]["Condition"] == {
+        "StringEquals": {"iam:PassedToService": "mediaconvert.amazonaws.com"}}
+    sids = {s["Sid"] for s in printed_policy(monkeypatch, "--no-video-renditions")["Statement"]}
+    assert not sids & {"SubmitRenditionJobs", "PassRoleToMediaConvert"}
+
+
+def test_mediaconvert_permissions_need_the_queue_and_the_role(monkeypatch):
+    monkeypatch.setattr("tests.unit.test_iam.STAGE_ENV", {
+        **STAGE_ENV, **MEDIACONVERT_ENV, "MEDIAHUB_MEDIACONVERT_QUEUE_ARN": ""})
+    for name, value in STAGE_ENV.items():
+        monkeypatch.setenv(name, value)
+    result = CliRunner().invoke(main, ["iam-policy", "--account-id", "123456789012"])
+    assert result.exit_code == 2 and "MEDIAHUB_MEDIACONVERT_QUEUE_ARN" in result.output
+
+
 def test_every_arn_is_in_the_partition_it_runs_in(monkeypatch):
     policy = printed_policy(monkeypatch, "--partition", "aws-cn", "--malware-scan")
     resources = [r for s in policy["Statement"] for r in as_list(s["Resource"])]

@@ -137,6 +137,9 @@ class AwsClients:
 
     @functools.cached_property
     def mediaconvert(self):
+        # The package keeps its botocore model (exclude_glob in zappa_settings.json): the
+        # processing function submits the rendition jobs. boto3 reaches MediaConvert's regional
+        # endpoint; no DescribeEndpoints call is needed.
         return self._client("mediaconvert")
 
 
