@@ -13,7 +13,10 @@
    source, so the zip's timestamps and a read-only file system do not matter. Sources stay
    (tracebacks show their lines); the code objects name ``/var/task/...``, where Lambda
    unpacks the zip.
-3. With ``--upload``: the zip goes to the stack's deployment bucket (the stage's ``s3_bucket``,
+3. Every template is compiled by the app's own Jinja environment into Jinja's bytecode cache
+   (``template-bytecode/``, ``webapp/templating.py``): a cold start loads a page's templates
+   instead of compiling them.
+4. With ``--upload``: the zip goes to the stack's deployment bucket (the stage's ``s3_bucket``,
    which ``infra.zappa_stage`` wrote) as ``<function>.zip`` (``package_url``), the URL
    ``zappa update|deploy <stage> -z`` takes: Lambda reads the code from the bucket when the
    function is updated (no 50 MB limit of a direct upload), and the bucket's lifecycle expires it.
@@ -103,6 +106,7 @@ def add_bytecode(archive: pathlib.Path, reuse: pathlib.Path | None = None) -> in
                 except py_compile.PyCompileError as error:
                     raise PackageError(f"{relative} does not compile for the runtime's Python: {error.msg}") from None
             compiled.append(cached)
+        templates = compile_templates(tree)
         rebuilt = archive.with_suffix(".tmp")
         with zipfile.ZipFile(rebuilt, "w", zipfile.ZIP_DEFLATED) as target:
             for entry in entries:
@@ -110,12 +114,35 @@ def add_bytecode(archive: pathlib.Path, reuse: pathlib.Path | None = None) -> in
                     target.writestr(entry, b"")
                 else:
                     target.writestr(entry, (tree / entry.filename).read_bytes(), zipfile.ZIP_DEFLATED)
-            for path in compiled:
+            for path in compiled + templates:
                 info = zipfile.ZipInfo(path.relative_to(tree).as_posix(), date_time=(2020, 1, 1, 0, 0, 0))
                 info.external_attr = 0o644 << 16
                 target.writestr(info, path.read_bytes(), zipfile.ZIP_DEFLATED)
         rebuilt.replace(archive)
         return len(compiled)
+
+
+# Run by the package's own Python libraries (``-S``: none of this machine's), as on Lambda.
+COMPILE_TEMPLATES = """
+import pathlib, sys
+sys.path.insert(0, ".")
+from webapp import create_app, templating
+from webapp.config import Settings
+
+app = create_app(Settings(secret_key="p" * 40, local_mode=False, bucket="package", table="package"))
+print(len(templating.compile_all(app, pathlib.Path("template-bytecode"))))
+"""
+
+
+def compile_templates(tree: pathlib.Path) -> list[pathlib.Path]:
+    """Jinja's bytecode for every template of the app in ``tree`` (none without templates)."""
+    if not (tree / "templates").is_dir():
+        return []
+    done = subprocess.run([sys.executable, "-S", "-c", COMPILE_TEMPLATES], cwd=tree, capture_output=True, text=True,
+                          env={"PATH": os.environ.get("PATH", ""), "PYTHONDONTWRITEBYTECODE": "1"}, timeout=300)
+    if done.returncode != 0:
+        raise PackageError(f"the templates do not compile: {done.stderr.strip()[-2000:]}")
+    return sorted((tree / "template-bytecode").iterdir())
 
 
 def package_key(stage: str) -> str:
