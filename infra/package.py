@@ -16,7 +16,11 @@
 3. Every template is compiled by the app's own Jinja environment into Jinja's bytecode cache
    (``template-bytecode/``, ``webapp/templating.py``): a cold start loads a page's templates
    instead of compiling them.
-4. With ``--upload``: the zip goes to the stack's deployment bucket (the stage's ``s3_bucket``,
+4. botocore's models (``botocore/data``) are stored uncompressed: botocore reads ``<name>.json``
+   before ``<name>.json.gz``, and un-gzipping the S3 model and endpoint rules took as long as
+   parsing them on the first page (its CSP names the bucket's origin, which needs the S3 client).
+   The zip deflates them as it did; only the unpacked size grows (about 7 MB).
+5. With ``--upload``: the zip goes to the stack's deployment bucket (the stage's ``s3_bucket``,
    which ``infra.zappa_stage`` wrote) as ``<function>.zip`` (``package_url``), the URL
    ``zappa update|deploy <stage> -z`` takes: Lambda reads the code from the bucket when the
    function is updated (no 50 MB limit of a direct upload), and the bucket's lifecycle expires it.
@@ -25,6 +29,7 @@
 from __future__ import annotations
 
 import argparse
+import gzip
 import importlib.util
 import os
 import py_compile
@@ -107,19 +112,35 @@ def add_bytecode(archive: pathlib.Path, reuse: pathlib.Path | None = None) -> in
                     raise PackageError(f"{relative} does not compile for the runtime's Python: {error.msg}") from None
             compiled.append(cached)
         templates = compile_templates(tree)
+        models, gzipped = uncompress_models(tree)
         rebuilt = archive.with_suffix(".tmp")
         with zipfile.ZipFile(rebuilt, "w", zipfile.ZIP_DEFLATED) as target:
             for entry in entries:
+                if entry.filename in gzipped:
+                    continue
                 if entry.is_dir():
                     target.writestr(entry, b"")
                 else:
                     target.writestr(entry, (tree / entry.filename).read_bytes(), zipfile.ZIP_DEFLATED)
-            for path in compiled + templates:
+            for path in compiled + templates + models:
                 info = zipfile.ZipInfo(path.relative_to(tree).as_posix(), date_time=(2020, 1, 1, 0, 0, 0))
                 info.external_attr = 0o644 << 16
                 target.writestr(info, path.read_bytes(), zipfile.ZIP_DEFLATED)
         rebuilt.replace(archive)
         return len(compiled)
+
+
+def uncompress_models(tree: pathlib.Path) -> tuple[list[pathlib.Path], set[str]]:
+    """Each ``botocore/data/**/<name>.json.gz`` in ``tree`` replaced by ``<name>.json``: the new
+    files, and the names of the gzipped ones (now gone)."""
+    models, gzipped = [], set()
+    for path in sorted(tree.glob("botocore/data/**/*.json.gz")):
+        plain = path.with_suffix("")
+        plain.write_bytes(gzip.decompress(path.read_bytes()))
+        path.unlink()
+        models.append(plain)
+        gzipped.add(path.relative_to(tree).as_posix())
+    return models, gzipped
 
 
 # Run by the package's own Python libraries (``-S``: none of this machine's), as on Lambda.

@@ -216,6 +216,16 @@ def test_every_template_is_compiled_into_the_package(unzipped):
     assert len(list((unzipped / "template-bytecode").iterdir())) == len(names)
 
 
+def test_botocore_models_are_stored_uncompressed(unzipped):
+    """botocore reads ``<name>.json`` before ``<name>.json.gz``: a cold start's clients (the first
+    page's S3 and Secrets Manager) parse their models without un-gzipping them first."""
+    data = unzipped / "botocore" / "data"
+    assert not sorted(data.rglob("*.json.gz"))
+    for service in ("s3", "secretsmanager", "dynamodb", "ses", "ssm"):
+        version = max((data / service).iterdir())  # the newest API version, as botocore picks it
+        assert {"service-2.json", "endpoint-rule-set-1.json"} <= {path.name for path in version.iterdir()}, service
+
+
 def glibc_needed(shared_object: pathlib.Path) -> tuple[int, int]:
     """The newest GLIBC_x.y symbol version the object needs, from `objdump -T`'s version column."""
     dump = subprocess.run(["objdump", "-T", str(shared_object)], capture_output=True, text=True, check=True).stdout
