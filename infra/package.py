@@ -151,7 +151,7 @@ from webapp import create_app, templating
 from webapp.config import Settings
 
 app = create_app(Settings(secret_key="p" * 40, local_mode=False, bucket="package", table="package"))
-print(len(templating.compile_all(app, pathlib.Path("template-bytecode"))))
+print(len(templating.compile_all(app, pathlib.Path("template-bytecode"), moved_to=(pathlib.Path("."), sys.argv[1]))))
 """
 
 
@@ -159,7 +159,7 @@ def compile_templates(tree: pathlib.Path) -> list[pathlib.Path]:
     """Jinja's bytecode for every template of the app in ``tree`` (none without templates)."""
     if not (tree / "templates").is_dir():
         return []
-    done = subprocess.run([sys.executable, "-S", "-c", COMPILE_TEMPLATES], cwd=tree, capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-S", "-c", COMPILE_TEMPLATES, LAMBDA_TASK_ROOT], cwd=tree, capture_output=True, text=True,
                           env={"PATH": os.environ.get("PATH", ""), "PYTHONDONTWRITEBYTECODE": "1"}, timeout=300)
     if done.returncode != 0:
         raise PackageError(f"the templates do not compile: {done.stderr.strip()[-2000:]}")

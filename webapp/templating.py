@@ -44,11 +44,23 @@ def use_packaged(app) -> None:
         app.jinja_env.bytecode_cache = PackagedTemplates(PACKAGED)
 
 
-def compile_all(app, directory: pathlib.Path) -> list[str]:
-    """Every template the app can render, compiled into ``directory``; their names."""
+def compile_all(app, directory: pathlib.Path, *, moved_to: tuple[pathlib.Path, str] | None = None) -> list[str]:
+    """Every template the app can render, compiled into ``directory``; their names.
+
+    ``moved_to`` (built in, unpacked in): the code names each template's file where the
+    function will read it (``/var/task/templates/...``), as the package's bytecode does.
+    """
     directory.mkdir(parents=True, exist_ok=True)
-    app.jinja_env.bytecode_cache = PackagedTemplates(directory, write=True)
-    names = sorted(app.jinja_env.list_templates())
+    env = app.jinja_env
+    cache = PackagedTemplates(directory, write=True)
+    names = sorted(env.list_templates())
     for name in names:
-        app.jinja_env.get_template(name)
+        source, filename, _ = env.loader.get_source(env, name)
+        shown = filename
+        if moved_to and filename:
+            built, unpacked = moved_to
+            shown = f"{unpacked}/{pathlib.Path(filename).resolve().relative_to(built.resolve()).as_posix()}"
+        bucket = cache.get_bucket(env, name, filename, source)
+        bucket.code = env.compile(source, name, shown)
+        cache.set_bucket(bucket)
     return names

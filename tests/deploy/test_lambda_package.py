@@ -214,6 +214,8 @@ def test_every_template_is_compiled_into_the_package(unzipped):
                if cache.get_bucket(env, name, None, (templates / name).read_text()).code is None]
     assert names and not missing, f"{len(missing)} of {len(names)} templates are not compiled: {missing}"
     assert len(list((unzipped / "template-bytecode").iterdir())) == len(names)
+    bucket = cache.get_bucket(env, "index.html", None, (templates / "index.html").read_text())
+    assert bucket.code.co_filename == "/var/task/templates/index.html"  # where Lambda unpacks it
 
 
 def test_botocore_models_are_stored_uncompressed(unzipped):
