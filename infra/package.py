@@ -13,7 +13,14 @@
    source, so the zip's timestamps and a read-only file system do not matter. Sources stay
    (tracebacks show their lines); the code objects name ``/var/task/...``, where Lambda
    unpacks the zip.
-3. With ``--upload``: the zip goes to the stack's deployment bucket (the stage's ``s3_bucket``,
+3. Every template is compiled by the app's own Jinja environment into Jinja's bytecode cache
+   (``template-bytecode/``, ``webapp/templating.py``): a cold start loads a page's templates
+   instead of compiling them.
+4. botocore's models (``botocore/data``) are stored uncompressed: botocore reads ``<name>.json``
+   before ``<name>.json.gz``, and un-gzipping the S3 model and endpoint rules took as long as
+   parsing them on the first page (its CSP names the bucket's origin, which needs the S3 client).
+   The zip deflates them as it did; only the unpacked size grows (about 7 MB).
+5. With ``--upload``: the zip goes to the stack's deployment bucket (the stage's ``s3_bucket``,
    which ``infra.zappa_stage`` wrote) as ``<function>.zip`` (``package_url``), the URL
    ``zappa update|deploy <stage> -z`` takes: Lambda reads the code from the bucket when the
    function is updated (no 50 MB limit of a direct upload), and the bucket's lifecycle expires it.
@@ -22,6 +29,7 @@
 from __future__ import annotations
 
 import argparse
+import gzip
 import importlib.util
 import os
 import py_compile
@@ -103,19 +111,59 @@ def add_bytecode(archive: pathlib.Path, reuse: pathlib.Path | None = None) -> in
                 except py_compile.PyCompileError as error:
                     raise PackageError(f"{relative} does not compile for the runtime's Python: {error.msg}") from None
             compiled.append(cached)
+        templates = compile_templates(tree)
+        models, gzipped = uncompress_models(tree)
         rebuilt = archive.with_suffix(".tmp")
         with zipfile.ZipFile(rebuilt, "w", zipfile.ZIP_DEFLATED) as target:
             for entry in entries:
+                if entry.filename in gzipped:
+                    continue
                 if entry.is_dir():
                     target.writestr(entry, b"")
                 else:
                     target.writestr(entry, (tree / entry.filename).read_bytes(), zipfile.ZIP_DEFLATED)
-            for path in compiled:
+            for path in compiled + templates + models:
                 info = zipfile.ZipInfo(path.relative_to(tree).as_posix(), date_time=(2020, 1, 1, 0, 0, 0))
                 info.external_attr = 0o644 << 16
                 target.writestr(info, path.read_bytes(), zipfile.ZIP_DEFLATED)
         rebuilt.replace(archive)
         return len(compiled)
+
+
+def uncompress_models(tree: pathlib.Path) -> tuple[list[pathlib.Path], set[str]]:
+    """Each ``botocore/data/**/<name>.json.gz`` in ``tree`` replaced by ``<name>.json``: the new
+    files, and the names of the gzipped ones (now gone)."""
+    models, gzipped = [], set()
+    for path in sorted(tree.glob("botocore/data/**/*.json.gz")):
+        plain = path.with_suffix("")
+        plain.write_bytes(gzip.decompress(path.read_bytes()))
+        path.unlink()
+        models.append(plain)
+        gzipped.add(path.relative_to(tree).as_posix())
+    return models, gzipped
+
+
+# Run by the package's own Python libraries (``-S``: none of this machine's), as on Lambda.
+COMPILE_TEMPLATES = """
+import pathlib, sys
+sys.path.insert(0, ".")
+from webapp import create_app, templating
+from webapp.config import Settings
+
+app = create_app(Settings(secret_key="p" * 40, local_mode=False, bucket="package", table="package"))
+print(len(templating.compile_all(app, pathlib.Path("template-bytecode"), moved_to=(pathlib.Path("."), sys.argv[1]))))
+"""
+
+
+def compile_templates(tree: pathlib.Path) -> list[pathlib.Path]:
+    """Jinja's bytecode for every template of the app in ``tree`` (none without templates)."""
+    if not (tree / "templates").is_dir():
+        return []
+    done = subprocess.run([sys.executable, "-S", "-c", COMPILE_TEMPLATES, LAMBDA_TASK_ROOT], cwd=tree, capture_output=True, text=True,
+                          env={"PATH": os.environ.get("PATH", ""), "PYTHONDONTWRITEBYTECODE": "1"}, timeout=300)
+    if done.returncode != 0:
+        raise PackageError(f"the templates do not compile: {done.stderr.strip()[-2000:]}")
+    return sorted((tree / "template-bytecode").iterdir())
 
 
 def package_key(stage: str) -> str:

@@ -249,8 +249,9 @@ def register_commands(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
-    from webapp import access, presenters, rules
+    from webapp import access, presenters, rules, templating
 
+    templating.use_packaged(app)
     app.jinja_env.filters["human_size"] = rules.human_size
     app.jinja_env.filters["time_tag"] = presenters.time_tag
     app.jinja_env.filters["qr_svg"] = presenters.qr_svg

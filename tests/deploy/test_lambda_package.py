@@ -22,6 +22,7 @@ import threading
 import time
 import zipfile
 
+import jinja2
 import pytest
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
@@ -33,6 +34,7 @@ from webapp.aws.catalog import Catalog
 from webapp.aws.clients import AwsClients
 from webapp.local.resources import ensure_bucket, ensure_table
 from webapp.aws.signing import verify_cloudfront_url
+from webapp.templating import PackagedTemplates
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 LAMBDA_VENV = ROOT / ".venv-lambda"
@@ -204,6 +206,31 @@ def test_the_bytecode_is_what_runs(unzipped, tmp_path, deployed):
     [home] = page.results
     assert home["statusCode"] == 200, home
     assert "<h1>Upload files</h1>" in home["body"]
+
+
+def test_every_template_is_compiled_into_the_package(unzipped):
+    """A cold start loads each template's code from the package (webapp/templating.py): every
+    template has an entry this Python accepts, keyed by its name and its source's checksum."""
+    templates = unzipped / "templates"
+    names = sorted(path.relative_to(templates).as_posix() for path in templates.rglob("*") if path.is_file())
+    cache = PackagedTemplates(unzipped / "template-bytecode")
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates)))
+    missing = [name for name in names
+               if cache.get_bucket(env, name, None, (templates / name).read_text()).code is None]
+    assert names and not missing, f"{len(missing)} of {len(names)} templates are not compiled: {missing}"
+    assert len(list((unzipped / "template-bytecode").iterdir())) == len(names)
+    bucket = cache.get_bucket(env, "index.html", None, (templates / "index.html").read_text())
+    assert bucket.code.co_filename == "/var/task/templates/index.html"  # where Lambda unpacks it
+
+
+def test_botocore_models_are_stored_uncompressed(unzipped):
+    """botocore reads ``<name>.json`` before ``<name>.json.gz``: a cold start's clients (the first
+    page's S3 and Secrets Manager) parse their models without un-gzipping them first."""
+    data = unzipped / "botocore" / "data"
+    assert not sorted(data.rglob("*.json.gz"))
+    for service in ("s3", "secretsmanager", "dynamodb", "ses", "ssm"):
+        version = max((data / service).iterdir())  # the newest API version, as botocore picks it
+        assert {"service-2.json", "endpoint-rule-set-1.json"} <= {path.name for path in version.iterdir()}, service
 
 
 def glibc_needed(shared_object: pathlib.Path) -> tuple[int, int]:
