@@ -490,3 +490,22 @@ def check_recipients(text: str, allowlist) -> tuple[list[str], list[tuple[str, s
         elif address not in allowed:
             allowed.append(address)
     return allowed, refused
+
+
+def event_details(event: dict, detail_type: str) -> list[dict]:
+    """The ``detail`` of each EventBridge event of one type in a Lambda event: EventBridge's own
+    shape (as local mode's stand-ins send it), or the same events delivered through SNS
+    (``Records[].Sns.Message``), which is how Zappa routes them. A message that is not JSON is
+    not one of them."""
+    import json
+
+    events = [event]
+    for record in event.get("Records", []):
+        message = record.get("Sns", {}).get("Message")
+        if message:
+            try:
+                events.append(json.loads(message))
+            except ValueError:
+                continue
+    return [item.get("detail", {}) for item in events
+            if isinstance(item, dict) and item.get("detail-type") == detail_type]

@@ -21,10 +21,10 @@ item it carries the id of.
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Callable, Protocol
 
+from webapp import rules
 from webapp.dates import iso
 from webapp.iam import RENDITIONS_PREFIX
 from webapp.logs import count, emit
@@ -119,18 +119,7 @@ def completions_in(event: dict) -> list[tuple[str, str, list[str]]]:
     """(media id, status, output S3 URIs) of each MediaConvert job state change in an event:
     EventBridge's shape (local mode's ffmpeg sends it), or the same delivered through SNS."""
     found = []
-    events = [event]
-    for record in event.get("Records", []):
-        message = record.get("Sns", {}).get("Message")
-        if message:
-            try:
-                events.append(json.loads(message))
-            except ValueError:
-                continue
-    for item in events:
-        if item.get("detail-type") != JOB_STATE_DETAIL_TYPE:
-            continue
-        detail = item.get("detail", {})
+    for detail in rules.event_details(event, JOB_STATE_DETAIL_TYPE):
         media_id = (detail.get("userMetadata") or {}).get(META_ID)
         if not media_id or detail.get("status") not in ("COMPLETE", "ERROR", "CANCELED"):
             continue

@@ -160,21 +160,8 @@ def _tag_on(svc: Services, key: str) -> str | None:
 def verdicts_in(event: dict) -> list[tuple[str, str, str]]:
     """(bucket, key, status) of each scan result in an event: EventBridge's own shape (as the
     local stand-in sends it), or the same events delivered through SNS (``Records[].Sns.Message``)."""
-    import json
-
     found = []
-    events = [event]
-    for record in event.get("Records", []):
-        message = record.get("Sns", {}).get("Message")
-        if message:
-            try:
-                events.append(json.loads(message))
-            except ValueError:
-                continue
-    for item in events:
-        if item.get("detail-type") != SCAN_RESULT_DETAIL_TYPE:
-            continue
-        detail = item.get("detail", {})
+    for detail in rules.event_details(event, SCAN_RESULT_DETAIL_TYPE):
         s3 = detail.get("s3ObjectDetails", {})
         status = detail.get("scanResultDetails", {}).get("scanResultStatus", "")
         if s3.get("bucketName") and s3.get("objectKey") and status:
