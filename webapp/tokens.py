@@ -148,15 +148,23 @@ def new_id() -> str:
     return secrets.token_urlsafe(16)
 
 
+SHORT_ID_CHARS = 22
+
+
 def short_id_for(secret_key: str, share_id: str) -> str:
-    """A transfer link's short id: 22 URL-safe characters (132 bits) of an HMAC of its share's
-    random id under the site's secret key. The catalog keeps only its hash, so a leaked table
-    opens nothing, while the owner's pages can show the link again (they know the share id and
-    the site knows its key)."""
+    """A share link's short id (a transfer's or one file's): 22 URL-safe characters (132 bits)
+    of an HMAC of its share's random id under the site's secret key. The catalog keeps only its
+    hash, so a leaked table opens nothing, while the owner's pages can show the link again (they
+    know the share id and the site knows its key)."""
     import base64
 
     digest = hmac.new(secret_key.encode(), b"mediahub.short-link:" + share_id.encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).decode()[:22]
+
+
+def looks_like_short_id(value: str) -> bool:
+    """Shaped like ``short_id_for``'s answer (an old signed share token is far longer)."""
+    return len(value) == SHORT_ID_CHARS and looks_like_id(value)
 
 
 def new_secret() -> str:
