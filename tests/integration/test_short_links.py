@@ -150,7 +150,7 @@ def test_a_withdrawn_short_link_stays_withdrawn_and_deleting_the_file_removes_it
     assert api.client.post(media["links"]["manage"] + "/delete", data={"csrf_token": api.csrf}).status_code == 302
     assert short_records(table_items) == []
     gone = app.test_client().get(link)
-    assert gone.status_code == 404 and "not one of ours" in gone.get_data(as_text=True)
+    assert gone.status_code == 404 and "what it shared was deleted" in gone.get_data(as_text=True)
 
 
 def test_a_files_short_id_is_not_a_transfers_link(owner):

@@ -15,7 +15,7 @@ import dataclasses
 from typing import Callable
 
 from webapp import access, media_info, tokens
-from webapp.aws.catalog import SHORT_FILE
+from webapp.aws.catalog import SHORT_FILE, SHORT_TRANSFER
 from webapp.flows import scanning
 from webapp.logs import count
 from webapp.rules import Refusal
@@ -165,13 +165,13 @@ def link_unknown() -> Refusal:
     return Refusal("link_unknown", "This link is not one of ours. Check that it was copied whole.", 404)
 
 
-def names_a_file(svc: Services, token: str) -> bool:
-    """Whether ``/s/<token>`` is a file's share (a short id of one, or an old signed token), not
-    a transfer's link."""
+def names_a_transfer(svc: Services, token: str) -> bool:
+    """Whether ``/s/<token>`` is a transfer's link (its short-link record says so), not a file's
+    share (a short id of one, an old signed token, or an id nobody knows)."""
     if not tokens.looks_like_short_id(token):
-        return True
+        return False
     found = svc.catalog.short_link(tokens.secret_hash(token))
-    return found is not None and found.get("kind") == SHORT_FILE
+    return found is not None and found.get("kind", SHORT_TRANSFER) == SHORT_TRANSFER
 
 
 def read_share(svc: Services, token: str) -> OpenShare:
@@ -181,7 +181,9 @@ def read_share(svc: Services, token: str) -> OpenShare:
     if tokens.looks_like_short_id(token):
         found = svc.catalog.short_link(tokens.secret_hash(token))
         if found is None or found.get("kind") != SHORT_FILE:
-            raise link_unknown()
+            # Deleting a file deletes its short-link records with it: nothing is left to tell.
+            raise Refusal("link_unknown", "This link is not one of ours, or what it shared was deleted. "
+                          "Check that it was copied whole.", 404)
         media_id, share_id = found["media_id"], found["share_id"]
     else:
         claim = svc.share_tokens.read(token)
