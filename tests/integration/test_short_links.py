@@ -163,3 +163,16 @@ def test_a_files_short_id_is_not_a_transfers_link(owner):
     assert viewer.get(f"/s/{other}").status_code == 404
     root = parse(api.client.get(media["links"]["manage"]).get_data(as_text=True))
     assert root.find("input", id="anyone-link").attrs["value"] == media["links"]["share"]
+
+
+def test_after_a_key_change_short_links_still_work_and_pages_show_a_signed_link(make_app, settings):
+    before = make_app()
+    media = Api(before.test_client()).upload(png_bytes(), name="Site plan").get_json()["media"]
+    after = make_app(secret_key="a-different-secret-key-for-this-site-0123")
+    viewer = after.test_client()
+    assert viewer.get(media["links"]["share"]).status_code == 200  # looked up by its hash: no key needed
+    root = parse(after.test_client().get(media["links"]["manage"]).get_data(as_text=True))
+    shown = root.find("input", id="anyone-link").attrs["value"]
+    assert shown != media["links"]["share"] and len(short_of(shown)) > 24  # its short id cannot be derived again
+    page = viewer.get(shown)
+    assert page.status_code == 200 and "Site plan" in page.get_data(as_text=True)

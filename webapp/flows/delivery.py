@@ -146,9 +146,11 @@ def with_short_link(svc: Services, share: dict) -> dict:
 
 def share_token(svc: Services, media: dict, share: dict) -> str:
     """What ``/s/<token>`` carries for this share: its short id; a share made before short ids
-    (no short-link record) keeps its signed token, good until the share's expiry."""
-    if share.get("short_hash"):
-        return tokens.short_id_for(svc.settings.secret_key, share["share_id"])
+    (no short-link record), or under a secret key since changed (its short id cannot be derived
+    again), gets a signed token, good until the share's expiry."""
+    short_id = tokens.short_id_for(svc.settings.secret_key, share["share_id"])
+    if tokens.secret_matches(short_id, share.get("short_hash")):
+        return short_id
     return svc.share_tokens.issue(tokens.ShareClaim(media["id"], share["share_id"], int(share["expires_at"])))
 
 
