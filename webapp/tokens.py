@@ -1,8 +1,9 @@
-"""Signed share tokens and hashed secrets. Pure: no Flask, no AWS.
+"""Short share ids, signed share tokens and hashed secrets. Pure: no Flask, no AWS.
 
-A share token names one media item, one share record (one recipient) and an
-expiry, signed with the app's secret key. The signature stops forgery; the share
-record (looked up on every use) makes the token revocable.
+A share link carries a short id (``short_id_for``) the catalog looks up by its hash. Links made
+before short ids carry a share token: one media item, one share record (one recipient) and an
+expiry, signed with the app's secret key; they are still read until that expiry. The signature
+stops forgery; the share record (looked up on every use) makes either revocable.
 """
 
 from __future__ import annotations
