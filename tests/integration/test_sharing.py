@@ -110,6 +110,7 @@ def test_a_failed_send_is_shown_and_leaves_no_share(make_app, table_items):
     page = share(api, media, "ann@allowed.com").get_data(as_text=True)
     assert "The mail service refused these" in page and "MessageRejected" in page
     assert [i["recipient"] for i in table_items() if i["sk"].startswith("SHARE#")] == ["anyone"]
+    assert len([i for i in table_items() if i["pk"].startswith("SHORT#")]) == 1  # the failed link's record went too
 
 
 def test_sharing_needs_the_csrf_token(owner, table_items):

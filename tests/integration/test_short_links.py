@@ -76,6 +76,8 @@ def test_the_link_made_at_upload_is_short_and_works(owner, table_items):
     [made] = file_shares(table_items).values()
     assert record["kind"] == "file" and record["media_id"] == media["id"] and record["share_id"] == made["share_id"]
     assert record["expires_at"] == made["expires_at"]  # DynamoDB's TTL takes it with its share
+    assert api.client.get(media["links"]["download"]).status_code == 302  # the uploader's own: not counted
+    assert api.record(media["id"])["download_count"] == 1
     assert api.client.get(media["links"]["page"]).get_data(as_text=True).count(short) >= 1
     assert_leaked_table_opens_nothing(app, table_items, [short])
 
@@ -112,7 +114,7 @@ def test_each_recipients_link_is_short_and_keeps_verification(owner, settings, t
     assert_leaked_table_opens_nothing(app, table_items, shorts + [short_of(media["links"]["share"])])
 
 
-def test_a_recipients_short_link_opens_once_their_address_is_confirmed(owner, settings):
+def test_a_recipients_short_link_opens_and_downloads(owner, settings):
     app, api, media = owner
     submit(api, media, "/share", "share", recipients="ann@allowed.com", days="3")
     mails = requests.get(f"{settings.aws_endpoint_url}/moto-api/data.json", timeout=10).json()["ses"]["Message"]
