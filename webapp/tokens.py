@@ -1,8 +1,9 @@
-"""Signed share tokens and hashed secrets. Pure: no Flask, no AWS.
+"""Short share ids, signed share tokens and hashed secrets. Pure: no Flask, no AWS.
 
-A share token names one media item, one share record (one recipient) and an
-expiry, signed with the app's secret key. The signature stops forgery; the share
-record (looked up on every use) makes the token revocable.
+A share link carries a short id (``short_id_for``) the catalog looks up by its hash. Links made
+before short ids carry a share token: one media item, one share record (one recipient) and an
+expiry, signed with the app's secret key; they are still read until that expiry. The signature
+stops forgery; the share record (looked up on every use) makes either revocable.
 """
 
 from __future__ import annotations
@@ -148,15 +149,23 @@ def new_id() -> str:
     return secrets.token_urlsafe(16)
 
 
+SHORT_ID_CHARS = 22
+
+
 def short_id_for(secret_key: str, share_id: str) -> str:
-    """A transfer link's short id: 22 URL-safe characters (132 bits) of an HMAC of its share's
-    random id under the site's secret key. The catalog keeps only its hash, so a leaked table
-    opens nothing, while the owner's pages can show the link again (they know the share id and
-    the site knows its key)."""
+    """A share link's short id (a transfer's or one file's): 22 URL-safe characters (132 bits)
+    of an HMAC of its share's random id under the site's secret key. The catalog keeps only its
+    hash, so a leaked table opens nothing, while the owner's pages can show the link again (they
+    know the share id and the site knows its key)."""
     import base64
 
     digest = hmac.new(secret_key.encode(), b"mediahub.short-link:" + share_id.encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).decode()[:22]
+
+
+def looks_like_short_id(value: str) -> bool:
+    """Shaped like ``short_id_for``'s answer (an old signed share token is far longer)."""
+    return len(value) == SHORT_ID_CHARS and looks_like_id(value)
 
 
 def new_secret() -> str:

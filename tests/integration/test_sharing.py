@@ -84,12 +84,19 @@ def test_a_recipients_link_counts_for_that_recipient(owner, settings):
     assert rows["bob@allowed.com"]["downloads"] == "0" and rows["bob@allowed.com"]["last-download"] == "—"
 
 
-def test_one_recipients_token_does_not_open_anothers_share(owner, settings):
+def test_one_recipients_token_does_not_open_anothers_share(owner, settings, table_items):
+    """Links made before short ids were signed tokens: one's signature on another's claim is no link."""
+    from webapp.tokens import ShareClaim
+
     app, api, media = owner
     share(api, media, "ann@allowed.com\nbob@allowed.com")
-    ann, bob = link_for(settings, "ann@allowed.com"), link_for(settings, "bob@allowed.com")
-    ann_payload, ann_sig = ann.rsplit("/", 1)[1].split(".")
-    bob_payload, _ = bob.rsplit("/", 1)[1].split(".")
+    svc = app.extensions["mediahub"]
+    made = {i["recipient"]: i for i in table_items() if i["sk"].startswith("SHARE#")}
+    ann, bob = (svc.share_tokens.issue(ShareClaim(media["id"], made[who]["share_id"], made[who]["expires_at"]))
+                for who in ("ann@allowed.com", "bob@allowed.com"))
+    assert app.test_client().get(f"/s/{ann}").status_code == 200
+    ann_payload, ann_sig = ann.split(".")
+    bob_payload, _ = bob.split(".")
     spliced = f"/s/{bob_payload}.{ann_sig}"
     assert app.test_client().get(spliced).status_code == 404
     assert app.test_client().get(spliced + "/download").status_code == 404
@@ -103,6 +110,7 @@ def test_a_failed_send_is_shown_and_leaves_no_share(make_app, table_items):
     page = share(api, media, "ann@allowed.com").get_data(as_text=True)
     assert "The mail service refused these" in page and "MessageRejected" in page
     assert [i["recipient"] for i in table_items() if i["sk"].startswith("SHARE#")] == ["anyone"]
+    assert len([i for i in table_items() if i["pk"].startswith("SHORT#")]) == 1  # the failed link's record went too
 
 
 def test_sharing_needs_the_csrf_token(owner, table_items):

@@ -244,8 +244,9 @@ def test_owner_deletes_and_everything_is_gone(api, client, bucket_keys, table_it
     assert client.post(manage + "/delete").status_code == 400  # no CSRF token
     deleted = client.post(manage + "/delete", data={"csrf_token": api.csrf})
     assert deleted.status_code == 302
-    assert bucket_keys() == [] and table_items() == []
-    assert client.get(media["links"]["download"]).status_code == 410
+    assert bucket_keys() == [] and table_items() == []  # the short link's record too
+    gone = client.get(media["links"]["download"])
+    assert gone.status_code == 404 and "deleted" in gone.get_data(as_text=True)
 
 
 def test_wrong_manage_token_is_refused(api, client):

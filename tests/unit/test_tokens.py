@@ -64,3 +64,13 @@ def test_multipart_ids_carry_the_plan_and_the_uploader_and_cannot_be_forged():
     # A POST upload's id is not a multipart id, nor the other way round.
     assert tickets.read_multipart_id(tickets.upload_id("m" * 22, "a.png")) is None
     assert tickets.read_upload_id(upload_id) is None
+
+
+def test_short_ids_are_22_url_safe_characters_of_the_key_and_share_and_never_look_like_an_old_token():
+    short = tokens.short_id_for("k" * 40, "share-id-0123456789")
+    assert len(short) == tokens.SHORT_ID_CHARS == 22 and tokens.looks_like_short_id(short)
+    assert short == tokens.short_id_for("k" * 40, "share-id-0123456789")
+    assert short != tokens.short_id_for("j" * 40, "share-id-0123456789")
+    assert short != tokens.short_id_for("k" * 40, "share-id-0123456780")
+    assert not tokens.looks_like_short_id(ShareTokens("k" * 40).issue(CLAIM))
+    assert not tokens.looks_like_short_id(short + "x") and not tokens.looks_like_short_id(short[:-1] + ".")

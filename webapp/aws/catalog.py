@@ -25,6 +25,10 @@ TRANSFER_PREFIX = "TRANSFER#"
 # A short link's id is a secret: only its SHA-256 is a key ("SHORT#<hash>"), so a leaked table
 # gives no working link.
 SHORT_PREFIX = "SHORT#"
+# What a short-link record names: a link to a transfer (``transfer_id``, ``share_id``; records
+# written before kinds existed have none and are a transfer's), or one file's share
+# (``media_id``, ``share_id``).
+SHORT_TRANSFER, SHORT_FILE = "transfer", "file"
 # Their own sort keys (not META, not SHARE#): a query for media records or their shares never meets them.
 TRANSFER_SK = "TRANSFER"
 SHORT_SK = "LINK"
@@ -126,6 +130,22 @@ def _share_item(media_id: str, share: dict) -> dict:
     return {"pk": media_pk(media_id), "sk": share_sk(share["share_id"]), **share}
 
 
+def _short_key(short_hash: str) -> dict:
+    return {"pk": {"S": SHORT_PREFIX + short_hash}, "sk": {"S": SHORT_SK}}
+
+
+def _short_item(short_hash: str, kind: str, names: dict, expires_at: int) -> dict:
+    """The record a short id is looked up by: only the id's hash (the key) and what it names, kept
+    (TTL) as long as the share it names. The share record stays the one that says whether the
+    link works (withdrawn, used up, expired)."""
+    return {"pk": SHORT_PREFIX + short_hash, "sk": SHORT_SK, "kind": kind, **names, "expires_at": expires_at}
+
+
+def _file_short_item(media_id: str, share: dict) -> dict:
+    return _short_item(share["short_hash"], SHORT_FILE, {"media_id": media_id, "share_id": share["share_id"]},
+                       share["expires_at"])
+
+
 class Catalog:
     def __init__(self, dynamodb_client, table: str):
         self._db = dynamodb_client
@@ -160,6 +180,8 @@ class Catalog:
         writes = [{"Put": {**new, "Item": to_item(_media_item(media))}}]
         if share is not None:
             writes.append({"Put": {**new, "Item": to_item(_share_item(media["id"], share))}})
+            if share.get("short_hash"):
+                writes.append({"Put": {**new, "Item": to_item(_file_short_item(media["id"], share))}})
         if media.get("transfer_id"):
             writes.append({"Update": {
                 "TableName": self.table,
@@ -213,8 +235,7 @@ class Catalog:
     def delete_transfer(self, transfer_id: str) -> None:
         for share in self.transfer_shares(transfer_id):
             if share.get("short_hash"):
-                self._db.delete_item(TableName=self.table,
-                                     Key={"pk": {"S": SHORT_PREFIX + share["short_hash"]}, "sk": {"S": SHORT_SK}})
+                self._db.delete_item(TableName=self.table, Key=_short_key(share["short_hash"]))
         for sk in [TRANSFER_SK] + [transfer_share_sk(share["share_id"]) for share in self.transfer_shares(transfer_id)]:
             self._db.delete_item(TableName=self.table, Key={"pk": {"S": TRANSFER_PREFIX + transfer_id}, "sk": {"S": sk}})
 
@@ -224,15 +245,15 @@ class Catalog:
         self._db.transact_write_items(TransactItems=[
             {"Put": {**new, "Item": to_item({"pk": TRANSFER_PREFIX + transfer_id, "sk": transfer_share_sk(share["share_id"]),
                                               **share})}},
-            {"Put": {**new, "Item": to_item({"pk": SHORT_PREFIX + share["short_hash"], "sk": SHORT_SK,
-                                              "transfer_id": transfer_id, "share_id": share["share_id"],
-                                              "expires_at": share["expires_at"]})}},
+            {"Put": {**new, "Item": to_item(_short_item(share["short_hash"], SHORT_TRANSFER,
+                                                         {"transfer_id": transfer_id, "share_id": share["share_id"]},
+                                                         share["expires_at"]))}},
         ])
 
     def set_short_link_expiry(self, short_hash: str, expires_at: int) -> None:
         """The lookup record lives (TTL) as long as its link."""
         _if_condition_holds(lambda: self._db.update_item(
-            TableName=self.table, Key={"pk": {"S": SHORT_PREFIX + short_hash}, "sk": {"S": SHORT_SK}},
+            TableName=self.table, Key=_short_key(short_hash),
             UpdateExpression="SET expires_at = :exp", ConditionExpression="attribute_exists(pk)",
             ExpressionAttributeValues=to_item({":exp": expires_at})))
 
@@ -382,7 +403,10 @@ class Catalog:
         ))
 
     def delete_media(self, media_id: str) -> None:
+        """The item, its shares and the short-link records naming them."""
         for item in self._items_of(media_id):
+            if "short_hash" in item:
+                self._db.delete_item(TableName=self.table, Key=_short_key(item["short_hash"]["S"]))
             self._db.delete_item(TableName=self.table, Key={"pk": item["pk"], "sk": item["sk"]})
 
     def _items_of(self, media_id: str) -> list[dict]:
@@ -392,7 +416,7 @@ class Catalog:
                 "TableName": self.table,
                 "KeyConditionExpression": "pk = :pk",
                 "ExpressionAttributeValues": {":pk": {"S": media_pk(media_id)}},
-                "ProjectionExpression": "pk, sk",
+                "ProjectionExpression": "pk, sk, short_hash",
                 "ConsistentRead": True,
             }
             if start:
@@ -476,12 +500,19 @@ class Catalog:
         )
 
     def put_share(self, media_id: str, share: dict) -> None:
-        self._db.put_item(
-            TableName=self.table, Item=to_item(_share_item(media_id, share)), ConditionExpression="attribute_not_exists(pk)"
-        )
+        """A share of a file and, when it has a short id (``short_hash``), the record that id is
+        looked up by, written together."""
+        new = {"ConditionExpression": "attribute_not_exists(pk)", "TableName": self.table}
+        writes = [{"Put": {**new, "Item": to_item(_share_item(media_id, share))}}]
+        if share.get("short_hash"):
+            writes.append({"Put": {**new, "Item": to_item(_file_short_item(media_id, share))}})
+        self._db.transact_write_items(TransactItems=writes)
 
-    def delete_share(self, media_id: str, share_id: str) -> None:
-        self._db.delete_item(TableName=self.table, Key=self._key(media_id, share_sk(share_id)))
+    def delete_share(self, media_id: str, share: dict) -> None:
+        """A share and its short-link record."""
+        if share.get("short_hash"):
+            self._db.delete_item(TableName=self.table, Key=_short_key(share["short_hash"]))
+        self._db.delete_item(TableName=self.table, Key=self._key(media_id, share_sk(share["share_id"])))
 
     def revoke_share(self, media_id: str, share_id: str, *, by: str, at: str) -> bool:
         """Withdraw a link, saying who did it and when in the same write (visitors are told)."""

@@ -1,4 +1,8 @@
-"""Download flow: a share token in, a short-lived signed URL out.
+"""Download flow: a share link's id in, a short-lived signed URL out.
+
+A share link is ``/s/<short id>``: 22 characters the catalog looks up by their hash
+(``Catalog.short_link``, shared with transfers' links). Links made before short ids were signed
+tokens naming the item, the share and an expiry; they keep working until that expiry.
 
 Every use re-reads the share and the item, so a revoked share, an expired item
 or a spent download limit stops working at once, whatever the token says and
@@ -11,6 +15,7 @@ import dataclasses
 from typing import Callable
 
 from webapp import access, media_info, tokens
+from webapp.aws.catalog import SHORT_FILE, SHORT_TRANSFER
 from webapp.flows import scanning
 from webapp.logs import count
 from webapp.rules import Refusal
@@ -133,7 +138,19 @@ class OpenShare:
     token: str
 
 
+def with_short_link(svc: Services, share: dict) -> dict:
+    """A new share of a file with the hash of its short id, which the catalog writes beside it
+    as the record the link is looked up by (``Catalog.put_share``, ``create_ready``)."""
+    return {**share, "short_hash": tokens.secret_hash(tokens.short_id_for(svc.settings.secret_key, share["share_id"]))}
+
+
 def share_token(svc: Services, media: dict, share: dict) -> str:
+    """What ``/s/<token>`` carries for this share: its short id; a share made before short ids
+    (no short-link record), or under a secret key since changed (its short id cannot be derived
+    again), gets a signed token, good until the share's expiry."""
+    short_id = tokens.short_id_for(svc.settings.secret_key, share["share_id"])
+    if tokens.secret_matches(short_id, share.get("short_hash")):
+        return short_id
     return svc.share_tokens.issue(tokens.ShareClaim(media["id"], share["share_id"], int(share["expires_at"])))
 
 
@@ -146,16 +163,39 @@ def default_share(svc: Services, media: dict) -> dict | None:
 ViewerOf = Callable[[dict], access.Viewer]
 
 
+def link_unknown() -> Refusal:
+    return Refusal("link_unknown", "This link is not one of ours. Check that it was copied whole.", 404)
+
+
+def names_a_transfer(svc: Services, token: str) -> bool:
+    """Whether ``/s/<token>`` is a transfer's link (its short-link record says so), not a file's
+    share (a short id of one, an old signed token, or an id nobody knows)."""
+    if not tokens.looks_like_short_id(token):
+        return False
+    found = svc.catalog.short_link(tokens.secret_hash(token))
+    return found is not None and found.get("kind", SHORT_TRANSFER) == SHORT_TRANSFER
+
+
 def read_share(svc: Services, token: str) -> OpenShare:
-    """The share and item a token names. Refuses a token that is not ours, whose own expiry has
-    passed, or whose records are gone; what the records say is for ``refusal``."""
-    claim = svc.share_tokens.read(token)
-    if claim is None:
-        raise Refusal("link_unknown", "This link is not one of ours. Check that it was copied whole.", 404)
-    if claim.expires_at <= svc.clock():
-        raise access.link_expired()
-    share = svc.catalog.get_share(claim.media_id, claim.share_id)
-    media = svc.catalog.get_media(claim.media_id)
+    """The share and item a link names: a short id looked up by its hash, or an old signed
+    token. Refuses an id that is not ours, an old token whose own expiry has passed, or records
+    that are gone; what the records say (expiry, withdrawal, limits) is for ``refusal``."""
+    if tokens.looks_like_short_id(token):
+        found = svc.catalog.short_link(tokens.secret_hash(token))
+        if found is None or found.get("kind") != SHORT_FILE:
+            # Deleting a file deletes its short-link records with it: nothing is left to tell.
+            raise Refusal("link_unknown", "This link is not one of ours, or what it shared was deleted. "
+                          "Check that it was copied whole.", 404)
+        media_id, share_id = found["media_id"], found["share_id"]
+    else:
+        claim = svc.share_tokens.read(token)
+        if claim is None:
+            raise link_unknown()
+        if claim.expires_at <= svc.clock():
+            raise access.link_expired()
+        media_id, share_id = claim.media_id, claim.share_id
+    share = svc.catalog.get_share(media_id, share_id)
+    media = svc.catalog.get_media(media_id)
     if share is None or media is None:
         raise access.link_gone()
     return OpenShare(media, share, token)

@@ -84,13 +84,14 @@ def share_by_email(svc: Services, mailer: Mailer | None, media: dict, request: S
         }
         if request.verify:
             share["verify"] = True
+        share = delivery.with_short_link(svc, share)
         svc.catalog.put_share(media["id"], share)
         link = link_for(delivery.share_token(svc, media, share))
         subject, text, html = compose(address, link, iso(expires_at))
         try:
             mailer.send(address, subject, text, html)
         except SendFailed as error:
-            svc.catalog.delete_share(media["id"], share["share_id"])
+            svc.catalog.delete_share(media["id"], share)
             outcome.failed.append((address, str(error)))
             continue
         outcome.sent.append(address)
@@ -161,6 +162,7 @@ def new_link_for_anyone(svc: Services, media: dict, days: int) -> dict:
         "downloads": 0,
         "revoked": False,
     }
+    share = delivery.with_short_link(svc, share)
     svc.catalog.put_share(media["id"], share)
     return {**share, "asked_until": int(now) + days * 86400}
 

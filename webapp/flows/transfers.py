@@ -18,6 +18,7 @@ from typing import Callable
 
 from webapp import access, rules, tokens
 from webapp.flows import delivery, scanning, shares
+from webapp.aws.catalog import SHORT_TRANSFER
 from webapp.aws.mailer import SendFailed
 from webapp.dates import iso
 from webapp.logs import count
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 
 MAX_FILES = 500
 MIN_LINK_SECONDS = 3600
-SHORT_ID_CHARS = 22  # tokens.new_id(): 16 random bytes, URL-safe
+SHORT_ID_CHARS = tokens.SHORT_ID_CHARS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -200,15 +201,14 @@ def link_id_of(svc: Services, share: dict) -> str:
     return tokens.short_id_for(svc.settings.secret_key, share["share_id"])
 
 
-def looks_like_short_id(value: str) -> bool:
-    return len(value) == SHORT_ID_CHARS and tokens.looks_like_id(value)
+looks_like_short_id = tokens.looks_like_short_id
 
 
 def read_link(svc: Services, short_id: str, only: str | None = None) -> OpenTransfer:
     """The transfer, its link and its files behind a short id (``only``: just that file of it);
     what they say is for ``refusal``."""
     found = svc.catalog.short_link(tokens.secret_hash(short_id)) if looks_like_short_id(short_id) else None
-    if found is None:
+    if found is None or found.get("kind", SHORT_TRANSFER) != SHORT_TRANSFER:
         raise Refusal("link_unknown", "This link is not one of ours. Check that it was copied whole.", 404)
     transfer = svc.catalog.get_transfer(found["transfer_id"])
     share = svc.catalog.get_transfer_share(found["transfer_id"], found["share_id"])

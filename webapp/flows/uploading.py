@@ -20,7 +20,7 @@ import dataclasses
 import logging
 
 from webapp import config, limits, parts, rules, sniff, tokens
-from webapp.flows import transfers, upload_links
+from webapp.flows import delivery, transfers, upload_links
 from webapp.config import S3_SINGLE_POST_LIMIT
 from webapp.dates import iso
 from webapp.logs import count
@@ -407,7 +407,7 @@ def _ready_record(svc: Services, claim: UploadClaim, stored) -> tuple[dict, dict
         "downloads": 0,
         "revoked": False,
     }
-    return {k: v for k, v in media.items() if v is not None}, share, manage_token
+    return {k: v for k, v in media.items() if v is not None}, delivery.with_short_link(svc, share), manage_token
 
 
 def stored_disposition(filename: str, content_type: str) -> str:

@@ -41,7 +41,7 @@ def viewer_of(share: dict) -> access.Viewer:
 @bp.route("/s/<token>", methods=["GET", "POST"])
 def share_page(token: str):
     svc = services()
-    if transfers.looks_like_short_id(token):
+    if delivery.names_a_transfer(svc, token):
         return _transfer_page(svc, token)
     opened = delivery.read_share(svc, token)
     refusal = delivery.refusal(svc, opened, viewer_of)
