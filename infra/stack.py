@@ -49,6 +49,7 @@ from constructs import Construct
 from infra import mediaconvert
 from infra.zappa_stage import stack_name
 from webapp.aws.catalog import TABLE_DEFINITION
+from webapp.flows.processing import PROCESSING_TIMEOUT_SECONDS
 from webapp.iam import QUARANTINE_PREFIX, UPLOAD_PREFIX, role_statements
 from webapp.flows.scanning import SCAN_RESULT_DETAIL_TYPE, SCAN_TAG
 
@@ -62,7 +63,6 @@ CERTIFICATE_REGION = "us-east-1"
 # What the function's own calls may take; the Duration alarm fires well before this.
 DEFAULT_TIMEOUT_SECONDS = 30
 DEFAULT_MONTHLY_BUDGET_USD = 50
-PROCESSING_TIMEOUT_SECONDS = 300
 
 
 class ConfigError(Exception):

@@ -208,3 +208,14 @@ def test_part_of_the_mediaconvert_outputs_is_refused():
     with pytest.raises(zappa_stage.OutputsError, match="RenditionEventsTopicArn"):
         zappa_stage.merge(committed(), "production",
                           document({**OUTPUTS, "RenditionEventsTopicArn": RENDITIONS["RenditionEventsTopicArn"]}))
+
+
+def test_every_processing_stage_has_the_memory_and_timeout_processing_was_measured_against():
+    """bench/processing.py and the README's table read these figures; the stages must be them."""
+    from webapp.flows.processing import PROCESSING_MEMORY_MB, PROCESSING_TIMEOUT_SECONDS
+
+    stages = json.loads((pathlib.Path(__file__).parents[2] / "zappa_settings.json").read_text())
+    processing = {name: stage for name, stage in stages.items() if name.endswith("-processing")}
+    assert processing
+    for name, stage in processing.items():
+        assert (stage["memory_size"], stage["timeout_seconds"]) == (PROCESSING_MEMORY_MB, PROCESSING_TIMEOUT_SECONDS), name

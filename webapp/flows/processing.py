@@ -37,13 +37,15 @@ from webapp.services import Services
 log = logging.getLogger(__name__)
 
 PENDING = "pending"
-# The function that processes (a Zappa stage of the same code for events only, infra/ builds it):
-# every format within its decode limit peaks under 400 MB over the idle process, so memory is
-# not what sizes it; CPU is. 1,769 MB is one whole vCPU, which turns a large HEIC's ~6 CPU-s into
-# ~6 s (at the web stage's 512 MB, 0.29 vCPU, about 20 s of its 30). The timeout leaves more
-# than ten times the slowest measured file (bench/processing.py; README table).
-PROCESSING_MEMORY_MB = 1769
-PROCESSING_TIMEOUT_SECONDS = 120
+# The function that processes: the `<stage>-processing` Zappa stage of the same code, for events
+# only (zappa_settings.json; infra/stack.py's alarms read the timeout here, and a test holds the
+# three together). Every format within its decode limit peaks under 400 MB over the idle process,
+# so memory is not what sizes it; CPU is: Lambda gives one vCPU per 1,769 MB, so 2,048 MB turns a
+# large HEIC's ~6 CPU-s into ~5 s (at the web stage's 512 MB, 0.29 vCPU, about 20 s of its 30).
+# The timeout leaves minutes for a video's poster and anything slower than measured
+# (bench/processing.py; README table).
+PROCESSING_MEMORY_MB = 2048
+PROCESSING_TIMEOUT_SECONDS = 300
 READY, SKIPPED, FAILED = media_info.READY, media_info.SKIPPED, media_info.FAILED
 # Every name a rendition can have: deleting an item deletes all of them, whatever was made.
 # The poster the uploader's browser posts (never served), and the re-encoding of it that is.
