@@ -206,25 +206,8 @@ class Catalog:
                             only_if: tuple[str, object] | None = None) -> bool:
         """SET (and REMOVE) fields on a transfer; with ``only_if`` (field, value) only while the
         field holds that value (False when it does not: someone else got there first)."""
-        names = {f"#f{i}": field for i, field in enumerate(values)}
-        names.update({f"#r{i}": field for i, field in enumerate(remove)})
-        parts = []
-        if values:
-            parts.append("SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(values))))
-        if remove:
-            parts.append("REMOVE " + ", ".join(f"#r{i}" for i in range(len(remove))))
-        attribute_values = {f":v{i}": v for i, v in enumerate(values.values())}
-        condition = "attribute_exists(pk)"
-        if only_if is not None:
-            names["#cond"] = only_if[0]
-            attribute_values[":cond"] = only_if[1]
-            condition += " AND #cond = :cond"
-        kwargs = {"TableName": self.table, "Key": {"pk": {"S": TRANSFER_PREFIX + transfer_id}, "sk": {"S": TRANSFER_SK}},
-                  "UpdateExpression": " ".join(parts), "ConditionExpression": condition,
-                  "ExpressionAttributeNames": names}
-        if attribute_values:
-            kwargs["ExpressionAttributeValues"] = to_item(attribute_values)
-        return _if_condition_holds(lambda: self._db.update_item(**kwargs))
+        key = {"pk": {"S": TRANSFER_PREFIX + transfer_id}, "sk": {"S": TRANSFER_SK}}
+        return _if_condition_holds(lambda: self._db.update_item(**self._field_update(key, values, remove, only_if)))
 
     def drop_from_transfer(self, transfer_id: str, media_id: str) -> None:
         _if_condition_holds(lambda: self._db.update_item(
@@ -233,10 +216,11 @@ class Catalog:
             ExpressionAttributeValues={":id": {"SS": [media_id]}}))
 
     def delete_transfer(self, transfer_id: str) -> None:
-        for share in self.transfer_shares(transfer_id):
+        shares = self.transfer_shares(transfer_id)
+        for share in shares:
             if share.get("short_hash"):
                 self._db.delete_item(TableName=self.table, Key=_short_key(share["short_hash"]))
-        for sk in [TRANSFER_SK] + [transfer_share_sk(share["share_id"]) for share in self.transfer_shares(transfer_id)]:
+        for sk in [TRANSFER_SK] + [transfer_share_sk(share["share_id"]) for share in shares]:
             self._db.delete_item(TableName=self.table, Key={"pk": {"S": TRANSFER_PREFIX + transfer_id}, "sk": {"S": sk}})
 
     def put_transfer_share(self, transfer_id: str, share: dict) -> None:
@@ -265,20 +249,8 @@ class Catalog:
 
     def set_transfer_share_fields(self, transfer_id: str, share_id: str, values: dict,
                                   remove: tuple[str, ...] = ()) -> None:
-        names = {f"#f{i}": field for i, field in enumerate(values)}
-        names.update({f"#r{i}": field for i, field in enumerate(remove)})
-        parts = []
-        if values:
-            parts.append("SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(values))))
-        if remove:
-            parts.append("REMOVE " + ", ".join(f"#r{i}" for i in range(len(remove))))
-        kwargs = {"TableName": self.table,
-                  "Key": {"pk": {"S": TRANSFER_PREFIX + transfer_id}, "sk": {"S": transfer_share_sk(share_id)}},
-                  "UpdateExpression": " ".join(parts), "ConditionExpression": "attribute_exists(pk)",
-                  "ExpressionAttributeNames": names}
-        if values:
-            kwargs["ExpressionAttributeValues"] = to_item({f":v{i}": v for i, v in enumerate(values.values())})
-        self._db.update_item(**kwargs)
+        key = {"pk": {"S": TRANSFER_PREFIX + transfer_id}, "sk": {"S": transfer_share_sk(share_id)}}
+        self._db.update_item(**self._field_update(key, values, remove))
 
     def transfer_shares(self, transfer_id: str) -> list[dict]:
         answer = self._db.query(
@@ -574,6 +546,12 @@ class Catalog:
 
     def set_fields(self, media_id: str, values: dict, *, sk: str = META, remove: tuple[str, ...] = ()) -> None:
         """SET (and REMOVE) plain fields on an existing record."""
+        self._db.update_item(**self._field_update(self._key(media_id, sk), values, remove))
+
+    def _field_update(self, key: dict, values: dict, remove: tuple[str, ...] = (),
+                      only_if: tuple[str, object] | None = None) -> dict:
+        """UpdateItem's arguments that SET ``values`` and REMOVE ``remove`` on the record at
+        ``key`` while it exists; with ``only_if`` (field, value), only while the field holds it."""
         names = {f"#f{i}": field for i, field in enumerate(values)}
         names.update({f"#r{i}": field for i, field in enumerate(remove)})
         parts = []
@@ -581,16 +559,17 @@ class Catalog:
             parts.append("SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(values))))
         if remove:
             parts.append("REMOVE " + ", ".join(f"#r{i}" for i in range(len(remove))))
-        kwargs = {
-            "TableName": self.table,
-            "Key": self._key(media_id, sk),
-            "UpdateExpression": " ".join(parts),
-            "ConditionExpression": "attribute_exists(pk)",
-            "ExpressionAttributeNames": names,
-        }
-        if values:
-            kwargs["ExpressionAttributeValues"] = to_item({f":v{i}": v for i, v in enumerate(values.values())})
-        self._db.update_item(**kwargs)
+        attribute_values = {f":v{i}": v for i, v in enumerate(values.values())}
+        condition = "attribute_exists(pk)"
+        if only_if is not None:
+            names["#cond"] = only_if[0]
+            attribute_values[":cond"] = only_if[1]
+            condition += " AND #cond = :cond"
+        kwargs = {"TableName": self.table, "Key": key, "UpdateExpression": " ".join(parts),
+                  "ConditionExpression": condition, "ExpressionAttributeNames": names}
+        if attribute_values:
+            kwargs["ExpressionAttributeValues"] = to_item(attribute_values)
+        return kwargs
 
     def note_password_failure(self, media_id: str, share_id: str, now: int, *, allowed: int,
                               lock_seconds: int) -> None:
