@@ -119,3 +119,22 @@ def wait_until(page, expression: str, arg=None, attempts: int = 600) -> None:
             return
         page.wait_for_timeout(100)
     raise AssertionError(f"never true: {expression}")
+
+
+@pytest.fixture
+def other_site():
+    """Another site's page (a blog) served from a loopback origin of its own, for embeds:
+    ``start(port, html)`` serves ``html`` at every path and returns the page's URL."""
+    from werkzeug.wrappers import Response
+
+    servers = []
+
+    def start(port: int, html: str) -> str:
+        server = make_server("127.0.0.1", port, Response(html, content_type="text/html"), threaded=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{port}/post.html"
+
+    yield start
+    for server in servers:
+        server.shutdown()

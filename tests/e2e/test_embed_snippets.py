@@ -6,12 +6,9 @@ from __future__ import annotations
 
 import html
 import re
-import threading
 
 import pytest
 import requests
-from werkzeug.serving import make_server
-from werkzeug.wrappers import Response
 
 from tests.e2e.conftest import wait_until
 from tests.integration.test_posters import VIDEO, jpeg_bytes
@@ -22,23 +19,16 @@ COLUMN = 760
 
 
 @pytest.fixture
-def blog():
-    """Another site, on its own loopback port, with one post: a column up to 760 px wide holding a snippet."""
-    servers = []
+def blog(other_site):
+    """A blog with a column of COLUMN px; ``start(port, snippet)`` puts the snippet in a post."""
 
     def start(port: int, snippet: str) -> str:
-        page = ('<!doctype html><html><head><meta charset="utf-8"><title>Blog</title>'
-                f'<style>body{{margin:0}} main{{max-width:{COLUMN}px;margin:0 auto}}</style></head>'
-                f'<body><main id="column"><p>A post with something embedded:</p>{snippet}<p>The end.</p></main>'
-                '</body></html>')
-        server = make_server("127.0.0.1", port, Response(page, content_type="text/html"), threaded=True)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return f"http://127.0.0.1:{port}/post.html"
+        return other_site(port, '<!doctype html><html><head><meta charset="utf-8"><title>Blog</title>'
+                          f'<style>body{{margin:0}} main{{max-width:{COLUMN}px;margin:0 auto}}</style></head>'
+                          f'<body><main id="column"><p>A post with something embedded:</p>{snippet}'
+                          '<p>The end.</p></main></body></html>')
 
-    yield start
-    for server in servers:
-        server.shutdown()
+    return start
 
 
 def snippet_of(session: requests.Session, media: dict) -> str:

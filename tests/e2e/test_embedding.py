@@ -1,10 +1,7 @@
 """Another site, on another loopback port, embeds an image through /embed/<id>."""
 
-import threading
 
 import pytest
-from werkzeug.serving import make_server
-from werkzeug.wrappers import Response
 
 from tests.e2e.conftest import wait_until
 from tests.support import png_bytes, upload_over_http
@@ -12,21 +9,10 @@ from webapp.local.stack import free_loopback_port
 
 
 @pytest.fixture
-def host_page():
-    """Serve a page that embeds one URL as an <img>, from its own origin."""
-    servers = []
-
-    def start(port: int, image_url: str) -> str:
-        html = f'<!doctype html><title>Blog</title><img id="embedded" src="{image_url}" alt="embedded">'
-        app = Response(html, content_type="text/html")
-        server = make_server("127.0.0.1", port, app, threaded=True)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return f"http://127.0.0.1:{port}/post.html"
-
-    yield start
-    for server in servers:
-        server.shutdown()
+def host_page(other_site):
+    """A page of another site showing the embed, served from its own loopback origin."""
+    return lambda port, image_url: other_site(
+        port, f'<!doctype html><title>Blog</title><img id="embedded" src="{image_url}" alt="embedded">')
 
 
 def image_width(page) -> int:

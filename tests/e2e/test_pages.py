@@ -16,7 +16,6 @@ import pytest
 import requests
 from werkzeug.security import generate_password_hash
 from werkzeug.serving import make_server
-from werkzeug.wrappers import Response
 
 from tests.conftest import TEST_SECRET, missing_tool
 from tests.e2e.conftest import wait_until
@@ -337,20 +336,10 @@ def test_admin_delete_asks_first(admin_tab, site):
 
 
 @pytest.fixture
-def host_page(host_port):
+def host_page(other_site):
     """A page of another site that frames the player, served from its own loopback origin."""
-    servers = []
-
-    def start(port: int, player_url: str) -> str:
-        html = f'<!doctype html><title>Blog</title><iframe id="player" src="{player_url}" title="Player"></iframe>'
-        server = make_server("127.0.0.1", port, Response(html, content_type="text/html"), threaded=True)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return f"http://127.0.0.1:{port}/post.html"
-
-    yield start
-    for server in servers:
-        server.shutdown()
+    return lambda port, player_url: other_site(
+        port, f'<!doctype html><title>Blog</title><iframe id="player" src="{player_url}" title="Player"></iframe>')
 
 
 def test_a_refused_player_shows_its_placeholder_inside_the_frame(browser, site, host_page, host_port):
